@@ -1,0 +1,148 @@
+//! The library's error types.
+
+use std::error::Error as StdError;
+
+use thiserror::Error;
+
+/// A boxed error from a store, a hasher or a user's verify callback.
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// A mistake in how the [`Passport`](crate::Passport) was configured, reported when the
+/// middleware or handle is built, never on the first request.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `authenticate(name)` named a strategy that was never registered.
+    #[error("no strategy named {name:?} is registered (registered: {registered})")]
+    UnknownStrategy {
+        /// The name that was asked for.
+        name: String,
+        /// The names that are registered, comma separated.
+        registered: String,
+    },
+    /// `authenticate([])` was asked for an empty chain.
+    #[error("an authentication chain needs at least one strategy name")]
+    EmptyChain,
+    /// A signing key is too short to be safe (RFC 7518 §3.2: at least the hash size).
+    #[error("the JWT secret must be at least {min} bytes long, got {actual}")]
+    WeakKey {
+        /// The minimum length in bytes.
+        min: usize,
+        /// The length that was given.
+        actual: usize,
+    },
+    /// The algorithm allow-list is empty or holds an algorithm the key cannot serve.
+    #[error("invalid JWT algorithm configuration: {0}")]
+    Algorithms(String),
+}
+
+/// How an unexpected failure should be reported to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A bug or an unexpected state: `500 internal_error`.
+    Internal,
+    /// A dependency (usually the database) is unreachable or timed out: `503 service_unavailable`.
+    Unavailable,
+}
+
+/// An unexpected error raised while authenticating (Passport's `error` action).
+///
+/// Its detail is logged by the middleware, never shown to the client.
+#[derive(Debug, Error)]
+#[error("{context}")]
+pub struct StrategyError {
+    kind: ErrorKind,
+    context: &'static str,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl StrategyError {
+    /// An internal error (answered with `500`).
+    pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
+        Self { kind: ErrorKind::Internal, context, source: Some(source.into()) }
+    }
+
+    /// A dependency is unavailable (answered with `503`).
+    pub fn unavailable(context: &'static str, source: impl Into<BoxError>) -> Self {
+        Self { kind: ErrorKind::Unavailable, context, source: Some(source.into()) }
+    }
+
+    /// An internal error with no underlying cause.
+    pub fn msg(context: &'static str) -> Self {
+        Self { kind: ErrorKind::Internal, context, source: None }
+    }
+
+    /// How this error is reported.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The error and its whole cause chain on one line, for logs.
+    pub fn chain(&self) -> String {
+        let mut out = self.context.to_owned();
+        let mut next = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
+        while let Some(err) = next {
+            out.push_str(": ");
+            out.push_str(&err.to_string());
+            next = err.source();
+        }
+        out
+    }
+}
+
+/// An error from a [`UserStore`](crate::local::UserStore) or
+/// [`LoginThrottle`](crate::local::LoginThrottle).
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backing store is unreachable or timed out; the request may be retried.
+    #[error("the user store is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Any other failure.
+    #[error("the user store failed")]
+    Other(#[source] BoxError),
+}
+
+impl StoreError {
+    /// Wraps an error that means "unavailable, try again later".
+    pub fn unavailable(source: impl Into<BoxError>) -> Self {
+        Self::Unavailable(source.into())
+    }
+
+    /// Wraps any other error.
+    pub fn other(source: impl Into<BoxError>) -> Self {
+        Self::Other(source.into())
+    }
+
+    pub(crate) fn into_strategy_error(self, context: &'static str) -> StrategyError {
+        match self {
+            Self::Unavailable(source) => StrategyError::unavailable(context, source),
+            Self::Other(source) => StrategyError::internal(context, source),
+        }
+    }
+}
+
+/// An error from a [`PasswordHasher`](crate::local::PasswordHasher).
+#[derive(Debug, Error)]
+#[error("password hashing failed")]
+pub struct HashError(#[source] pub BoxError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_lists_every_cause() {
+        let err = StrategyError::internal("looking up the user", std::io::Error::other("disk gone"));
+        assert_eq!(err.chain(), "looking up the user: disk gone");
+        assert_eq!(err.kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn store_errors_keep_their_kind() {
+        let err = StoreError::unavailable(std::io::Error::other("timeout")).into_strategy_error("x");
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+    }
+}

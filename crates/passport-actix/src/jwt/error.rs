@@ -1,0 +1,106 @@
+//! Why a token was refused, with its RFC 6750 mapping.
+
+use actix_web::http::StatusCode;
+use thiserror::Error;
+
+use crate::outcome::{Failure, FailureKind};
+
+/// Why a token could not be used. Each variant has its own machine code; all but
+/// [`Missing`](Self::Missing) and [`Multiple`](Self::Multiple) are RFC 6750 `invalid_token`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The request carries no token.
+    #[error("no token was provided")]
+    Missing,
+    /// The request carries more than one token (RFC 6750 §2: `invalid_request`).
+    #[error("the request carries more than one token")]
+    Multiple,
+    /// The token is larger than the configured bound.
+    #[error("the token is larger than {0} bytes")]
+    TooLarge(usize),
+    /// Not three base64url segments of JSON, or claims of the wrong type.
+    #[error("the token is malformed")]
+    Malformed,
+    /// The signature does not verify with the configured key.
+    #[error("the token signature is invalid")]
+    InvalidSignature,
+    /// The header names an algorithm outside the allow-list (including `none`).
+    #[error("the token algorithm is not allowed")]
+    AlgorithmNotAllowed,
+    /// The header has a field this verifier refuses (`crit`, `jku`, `jwk`, `x5u`, `x5c`, `kid`).
+    #[error("the token header field {0} is not supported")]
+    UnsupportedHeader(&'static str),
+    /// `exp` has passed (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("the token was issued in the future")]
+    IssuedInFuture,
+    /// `iss` is not the configured issuer.
+    #[error("the token issuer is not accepted")]
+    WrongIssuer,
+    /// `aud` does not contain the configured audience.
+    #[error("the token audience is not accepted")]
+    WrongAudience,
+    /// A required claim is missing.
+    #[error("the token lacks the required claim {0}")]
+    MissingClaim(String),
+    /// The token is valid but its subject is unknown (for example a deleted user).
+    #[error("the token subject no longer exists")]
+    UnknownSubject,
+}
+
+impl TokenError {
+    /// The machine code sent in the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Missing => "token_missing",
+            Self::Multiple => "invalid_request",
+            Self::TooLarge(_) | Self::Malformed | Self::UnsupportedHeader(_) => "token_malformed",
+            Self::InvalidSignature => "token_signature_invalid",
+            Self::AlgorithmNotAllowed => "token_algorithm_invalid",
+            Self::Expired => "token_expired",
+            Self::NotYetValid | Self::IssuedInFuture => "token_not_yet_valid",
+            Self::WrongIssuer => "token_issuer_invalid",
+            Self::WrongAudience => "token_audience_invalid",
+            Self::MissingClaim(_) => "token_claim_missing",
+            Self::UnknownSubject => "token_subject_unknown",
+        }
+    }
+
+    /// The failure for this error, with its `Bearer` challenge (RFC 6750 §3).
+    pub fn into_failure(self, realm: &str) -> Failure {
+        let description = self.to_string();
+        match self {
+            Self::Missing => Failure::unauthorized(self.code(), "A bearer token is required")
+                .kind(FailureKind::MissingCredentials)
+                .challenge(format!("Bearer realm=\"{realm}\"")),
+            Self::Multiple => Failure::new(
+                StatusCode::BAD_REQUEST,
+                self.code(),
+                "Send exactly one token: in the Authorization header or the query string, once",
+            )
+            .kind(FailureKind::InvalidRequest)
+            .challenge(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{description}\""
+            )),
+            _ => Failure::unauthorized(self.code(), capitalize(&description)).challenge(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\""
+            )),
+        }
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// A token could not be signed.
+#[derive(Debug, Error)]
+#[error("the token could not be signed")]
+pub struct IssueError(#[source] pub(crate) jsonwebtoken::errors::Error);

@@ -1,0 +1,86 @@
+//! Signing tokens.
+
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+use crate::jwt::claims::{Audience, Claims};
+use crate::jwt::error::IssueError;
+
+/// A freshly signed token, ready to send as `{"token", "token_type", "expires_in"}`.
+#[derive(Clone, Serialize)]
+pub struct IssuedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Signs tokens with `sub`, `iat`, `exp`, `iss`, `aud` and custom claims. Made by
+/// [`JwtConfig::issuer`](crate::jwt::JwtConfig::issuer).
+#[derive(Clone)]
+pub struct TokenIssuer {
+    key: EncodingKey,
+    header: Header,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+impl fmt::Debug for TokenIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIssuer")
+            .field("algorithm", &self.header.alg)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenIssuer {
+    pub(crate) fn new(
+        key: EncodingKey,
+        algorithm: Algorithm,
+        issuer: String,
+        audience: String,
+        ttl: Duration,
+    ) -> Self {
+        let mut header = Header::new(algorithm);
+        header.typ = Some("JWT".to_owned());
+        Self { key, header, issuer, audience, ttl }
+    }
+
+    /// Signs a token for `subject` with the application's `custom` claims (use `()` for none).
+    pub fn issue<C: Serialize>(
+        &self,
+        subject: impl Into<String>,
+        custom: C,
+    ) -> Result<IssuedToken, IssueError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: subject.into(),
+            iss: self.issuer.clone(),
+            aud: Audience::One(self.audience.clone()),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            nbf: None,
+            custom,
+        };
+        let token = jsonwebtoken::encode(&self.header, &claims, &self.key).map_err(IssueError)?;
+        Ok(IssuedToken { token, token_type: "Bearer", expires_in: self.ttl.as_secs() })
+    }
+}

@@ -1,0 +1,110 @@
+//! Verifying tokens against an algorithm allow-list and the registered claims.
+
+use std::fmt;
+use std::time::Duration;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+
+use crate::jwt::claims::Claims;
+use crate::jwt::error::TokenError;
+
+/// The default bound on a token's size: 8 KiB. Ours are about 300 bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Checks a compact JWS as RFC 8725 asks: size bound first, then the algorithm allow-list
+/// (never `none`), the signature, required `exp`, `iss`, `aud` and `sub`, `nbf` when present,
+/// `iat` not in the future, and no `crit` or key-selecting header (`jku`, `jwk`, `x5u`, `x5c`,
+/// `kid`): no key is ever fetched or chosen by the token.
+#[derive(Clone)]
+pub struct JwtVerifier {
+    key: DecodingKey,
+    validation: Validation,
+    leeway: u64,
+    max_token_bytes: usize,
+}
+
+impl fmt::Debug for JwtVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtVerifier")
+            .field("algorithms", &self.validation.algorithms)
+            .field("issuer", &self.validation.iss)
+            .field("audience", &self.validation.aud)
+            .field("leeway", &self.leeway)
+            .field("max_token_bytes", &self.max_token_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtVerifier {
+    pub(crate) fn new(
+        key: DecodingKey,
+        algorithm: Algorithm,
+        issuer: &str,
+        audience: &str,
+        leeway: Duration,
+        max_token_bytes: usize,
+    ) -> Self {
+        let mut validation = Validation::new(algorithm);
+        validation.algorithms = vec![algorithm];
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.leeway = leeway.as_secs();
+        Self { key, validation, leeway: leeway.as_secs(), max_token_bytes }
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, TokenError> {
+        if token.len() > self.max_token_bytes {
+            return Err(TokenError::TooLarge(self.max_token_bytes));
+        }
+        if token.bytes().filter(|b| *b == b'.').count() != 2 {
+            return Err(TokenError::Malformed);
+        }
+        let data = jsonwebtoken::decode::<Claims<C>>(token, &self.key, &self.validation)
+            .map_err(|e| map_error(e.into_kind()))?;
+        refuse_unsupported_headers(&data.header)?;
+        let now = jsonwebtoken::get_current_timestamp();
+        if data.claims.iat > now + self.leeway {
+            return Err(TokenError::IssuedInFuture);
+        }
+        Ok(data.claims)
+    }
+}
+
+fn refuse_unsupported_headers(header: &Header) -> Result<(), TokenError> {
+    let refused = [
+        ("crit", header.crit.is_some()),
+        ("jku", header.jku.is_some()),
+        ("jwk", header.jwk.is_some()),
+        ("x5u", header.x5u.is_some()),
+        ("x5c", header.x5c.is_some()),
+        ("kid", header.kid.is_some()),
+    ];
+    match refused.into_iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(TokenError::UnsupportedHeader(name)),
+        None if header.extras.inner().contains_key("crit") => Err(TokenError::UnsupportedHeader("crit")),
+        None => Ok(()),
+    }
+}
+
+fn map_error(kind: ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::InvalidSignature,
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::UnsupportedAlgorithm
+        | ErrorKind::MissingAlgorithm => TokenError::AlgorithmNotAllowed,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+        ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+        ErrorKind::InvalidAudience => TokenError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim),
+        _ => TokenError::Malformed,
+    }
+}

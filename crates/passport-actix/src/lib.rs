@@ -1,0 +1,129 @@
+//! Passport.js-style authentication for actix-web.
+//!
+//! Register **strategies by name**, then guard scopes and resources with
+//! `passport.authenticate("name")`, exactly as Passport's users know it — typed, async, and
+//! with the security defaults a production auth server needs.
+//!
+//! | Passport.js                                   | passport-actix                                   |
+//! |-----------------------------------------------|--------------------------------------------------|
+//! | `passport.use('login', new LocalStrategy(…))` | [`Passport::register`]`("login", LocalStrategy::new(Mode::Login, …))` |
+//! | `passport.authenticate('jwt')`                | `.wrap(passport.`[`authenticate`](Passport::authenticate)`("jwt")?)` |
+//! | `passport.authenticate(['jwt', 'api-key'])`   | `passport.authenticate(["jwt", "api-key"])?`     |
+//! | `req.user`, `req.authInfo`                    | the [`Authenticated<U>`] extractor               |
+//! | custom callback `(err, user, info) => …`      | [`Passport::callback`] and an [`Outcome`]        |
+//! | `success` / `fail` / `pass` / `error` / `redirect` | the variants of [`Outcome`]                 |
+//!
+//! # A strategy is one async method
+//!
+//! ```
+//! use passport_actix::{async_trait, AuthRequest, Authenticate, Failure, Outcome};
+//!
+//! /// Accepts requests carrying the right `x-api-key` header.
+//! struct ApiKey;
+//!
+//! #[async_trait(?Send)]
+//! impl Authenticate<String> for ApiKey {
+//!     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
+//!         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
+//!             Some(b"let-me-in") => Outcome::success("robot".to_owned()),
+//!             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").challenge("ApiKey")),
+//!             None => Outcome::Fail(Failure::unauthorized("missing_api_key", "No API key").challenge("ApiKey")),
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! # Register it and guard a scope
+//!
+//! Chains run in order: the first success, pass or error ends the chain; when every strategy
+//! fails, one response carries every challenge. An unknown name is an error when the guard is
+//! built, not at the first request.
+//!
+//! ```
+//! # use passport_actix::{async_trait, AuthRequest, Authenticate, Failure, Outcome};
+//! # struct ApiKey;
+//! # #[async_trait(?Send)]
+//! # impl Authenticate<String> for ApiKey {
+//! #     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
+//! #         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
+//! #             Some(b"let-me-in") => Outcome::success("robot".to_owned()),
+//! #             _ => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").challenge("ApiKey")),
+//! #         }
+//! #     }
+//! # }
+//! use actix_web::{test, web, App, HttpResponse};
+//! use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
+//! use passport_actix::{Authenticated, Passport};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+//! let mut passport = Passport::<String>::new();
+//! passport.register("api-key", ApiKey);
+//! passport.register("jwt", JwtStrategy::new(
+//!     config.verifier(),
+//!     ExtractJwt::from_auth_header_as_bearer_token(),
+//!     |claims: Claims<()>| async move { Ok(Some(claims.sub)) },
+//! ));
+//! let guard = passport.authenticate(["jwt", "api-key"]).unwrap();
+//! assert!(passport.authenticate("oauth").is_err());
+//!
+//! let app = test::init_service(App::new().service(
+//!     web::scope("/user").wrap(guard).route("/me", web::get().to(
+//!         |user: Authenticated<String>| async move { HttpResponse::Ok().body(user.into_inner()) },
+//!     )),
+//! )).await;
+//!
+//! let token = config.issuer().issue("ada", ()).unwrap().token;
+//! let req = test::TestRequest::get().uri("/user/me")
+//!     .insert_header(("authorization", format!("Bearer {token}"))).to_request();
+//! assert_eq!(test::call_and_read_body(&app, req).await, "ada");
+//!
+//! let req = test::TestRequest::get().uri("/user/me").insert_header(("x-api-key", "let-me-in")).to_request();
+//! assert_eq!(test::call_and_read_body(&app, req).await, "robot");
+//!
+//! let res = test::call_service(&app, test::TestRequest::get().uri("/user/me").to_request()).await;
+//! assert_eq!(res.status(), 401);
+//! assert_eq!(res.headers().get_all("www-authenticate").count(), 2, "one challenge per strategy");
+//! # });
+//! ```
+//!
+//! # Signup and login
+//!
+//! The [`local`] module mirrors passport-local: [`local::LocalStrategy`] in
+//! [`local::Mode::Signup`] or [`local::Mode::Login`] over a [`local::UserStore`] you implement,
+//! hashing with bcrypt on a bounded [`BlockingPool`] (never on the async executor), with a
+//! NIST SP 800-63B password policy, a per-account [`local::LoginThrottle`], and login
+//! failures that look the same for an unknown email and a wrong password.
+//!
+//! # Tokens
+//!
+//! The [`jwt`] module mirrors passport-jwt: [`jwt::ExtractJwt`] finds tokens (query
+//! parameter, bearer header, any header, cookie, or several), [`jwt::JwtVerifier`] enforces an
+//! algorithm allow-list and required `exp`/`iss`/`aud`, and [`jwt::TokenIssuer`] signs tokens
+//! with a lifetime.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod blocking;
+mod chain;
+mod error;
+mod extract;
+pub mod jwt;
+pub mod local;
+mod middleware;
+mod outcome;
+mod passport;
+mod request;
+mod responder;
+mod strategy;
+
+pub use async_trait::async_trait;
+pub use blocking::BlockingPool;
+pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};
+pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
+pub use middleware::{Authenticator, AuthenticatorService};
+pub use outcome::{Failure, FailureKind, Info, Outcome, Redirect};
+pub use passport::{Callback, Passport, StrategyNames};
+pub use request::{AuthRequest, BodyError, DEFAULT_BODY_LIMIT};
+pub use responder::{ErrorBody, FailureResponder, JsonResponder, error_response, failure_response};
+pub use strategy::{Authenticate, FnStrategy, strategy_fn};

@@ -1,0 +1,139 @@
+//! Password hashing: the `PasswordHasher` trait and its bcrypt implementation.
+
+use std::fmt;
+
+use crate::error::HashError;
+
+/// A stored password hash (PHC or modular crypt string). `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a hash read from storage.
+    pub fn new(hash: impl Into<String>) -> Self {
+        Self(hash.into())
+    }
+
+    /// The hash string, for storing.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash([redacted])")
+    }
+}
+
+/// A slow, salted password hash. Both methods block: the local strategy calls them on a
+/// [`BlockingPool`](crate::BlockingPool), never on the async executor.
+pub trait PasswordHasher: Send + Sync + 'static {
+    /// Hashes `password` with a fresh random salt.
+    fn hash(&self, password: &[u8]) -> Result<PasswordHash, HashError>;
+
+    /// Whether `password` matches `hash`.
+    fn verify(&self, password: &[u8], hash: &PasswordHash) -> Result<bool, HashError>;
+
+    /// A valid hash of a random password, verified against when the user does not exist so
+    /// that an unknown email costs as much time as a wrong password.
+    fn dummy_hash(&self) -> &PasswordHash;
+
+    /// The longest password in bytes the algorithm can use in full (`None`: no limit).
+    /// Longer passwords are refused, never truncated.
+    fn max_password_bytes(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// bcrypt with a configurable cost (default 12). Passwords over 72 bytes are refused.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::{Bcrypt, PasswordHasher};
+///
+/// let bcrypt = Bcrypt::new(4).unwrap(); // a low cost for the example only
+/// let hash = bcrypt.hash(b"correct horse").unwrap();
+/// assert!(bcrypt.verify(b"correct horse", &hash).unwrap());
+/// assert!(!bcrypt.verify(b"wrong horse", &hash).unwrap());
+/// ```
+#[derive(Clone)]
+pub struct Bcrypt {
+    cost: u32,
+    dummy: PasswordHash,
+}
+
+impl fmt::Debug for Bcrypt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bcrypt").field("cost", &self.cost).finish_non_exhaustive()
+    }
+}
+
+/// bcrypt's input limit in bytes.
+pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
+
+impl Bcrypt {
+    /// A hasher with `cost` (4 to 31). Computes the dummy hash once, so this takes one hash's time.
+    pub fn new(cost: u32) -> Result<Self, HashError> {
+        // The dummy's password is irrelevant: a match against it never logs anyone in.
+        let dummy = bcrypt::non_truncating_hash(b"passport-actix timing equalizer", cost)
+            .map_err(|e| HashError(Box::new(e)))?;
+        Ok(Self { cost, dummy: PasswordHash(dummy) })
+    }
+
+    /// The configured cost.
+    pub fn cost(&self) -> u32 {
+        self.cost
+    }
+}
+
+impl PasswordHasher for Bcrypt {
+    fn hash(&self, password: &[u8]) -> Result<PasswordHash, HashError> {
+        bcrypt::non_truncating_hash(password, self.cost)
+            .map(PasswordHash)
+            .map_err(|e| HashError(Box::new(e)))
+    }
+
+    fn verify(&self, password: &[u8], hash: &PasswordHash) -> Result<bool, HashError> {
+        bcrypt::non_truncating_verify(password, hash.as_str()).map_err(|e| HashError(Box::new(e)))
+    }
+
+    fn dummy_hash(&self) -> &PasswordHash {
+        &self.dummy
+    }
+
+    fn max_password_bytes(&self) -> Option<usize> {
+        Some(BCRYPT_MAX_PASSWORD_BYTES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hash_has_its_own_salt() {
+        let bcrypt = Bcrypt::new(4).unwrap();
+        let a = bcrypt.hash(b"same password").unwrap();
+        let b = bcrypt.hash(b"same password").unwrap();
+        assert_ne!(a, b);
+        assert!(a.as_str().starts_with("$2b$04$"));
+    }
+
+    #[test]
+    fn long_passwords_are_refused_not_truncated() {
+        let bcrypt = Bcrypt::new(4).unwrap();
+        assert!(bcrypt.hash(&[b'a'; 73]).is_err());
+        let hash = bcrypt.hash(&[b'a'; 72]).unwrap();
+        assert!(bcrypt.verify(&[b'a'; 73], &hash).is_err() || !bcrypt.verify(&[b'a'; 73], &hash).unwrap());
+    }
+
+    #[test]
+    fn debug_hides_hashes() {
+        let bcrypt = Bcrypt::new(4).unwrap();
+        let hash = bcrypt.hash(b"pw").unwrap();
+        assert!(!format!("{hash:?}").contains("$2b$"));
+        assert!(!format!("{bcrypt:?}").contains("$2b$"));
+    }
+}

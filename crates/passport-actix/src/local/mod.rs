@@ -1,0 +1,16 @@
+//! The local strategy (mirrors passport-local): email and password from the request body,
+//! in two modes, **signup** (create a user) and **login** (verify one).
+
+mod credentials;
+mod email;
+mod hasher;
+mod policy;
+mod store;
+mod strategy;
+
+pub use credentials::{Credentials, FieldNames};
+pub use email::{MAX_EMAIL_LEN, normalize_email};
+pub use hasher::{BCRYPT_MAX_PASSWORD_BYTES, Bcrypt, PasswordHash, PasswordHasher};
+pub use policy::{PasswordPolicy, PolicyViolation};
+pub use store::{Attempt, Created, LoginThrottle, StoredCredentials, UserStore};
+pub use strategy::{INVALID_CREDENTIALS, LocalStrategy, Mode};

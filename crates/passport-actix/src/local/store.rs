@@ -1,0 +1,77 @@
+//! What the local strategy needs from the application: a user store and a login throttle.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::local::hasher::PasswordHash;
+
+/// A user found for login, with the stored hash to verify against.
+#[derive(Debug, Clone)]
+pub struct StoredCredentials<U> {
+    /// The user.
+    pub user: U,
+    /// The stored password hash.
+    pub password_hash: PasswordHash,
+}
+
+/// The result of creating a user.
+#[derive(Debug, Clone)]
+pub enum Created<U> {
+    /// The user was created.
+    User(U),
+    /// A user with this (normalized) username already exists.
+    AlreadyExists,
+}
+
+/// Where users live. The application implements it over its database.
+///
+/// Usernames arrive normalized (for emails: trimmed and lower-cased). `create_user` must be
+/// atomic: two concurrent calls for one username give one `User` and one `AlreadyExists`
+/// (a unique constraint does this), never two users and never an error.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// The user type handed to handlers. It must not carry the password hash.
+    type User: Clone + Send + 'static;
+
+    /// The user with this username and their password hash, if any.
+    async fn find_for_login(
+        &self,
+        username: &str,
+    ) -> Result<Option<StoredCredentials<Self::User>>, StoreError>;
+
+    /// Creates a user with this username and password hash.
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &PasswordHash,
+    ) -> Result<Created<Self::User>, StoreError>;
+}
+
+/// The answer of a [`LoginThrottle`] to one login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The attempt may go ahead.
+    Allowed,
+    /// Too many attempts: refuse, even with the right password, for `retry_after`.
+    Throttled {
+        /// How long until the account may try again.
+        retry_after: Duration,
+    },
+}
+
+/// Limits login attempts per account (OWASP ASVS 6.3.1, NIST SP 800-63B §5.2.2).
+///
+/// The strategy asks before verifying any password, keyed by the submitted normalized
+/// username whether or not such a user exists, and clears the count after a success.
+/// `register_attempt` must count atomically, so that concurrent attempts never let more
+/// guesses through than the limit.
+#[async_trait]
+pub trait LoginThrottle: Send + Sync + 'static {
+    /// Counts one attempt for `username` and says whether it may go ahead.
+    async fn register_attempt(&self, username: &str) -> Result<Attempt, StoreError>;
+
+    /// Forgets the attempts for `username` (after a successful login).
+    async fn clear(&self, username: &str) -> Result<(), StoreError>;
+}

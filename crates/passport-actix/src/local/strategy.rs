@@ -1,0 +1,231 @@
+//! `LocalStrategy`: passport-local's strategy, in signup and login modes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+
+use crate::blocking::BlockingPool;
+use crate::error::StrategyError;
+use crate::local::credentials::{Credentials, FieldNames};
+use crate::local::email::normalize_email;
+use crate::local::hasher::PasswordHasher;
+use crate::local::policy::PasswordPolicy;
+use crate::local::store::{Attempt, Created, LoginThrottle, UserStore};
+use crate::outcome::{Failure, FailureKind, Info, Outcome};
+use crate::request::AuthRequest;
+use crate::strategy::Authenticate;
+
+/// What a [`LocalStrategy`] does with the credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Create a user (the seed's `"signup"` strategy). Duplicate usernames fail with `409`.
+    Signup,
+    /// Verify a user (the seed's `"login"` strategy). Wrong credentials fail with `401`.
+    Login,
+}
+
+/// The message of every login failure, whatever its reason, so that a response never tells
+/// which emails exist.
+pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
+
+/// Username and password authentication against a [`UserStore`] (mirrors passport-local).
+///
+/// * Credentials come from a JSON or urlencoded body; fields default to `email`/`password`.
+///   Missing credentials fail with `400` without touching the store.
+/// * Usernames are normalized with [`normalize_email`] (replace with
+///   [`normalizer`](Self::normalizer)).
+/// * Hashing and verifying run on a [`BlockingPool`], never on the async executor.
+/// * Login for an unknown user still verifies against a dummy hash, and every login failure
+///   has the same code and message; the internal reason ("unknown user" / "wrong password")
+///   is only in [`Failure::internal_reason`].
+/// * With a [`LoginThrottle`], attempts are counted per username before any verification,
+///   and a throttled account is refused even with the right password.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+/// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+/// # use passport_actix::{async_trait, StoreError};
+/// # #[derive(Clone)] struct Users;
+/// # #[async_trait] impl UserStore for Users {
+/// #     type User = String;
+/// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+/// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+/// # }
+/// let users = Arc::new(Users);
+/// let hasher = Arc::new(Bcrypt::new(4).unwrap());
+/// let signup = LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone());
+/// let login = LocalStrategy::new(Mode::Login, users, hasher);
+/// ```
+pub struct LocalStrategy<S: UserStore> {
+    mode: Mode,
+    store: Arc<S>,
+    hasher: Arc<dyn PasswordHasher>,
+    throttle: Option<Arc<dyn LoginThrottle>>,
+    fields: FieldNames,
+    policy: PasswordPolicy,
+    normalize: fn(&str) -> Result<String, Failure>,
+    pool: BlockingPool,
+}
+
+impl<S: UserStore> fmt::Debug for LocalStrategy<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalStrategy")
+            .field("mode", &self.mode)
+            .field("fields", &self.fields)
+            .field("throttled", &self.throttle.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: UserStore> LocalStrategy<S> {
+    /// A strategy in `mode` over `store`, hashing with `hasher`.
+    pub fn new(mode: Mode, store: Arc<S>, hasher: Arc<dyn PasswordHasher>) -> Self {
+        let policy = PasswordPolicy::default().max_bytes(hasher.max_password_bytes());
+        Self {
+            mode,
+            store,
+            hasher,
+            throttle: None,
+            fields: FieldNames::default(),
+            policy,
+            normalize: normalize_email,
+            pool: BlockingPool::shared(),
+        }
+    }
+
+    /// Sets the body field names (passport-local's `usernameField`/`passwordField`).
+    pub fn fields(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.fields = FieldNames { username: username.into(), password: password.into() };
+        self
+    }
+
+    /// Sets the password policy for signup (its byte limit never exceeds the hasher's).
+    pub fn policy(mut self, policy: PasswordPolicy) -> Self {
+        let max = match (policy_max(&policy), self.hasher.max_password_bytes()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.policy = policy.max_bytes(max);
+        self
+    }
+
+    /// Counts login attempts per username and refuses throttled accounts.
+    pub fn throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// Replaces the username normalizer (default: [`normalize_email`]).
+    pub fn normalizer(mut self, normalize: fn(&str) -> Result<String, Failure>) -> Self {
+        self.normalize = normalize;
+        self
+    }
+
+    /// Runs hashing on this pool instead of the shared one.
+    pub fn blocking_pool(mut self, pool: BlockingPool) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    async fn signup(&self, username: String, credentials: Credentials) -> Outcome<S::User> {
+        let password = credentials.password.expose_secret();
+        if let Err(violation) = self.policy.check(password, &username) {
+            return Outcome::Fail(self.policy.failure(violation));
+        }
+        let hasher = Arc::clone(&self.hasher);
+        let hashed = self
+            .pool
+            .run(move || hasher.hash(credentials.password_bytes()))
+            .await
+            .and_then(|r| r.map_err(|e| StrategyError::internal("hashing the password", e)));
+        let hash = match hashed {
+            Ok(hash) => hash,
+            Err(error) => return Outcome::Error(error),
+        };
+        match self.store.create_user(&username, &hash).await {
+            Ok(Created::User(user)) => Outcome::Success { user, info: Info::with_message("Signup successful") },
+            Ok(Created::AlreadyExists) => Outcome::Fail(
+                Failure::new(StatusCode::CONFLICT, "email_taken", "An account with this email already exists")
+                    .kind(FailureKind::InvalidRequest),
+            ),
+            Err(error) => Outcome::Error(error.into_strategy_error("creating the user")),
+        }
+    }
+
+    async fn login(&self, username: String, credentials: Credentials) -> Outcome<S::User> {
+        if self.hasher.max_password_bytes().is_some_and(|max| credentials.password_bytes().len() > max) {
+            return Outcome::Fail(self.policy.failure(crate::local::PolicyViolation::TooLong));
+        }
+        if let Some(throttle) = &self.throttle {
+            match throttle.register_attempt(&username).await {
+                Ok(Attempt::Allowed) => {}
+                Ok(Attempt::Throttled { retry_after }) => {
+                    return Outcome::Fail(Failure::throttled(retry_after).reason("account throttled"));
+                }
+                Err(error) => return Outcome::Error(error.into_strategy_error("counting the login attempt")),
+            }
+        }
+        let found = match self.store.find_for_login(&username).await {
+            Ok(found) => found,
+            Err(error) => return Outcome::Error(error.into_strategy_error("looking up the user")),
+        };
+        let (user, hash) = match found {
+            Some(stored) => (Some(stored.user), stored.password_hash),
+            None => (None, self.hasher.dummy_hash().clone()),
+        };
+        let hasher = Arc::clone(&self.hasher);
+        let verified = self
+            .pool
+            .run(move || hasher.verify(credentials.password_bytes(), &hash))
+            .await
+            .and_then(|r| r.map_err(|e| StrategyError::internal("verifying the password", e)));
+        let matches = match verified {
+            Ok(matches) => matches,
+            Err(error) => return Outcome::Error(error),
+        };
+        match user {
+            Some(user) if matches => {
+                if let Some(throttle) = &self.throttle {
+                    if let Err(error) = throttle.clear(&username).await {
+                        return Outcome::Error(error.into_strategy_error("clearing login attempts"));
+                    }
+                }
+                Outcome::Success { user, info: Info::with_message("Logged in successfully") }
+            }
+            Some(_) => Outcome::Fail(invalid_credentials("wrong password")),
+            None => Outcome::Fail(invalid_credentials("unknown user")),
+        }
+    }
+}
+
+fn policy_max(policy: &PasswordPolicy) -> Option<usize> {
+    policy.max_bytes_limit()
+}
+
+fn invalid_credentials(reason: &'static str) -> Failure {
+    Failure::unauthorized("invalid_credentials", INVALID_CREDENTIALS).reason(reason)
+}
+
+#[async_trait(?Send)]
+impl<S: UserStore> Authenticate<S::User> for LocalStrategy<S> {
+    async fn authenticate(&self, req: &AuthRequest) -> Outcome<S::User> {
+        let credentials = match Credentials::from_request(req, &self.fields).await {
+            Ok(credentials) => credentials,
+            Err(failure) => return Outcome::Fail(failure),
+        };
+        let username = match (self.normalize)(&credentials.username) {
+            Ok(username) => username,
+            Err(failure) => return Outcome::Fail(failure),
+        };
+        match self.mode {
+            Mode::Signup => self.signup(username, credentials).await,
+            Mode::Login => self.login(username, credentials).await,
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! What a strategy decides: Passport's five actions as one value.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+
+use crate::error::StrategyError;
+
+/// The decision of one [`Authenticate`](crate::Authenticate) strategy about one request.
+///
+/// It mirrors Passport's `success`, `fail`, `pass`, `error` and `redirect` actions.
+#[derive(Debug)]
+pub enum Outcome<U> {
+    /// The request is authenticated as `user`.
+    Success {
+        /// The authenticated user.
+        user: U,
+        /// Extra facts about the authentication (message, raw token, strategy name).
+        info: Info,
+    },
+    /// The credentials are missing or wrong. Failures of a chain pile up into one response.
+    Fail(Failure),
+    /// The strategy does not apply; the request goes on unauthenticated.
+    Pass,
+    /// Something unexpected went wrong; answered with a 500 or 503 whose detail is only logged.
+    Error(StrategyError),
+    /// The client should go elsewhere (for example an OAuth provider).
+    Redirect(Redirect),
+}
+
+impl<U> Outcome<U> {
+    /// A success with an empty [`Info`].
+    pub fn success(user: U) -> Self {
+        Self::Success { user, info: Info::default() }
+    }
+
+    /// Maps the user of a success, keeping every other outcome.
+    pub fn map_user<V>(self, f: impl FnOnce(U) -> V) -> Outcome<V> {
+        match self {
+            Self::Success { user, info } => Outcome::Success { user: f(user), info },
+            Self::Fail(failure) => Outcome::Fail(failure),
+            Self::Pass => Outcome::Pass,
+            Self::Error(error) => Outcome::Error(error),
+            Self::Redirect(redirect) => Outcome::Redirect(redirect),
+        }
+    }
+}
+
+/// Facts about a successful authentication (Passport's `info`).
+#[derive(Clone, Default)]
+pub struct Info {
+    message: Option<Cow<'static, str>>,
+    strategy: Option<String>,
+    token: Option<String>,
+}
+
+impl Info {
+    /// An info with a human message such as "Logged in successfully".
+    pub fn with_message(message: impl Into<Cow<'static, str>>) -> Self {
+        Self { message: Some(message.into()), ..Self::default() }
+    }
+
+    /// Attaches the raw credential token (the JWT strategy does this).
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    /// The human message, if any.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The name under which the successful strategy was registered.
+    pub fn strategy(&self) -> Option<&str> {
+        self.strategy.as_deref()
+    }
+
+    /// The raw token the request was authenticated with, if the strategy used one.
+    pub fn raw_token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    pub(crate) fn set_strategy(&mut self, name: &str) {
+        self.strategy = Some(name.to_owned());
+    }
+}
+
+impl fmt::Debug for Info {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Info")
+            .field("message", &self.message)
+            .field("strategy", &self.strategy)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// Why a failure happened, in terms the middleware acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// No credentials at all: an optional guard lets such a request through as anonymous.
+    MissingCredentials,
+    /// Credentials were given and are wrong, expired or malformed.
+    InvalidCredentials,
+    /// The request itself is malformed (bad body, several tokens, ...).
+    InvalidRequest,
+    /// Too many attempts: the client must wait.
+    Throttled,
+    /// Anything else.
+    Other,
+}
+
+/// A strategy's `fail`: the status, a machine code and a message for the client, an optional
+/// `WWW-Authenticate` challenge and an internal reason that is logged but never sent.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    status: StatusCode,
+    kind: FailureKind,
+    code: Cow<'static, str>,
+    message: Cow<'static, str>,
+    challenge: Option<String>,
+    retry_after: Option<Duration>,
+    reason: Option<Cow<'static, str>>,
+}
+
+impl Failure {
+    /// A failure with any status.
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            kind: FailureKind::Other,
+            code: code.into(),
+            message: message.into(),
+            challenge: None,
+            retry_after: None,
+            reason: None,
+        }
+    }
+
+    /// A `401` for wrong or invalid credentials.
+    pub fn unauthorized(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message).kind(FailureKind::InvalidCredentials)
+    }
+
+    /// A `400` for a request without credentials (passport-local's "Missing credentials").
+    pub fn missing_credentials(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "missing_credentials", message)
+            .kind(FailureKind::MissingCredentials)
+    }
+
+    /// A `400` for a malformed request.
+    pub fn bad_request(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message).kind(FailureKind::InvalidRequest)
+    }
+
+    /// A `429` telling the client to come back after `retry_after`.
+    pub fn throttled(retry_after: Duration) -> Self {
+        let mut failure = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many attempts; try again later",
+        )
+        .kind(FailureKind::Throttled);
+        failure.retry_after = Some(retry_after);
+        failure
+    }
+
+    /// Sets the kind.
+    pub fn kind(mut self, kind: FailureKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Sets the `WWW-Authenticate` challenge (for example `Bearer realm="api"`).
+    pub fn challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenge = Some(challenge.into());
+        self
+    }
+
+    /// Sets an internal reason (for logs and custom callbacks; never sent by the default responder).
+    pub fn reason(mut self, reason: impl Into<Cow<'static, str>>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What kind of failure this is.
+    pub fn failure_kind(&self) -> FailureKind {
+        self.kind
+    }
+
+    /// The machine-readable code, such as `invalid_credentials`.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The human-readable message sent to the client.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The `WWW-Authenticate` challenge, if any.
+    pub fn challenge_header(&self) -> Option<&str> {
+        self.challenge.as_deref()
+    }
+
+    /// How long a throttled client must wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The internal reason (for example "unknown user" or "wrong password").
+    pub fn internal_reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}
+
+/// A strategy's `redirect`.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// Where to send the client.
+    pub location: String,
+    /// `302 Found` unless set otherwise.
+    pub status: StatusCode,
+}
+
+impl Redirect {
+    /// A `302 Found` redirect to `location`.
+    pub fn to(location: impl Into<String>) -> Self {
+        Self { location: location.into(), status: StatusCode::FOUND }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_debug_redacts_the_token() {
+        let info = Info::with_message("ok").token("eyJhbGciOi.secret.part");
+        let printed = format!("{info:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn throttled_failures_carry_retry_after() {
+        let failure = Failure::throttled(Duration::from_secs(30));
+        assert_eq!(failure.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(failure.retry_after(), Some(Duration::from_secs(30)));
+        assert_eq!(failure.failure_kind(), FailureKind::Throttled);
+    }
+
+    #[test]
+    fn map_user_keeps_failures() {
+        let outcome: Outcome<u8> = Outcome::Fail(Failure::unauthorized("x", "y"));
+        assert!(matches!(outcome.map_user(u16::from), Outcome::Fail(_)));
+        let outcome = Outcome::success(7u8).map_user(u16::from);
+        assert!(matches!(outcome, Outcome::Success { user: 7, .. }));
+    }
+}

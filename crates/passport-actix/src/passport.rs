@@ -1,0 +1,221 @@
+//! The registry of named strategies (Passport's `passport.use(name, strategy)`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::chain::Chain;
+use crate::error::ConfigError;
+use crate::middleware::Authenticator;
+use crate::outcome::Outcome;
+use crate::request::{AuthRequest, DEFAULT_BODY_LIMIT};
+use crate::responder::{FailureResponder, JsonResponder};
+use crate::strategy::Authenticate;
+
+/// Strategies registered by name, and the place guards are made from.
+///
+/// `Passport` is cheap to clone and `Send + Sync`: build it once, before `HttpServer::new`,
+/// and build every [`Authenticator`] from it there too, so that a misspelt strategy name stops
+/// the program at start-up rather than at the first request.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{strategy_fn, ConfigError, Outcome, Passport};
+///
+/// let mut passport = Passport::<u32>::new();
+/// passport.register("always", strategy_fn(|_req| async { Outcome::success(1) }));
+/// assert!(passport.authenticate("always").is_ok());
+/// assert!(matches!(passport.authenticate("jwt"), Err(ConfigError::UnknownStrategy { .. })));
+/// ```
+pub struct Passport<U> {
+    strategies: BTreeMap<String, Arc<dyn Authenticate<U>>>,
+    responder: Arc<dyn FailureResponder>,
+    body_limit: usize,
+}
+
+impl<U> Clone for Passport<U> {
+    fn clone(&self) -> Self {
+        Self {
+            strategies: self.strategies.clone(),
+            responder: Arc::clone(&self.responder),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<U> fmt::Debug for Passport<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Passport")
+            .field("strategies", &self.strategies.keys().collect::<Vec<_>>())
+            .field("body_limit", &self.body_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<U: 'static> Default for Passport<U> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<U: 'static> Passport<U> {
+    /// An empty registry with the [`JsonResponder`] and an 8 KiB body limit.
+    pub fn new() -> Self {
+        Self {
+            strategies: BTreeMap::new(),
+            responder: Arc::new(JsonResponder),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// Registers `strategy` under `name`, replacing (and returning `true` for) an earlier one.
+    pub fn register(&mut self, name: impl Into<String>, strategy: impl Authenticate<U>) -> bool {
+        self.strategies.insert(name.into(), Arc::new(strategy)).is_some()
+    }
+
+    /// Removes the strategy named `name`; `true` if there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.strategies.remove(name).is_some()
+    }
+
+    /// Whether a strategy named `name` is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.strategies.contains_key(name)
+    }
+
+    /// The registered names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.strategies.keys().map(String::as_str)
+    }
+
+    /// Replaces the responder that turns failures into responses.
+    pub fn responder(&mut self, responder: impl FailureResponder) -> &mut Self {
+        self.responder = Arc::new(responder);
+        self
+    }
+
+    /// Sets the largest request body a strategy may read (default 8 KiB); larger bodies get 413.
+    pub fn body_limit(&mut self, bytes: usize) -> &mut Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// A middleware that runs the named strategies in order (Passport's `authenticate`).
+    ///
+    /// Accepts one name (`"jwt"`) or several (`["jwt", "api-key"]`). The chain is resolved now:
+    /// an unknown name is an error here, and later changes to the registry do not affect it.
+    pub fn authenticate<N: StrategyNames>(&self, names: N) -> Result<Authenticator<U>, ConfigError> {
+        Ok(Authenticator::new(self.chain(names)?))
+    }
+
+    /// A handle to run strategies from inside a handler and deal with every outcome there
+    /// (Passport's custom callback: `passport.authenticate('login', (err, user, info) => …)`).
+    pub fn callback<N: StrategyNames>(&self, names: N) -> Result<Callback<U>, ConfigError> {
+        Ok(Callback { chain: Arc::new(self.chain(names)?) })
+    }
+
+    fn chain<N: StrategyNames>(&self, names: N) -> Result<Chain<U>, ConfigError> {
+        let names = names.into_names();
+        if names.is_empty() {
+            return Err(ConfigError::EmptyChain);
+        }
+        let steps = names
+            .into_iter()
+            .map(|name| match self.strategies.get(&name) {
+                Some(strategy) => Ok((name, Arc::clone(strategy))),
+                None => Err(ConfigError::UnknownStrategy {
+                    name,
+                    registered: self.names().collect::<Vec<_>>().join(", "),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Chain::new(steps, Arc::clone(&self.responder), self.body_limit))
+    }
+}
+
+/// One strategy name or several, as accepted by [`Passport::authenticate`].
+pub trait StrategyNames {
+    /// The names, in chain order.
+    fn into_names(self) -> Vec<String>;
+}
+
+impl StrategyNames for &str {
+    fn into_names(self) -> Vec<String> {
+        vec![self.to_owned()]
+    }
+}
+
+impl StrategyNames for String {
+    fn into_names(self) -> Vec<String> {
+        vec![self]
+    }
+}
+
+impl<const N: usize> StrategyNames for [&str; N] {
+    fn into_names(self) -> Vec<String> {
+        self.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
+
+impl StrategyNames for &[&str] {
+    fn into_names(self) -> Vec<String> {
+        self.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
+
+impl StrategyNames for Vec<String> {
+    fn into_names(self) -> Vec<String> {
+        self
+    }
+}
+
+/// Strategies resolved for use inside a handler; see [`Passport::callback`].
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::{test, web, HttpRequest, HttpResponse};
+/// use passport_actix::{strategy_fn, AuthRequest, Callback, Outcome, Passport};
+///
+/// async fn login(req: HttpRequest, body: web::Payload, login: web::Data<Callback<String>>) -> HttpResponse {
+///     match login.run(AuthRequest::from_handler(&req, body)).await {
+///         Outcome::Success { user, .. } => HttpResponse::Ok().body(format!("hello {user}")),
+///         other => login.respond(&req, other),
+///     }
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let mut passport = Passport::<String>::new();
+/// passport.register("login", strategy_fn(|_req| async { Outcome::success("ada".to_owned()) }));
+/// let login_callback = passport.callback("login").unwrap();
+/// let app = test::init_service(actix_web::App::new()
+///     .app_data(web::Data::new(login_callback))
+///     .route("/login", web::post().to(login))).await;
+/// let res = test::call_service(&app, test::TestRequest::post().uri("/login").to_request()).await;
+/// assert_eq!(test::read_body(res).await, "hello ada");
+/// # });
+/// ```
+pub struct Callback<U> {
+    chain: Arc<Chain<U>>,
+}
+
+impl<U> Clone for Callback<U> {
+    fn clone(&self) -> Self {
+        Self { chain: Arc::clone(&self.chain) }
+    }
+}
+
+impl<U: 'static> Callback<U> {
+    /// Runs the chain and returns its outcome: the first success, pass, error or redirect, or
+    /// the first failure (all failures are logged at debug level).
+    pub async fn run(&self, req: AuthRequest) -> Outcome<U> {
+        let req = req.body_limit(self.chain.body_limit());
+        self.chain.run(&req).await.into_outcome()
+    }
+
+    /// The default response for a non-success outcome (the one the middleware would give).
+    pub fn respond(&self, req: &actix_web::HttpRequest, outcome: Outcome<U>) -> actix_web::HttpResponse {
+        self.chain.respond(req, outcome)
+    }
+}

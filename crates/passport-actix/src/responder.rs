@@ -1,0 +1,147 @@
+//! Turning failures and errors into HTTP responses, with a hook to customize them.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorKind, StrategyError};
+use crate::outcome::Failure;
+
+/// The JSON body of every error response: `{"error": "<machine_code>", "message": "<human text>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// A stable machine-readable code such as `invalid_token`.
+    pub error: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl ErrorBody {
+    /// Builds a body from a code and a message.
+    pub fn new(error: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { error: error.into(), message: message.into() }
+    }
+
+    /// A JSON response with this body and `status`, marked `no-store`.
+    pub fn response(&self, status: StatusCode) -> HttpResponse {
+        json_error_builder(status).json(self)
+    }
+}
+
+/// Builds the response for a chain whose every strategy failed, or for a strategy error.
+///
+/// Implement it (or pass a closure `Fn(&HttpRequest, &[Failure]) -> HttpResponse`) to change
+/// the body format, as Passport users have long asked for. The default is [`JsonResponder`].
+pub trait FailureResponder: Send + Sync + 'static {
+    /// The response for failures, in the order the strategies ran (never empty).
+    fn failures(&self, req: &HttpRequest, failures: &[Failure]) -> HttpResponse;
+
+    /// The response for an unexpected error; its detail has already been logged.
+    fn error(&self, _req: &HttpRequest, error: &StrategyError) -> HttpResponse {
+        error_response(error)
+    }
+}
+
+/// The default responder: the first failure's status and JSON body, every challenge in
+/// `WWW-Authenticate` on a 401, `Retry-After` on a 429.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonResponder;
+
+impl FailureResponder for JsonResponder {
+    fn failures(&self, _req: &HttpRequest, failures: &[Failure]) -> HttpResponse {
+        failure_response(failures)
+    }
+}
+
+impl<F> FailureResponder for F
+where
+    F: Fn(&HttpRequest, &[Failure]) -> HttpResponse + Send + Sync + 'static,
+{
+    fn failures(&self, req: &HttpRequest, failures: &[Failure]) -> HttpResponse {
+        self(req, failures)
+    }
+}
+
+/// The default response for failures (see [`JsonResponder`]).
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{failure_response, Failure};
+///
+/// let response = failure_response(&[
+///     Failure::unauthorized("invalid_token", "Expired").challenge(r#"Bearer error="invalid_token""#),
+///     Failure::unauthorized("missing_api_key", "No key").challenge("ApiKey"),
+/// ]);
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers().get_all("www-authenticate").count(), 2);
+/// ```
+pub fn failure_response(failures: &[Failure]) -> HttpResponse {
+    let Some(first) = failures.first() else {
+        return ErrorBody::new("unauthorized", "Authentication required")
+            .response(StatusCode::UNAUTHORIZED);
+    };
+    let mut builder = json_error_builder(first.status());
+    if first.status() == StatusCode::UNAUTHORIZED {
+        for challenge in failures.iter().filter_map(Failure::challenge_header) {
+            if let Ok(value) = HeaderValue::from_str(challenge) {
+                builder.append_header((header::WWW_AUTHENTICATE, value));
+            }
+        }
+    } else if let Some(challenge) = first.challenge_header() {
+        if let Ok(value) = HeaderValue::from_str(challenge) {
+            builder.append_header((header::WWW_AUTHENTICATE, value));
+        }
+    }
+    if let Some(wait) = first.retry_after() {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        builder.insert_header((header::RETRY_AFTER, seconds.max(1)));
+    }
+    builder.json(ErrorBody::new(first.code(), first.message()))
+}
+
+/// The default response for a strategy error: `500 internal_error` or
+/// `503 service_unavailable`, with no detail.
+pub fn error_response(error: &StrategyError) -> HttpResponse {
+    match error.kind() {
+        ErrorKind::Unavailable => {
+            let mut builder = json_error_builder(StatusCode::SERVICE_UNAVAILABLE);
+            builder.insert_header((header::RETRY_AFTER, 1));
+            builder.json(ErrorBody::new(
+                "service_unavailable",
+                "The service is temporarily unavailable; try again shortly",
+            ))
+        }
+        _ => ErrorBody::new("internal_error", "An internal error occurred")
+            .response(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+fn json_error_builder(status: StatusCode) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder.insert_header((header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn non_401_failures_keep_their_status_and_retry_after() {
+        let response = failure_response(&[Failure::throttled(Duration::from_millis(1500))]);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "2");
+    }
+
+    #[test]
+    fn unavailable_errors_become_503() {
+        let err = StrategyError::unavailable("db", std::io::Error::other("down"));
+        assert_eq!(error_response(&err).status(), StatusCode::SERVICE_UNAVAILABLE);
+        let err = StrategyError::msg("bug");
+        assert_eq!(error_response(&err).status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}
