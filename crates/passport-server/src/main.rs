@@ -1,1 +1,52 @@
-fn main(){}
+//! `cargo run --release`: start the auth server.
+
+use std::process::ExitCode;
+
+use passport_server::configuration::{Environment, Settings};
+use passport_server::startup::Application;
+use passport_server::telemetry;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("passport-server: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if settings.uses_ephemeral_secret() {
+        tracing::warn!(
+            "JWT_SECRET is unset or shorter than 32 bytes: using a RANDOM key for this process only. \
+             Tokens will not survive a restart or work across instances. Set JWT_SECRET (at least 32 bytes) \
+             before going to production (APP_ENV=production refuses to start without it)."
+        );
+    }
+    if settings.environment == Environment::Development {
+        tracing::info!("running in development mode (set APP_ENV=production in production)");
+    }
+    let app = match Application::build(settings.clone()).await {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("passport-server: cannot start: {error:#}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing::info!(
+        address = %settings.bind_addr.ip(),
+        port = app.port(),
+        database = if settings.database_url.starts_with("postgres") { "postgres" } else { "sqlite" },
+        "passport-server listening"
+    );
+    match app.run_until_stopped().await {
+        Ok(()) => {
+            tracing::info!("passport-server stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("passport-server: server error: {error}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Settings read from `.env` (if present) and the environment, with defaults and clear errors.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use thiserror::Error;
+
+/// The shortest `JWT_SECRET` accepted, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = passport_actix::jwt::MIN_HMAC_SECRET_BYTES;
+
+/// Where the server runs: development is forgiving about secrets, production is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local development (the default).
+    Development,
+    /// Production (`APP_ENV=production`).
+    Production,
+}
+
+/// The JWT signing secret: configured, or generated for this process in development.
+#[derive(Clone)]
+pub enum JwtSecret {
+    /// From `JWT_SECRET`.
+    Configured(SecretString),
+    /// Random, for this process only (development without `JWT_SECRET`).
+    Ephemeral(SecretString),
+}
+
+impl JwtSecret {
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        match self {
+            Self::Configured(s) | Self::Ephemeral(s) => s.expose_secret().as_bytes(),
+        }
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Configured(_) => f.write_str("JwtSecret::Configured([redacted])"),
+            Self::Ephemeral(_) => f.write_str("JwtSecret::Ephemeral([redacted])"),
+        }
+    }
+}
+
+/// Every setting of the server. See `.env.example` for their meaning and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `APP_ENV`.
+    pub environment: Environment,
+    /// `BIND_ADDR`.
+    pub bind_addr: SocketAddr,
+    /// `WORKERS` (0: one per core).
+    pub workers: usize,
+    /// `DATABASE_URL`, or the embedded SQLite file.
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `DATABASE_TIMEOUT_SECONDS`: the longest a request waits for the database.
+    pub database_timeout: Duration,
+    /// `JWT_SECRET`.
+    pub jwt_secret: JwtSecret,
+    /// `JWT_TTL_SECONDS`.
+    pub jwt_ttl: Duration,
+    /// `JWT_ISSUER`.
+    pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`.
+    pub jwt_audience: String,
+    /// `JWT_LEEWAY_SECONDS`.
+    pub jwt_leeway: Duration,
+    /// `BCRYPT_COST`.
+    pub bcrypt_cost: u32,
+    /// `CORS_ALLOWED_ORIGINS`.
+    pub cors_allowed_origins: Vec<String>,
+    /// `LOGIN_MAX_FAILURES`.
+    pub login_max_failures: u32,
+    /// `LOGIN_FAILURE_WINDOW_SECONDS`.
+    pub login_failure_window: Duration,
+    /// `RATE_LIMIT_PER_MINUTE`.
+    pub rate_limit_per_minute: u32,
+    /// `TRUSTED_PROXIES`.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `BENCH_ROUTES`: mount the `/bench/*` routes used by the load script.
+    pub bench_routes: bool,
+}
+
+/// A setting that could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A variable holds a value that does not parse or is out of range.
+    #[error("invalid {name}={value:?}: {expected}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value (never a secret's).
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// `JWT_SECRET` is missing or short in production.
+    #[error(
+        "JWT_SECRET must be set to at least {MIN_JWT_SECRET_BYTES} bytes when APP_ENV=production \
+         (got {0}); generate one with: openssl rand -base64 48"
+    )]
+    ProductionSecret(String),
+}
+
+/// The embedded default database: a SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/passport.db";
+
+impl Settings {
+    /// Reads `.env` (if present), then the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match get("APP_ENV").as_deref() {
+            None | Some("development" | "dev" | "local" | "test") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "APP_ENV",
+                    value: other.to_owned(),
+                    expected: "development or production",
+                });
+            }
+        };
+        let jwt_secret = match get("JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => {
+                JwtSecret::Configured(SecretString::from(secret))
+            }
+            given => {
+                let problem = match given {
+                    Some(s) => format!("{} bytes", s.len()),
+                    None => "unset".to_owned(),
+                };
+                if environment == Environment::Production {
+                    return Err(ConfigError::ProductionSecret(problem));
+                }
+                JwtSecret::Ephemeral(random_secret())
+            }
+        };
+        let bcrypt_cost = parse(&get, "BCRYPT_COST", 12u32, "an integer from 4 to 31")?;
+        let min_cost = if environment == Environment::Production { 10 } else { 4 };
+        if !(min_cost..=31).contains(&bcrypt_cost) {
+            return Err(ConfigError::Invalid {
+                name: "BCRYPT_COST",
+                value: bcrypt_cost.to_string(),
+                expected: "an integer from 4 to 31 (at least 10 in production)",
+            });
+        }
+        Ok(Self {
+            environment,
+            bind_addr: parse(&get, "BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)), "host:port, e.g. 127.0.0.1:3000")?,
+            workers: parse(&get, "WORKERS", 0usize, "a number of worker threads (0: one per core)")?,
+            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            database_max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", 10)?,
+            database_timeout: seconds(&get, "DATABASE_TIMEOUT_SECONDS", 5)?,
+            jwt_secret,
+            jwt_ttl: seconds(&get, "JWT_TTL_SECONDS", 3600)?,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "passport-server".to_owned()),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "passport-api".to_owned()),
+            jwt_leeway: Duration::from_secs(parse(&get, "JWT_LEEWAY_SECONDS", 30u64, "a number of seconds")?),
+            bcrypt_cost,
+            cors_allowed_origins: list(get("CORS_ALLOWED_ORIGINS")),
+            login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)?,
+            login_failure_window: seconds(&get, "LOGIN_FAILURE_WINDOW_SECONDS", 900)?,
+            rate_limit_per_minute: positive(&get, "RATE_LIMIT_PER_MINUTE", 60)?,
+            trusted_proxies: list(get("TRUSTED_PROXIES"))
+                .into_iter()
+                .map(|entry| parse_net(&entry))
+                .collect::<Result<_, _>>()?,
+            bench_routes: parse(&get, "BENCH_ROUTES", false, "true or false")?,
+        })
+    }
+
+    /// Whether the JWT secret was generated for this process.
+    pub fn uses_ephemeral_secret(&self) -> bool {
+        matches!(self.jwt_secret, JwtSecret::Ephemeral(_))
+    }
+}
+
+fn random_secret() -> SecretString {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(value) => value.parse().map_err(|_| ConfigError::Invalid { name, value, expected }),
+    }
+}
+
+fn positive(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let value = parse(get, name, default, "a positive integer")?;
+    if value == 0 {
+        return Err(ConfigError::Invalid { name, value: "0".into(), expected: "a positive integer" });
+    }
+    Ok(value)
+}
+
+fn seconds(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32) -> Result<Duration, ConfigError> {
+    positive(get, name, default).map(|s| Duration::from_secs(u64::from(s)))
+}
+
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn parse_net(entry: &str) -> Result<IpNet, ConfigError> {
+    entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| ConfigError::Invalid {
+            name: "TRUSTED_PROXIES",
+            value: entry.to_owned(),
+            expected: "comma-separated IP addresses or CIDRs, e.g. 10.0.0.0/8,127.0.0.1",
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.login_max_failures, 10);
+        assert_eq!(s.login_failure_window, Duration::from_secs(900));
+        assert_eq!(s.rate_limit_per_minute, 60);
+        assert_eq!(s.jwt_ttl, Duration::from_secs(3600));
+        assert!(s.trusted_proxies.is_empty());
+        assert!(s.uses_ephemeral_secret());
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_secret() {
+        assert!(matches!(settings(&[("APP_ENV", "production")]), Err(ConfigError::ProductionSecret(_))));
+        let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert!(!err.to_string().contains("short"), "the secret itself is never echoed");
+        let long = "x".repeat(32);
+        assert!(!settings(&[("APP_ENV", "production"), ("JWT_SECRET", &long)]).unwrap().uses_ephemeral_secret());
+    }
+
+    #[test]
+    fn development_replaces_a_short_secret_with_a_random_one() {
+        let a = settings(&[("JWT_SECRET", "short")]).unwrap();
+        let b = settings(&[("JWT_SECRET", "short")]).unwrap();
+        assert!(a.uses_ephemeral_secret());
+        assert_ne!(a.jwt_secret.expose(), b.jwt_secret.expose());
+        assert!(a.jwt_secret.expose().len() >= MIN_JWT_SECRET_BYTES);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = settings(&[("BCRYPT_COST", "abc")]).unwrap_err().to_string();
+        assert!(err.contains("BCRYPT_COST"), "{err}");
+        assert!(settings(&[("BCRYPT_COST", "3")]).is_err());
+        assert!(settings(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(40)), ("BCRYPT_COST", "8")]).is_err());
+        assert!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).is_err());
+        assert!(settings(&[("LOGIN_MAX_FAILURES", "0")]).is_err());
+        assert!(settings(&[("BIND_ADDR", "localhost")]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_cidrs() {
+        let s = settings(&[("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")]).unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+    }
+}

@@ -1,0 +1,14 @@
+//! The passport-rs auth server: signup, login and JWT-guarded routes on PostgreSQL or an
+//! embedded SQLite file, built on `passport-actix`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod client_ip;
+pub mod configuration;
+pub mod errors;
+pub mod rate_limit;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

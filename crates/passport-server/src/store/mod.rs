@@ -1,0 +1,163 @@
+//! User storage and login throttling on PostgreSQL or the embedded SQLite file, through sqlx.
+
+mod error;
+mod postgres;
+mod sqlite;
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use passport_actix::StoreError;
+use passport_actix::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub use error::classify;
+
+use crate::configuration::Settings;
+
+/// A user as handlers and responses see it: never the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// The user id (a UUID, serialized as a string).
+    pub id: Uuid,
+    /// The normalized email.
+    pub email: String,
+}
+
+/// A connection pool to the configured database.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// PostgreSQL, the production backend.
+    Postgres(sqlx::PgPool),
+    /// The embedded SQLite file.
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// The database and the time limit on each of its calls.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Database,
+    timeout: Duration,
+    login_window: Duration,
+    login_max_attempts: u32,
+}
+
+impl Store {
+    /// Connects (failing fast if the database is unreachable) and applies pending migrations.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        let db = if settings.database_url.starts_with("postgres") {
+            Database::Postgres(postgres::connect(settings).await?)
+        } else if settings.database_url.starts_with("sqlite:") {
+            Database::Sqlite(sqlite::connect(settings).await?)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:");
+        };
+        Ok(Self {
+            db,
+            timeout: settings.database_timeout,
+            login_window: settings.login_failure_window,
+            login_max_attempts: settings.login_max_failures,
+        })
+    }
+
+    /// The underlying pool.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    async fn timed<T>(&self, call: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(result) => result.map_err(classify),
+            Err(elapsed) => Err(StoreError::unavailable(elapsed)),
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::ping(pool)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::ping(pool)).await,
+        }
+    }
+
+    /// The user with this id, if it still exists.
+    pub async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::user_by_id(pool, id)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::user_by_id(pool, id)).await,
+        }
+    }
+
+    /// Deletes expired throttling rows; returns how many.
+    pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
+        let cutoff = unix_now() - self.login_window.as_secs() as i64;
+        match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::purge_attempts(pool, cutoff)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::purge_attempts(pool, cutoff)).await,
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for Store {
+    type User = User;
+
+    async fn find_for_login(&self, email: &str) -> Result<Option<StoredCredentials<User>>, StoreError> {
+        let row = match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::credentials_by_email(pool, email)).await?,
+            Database::Sqlite(pool) => self.timed(sqlite::credentials_by_email(pool, email)).await?,
+        };
+        Ok(row.map(|(user, hash)| StoredCredentials { user, password_hash: PasswordHash::new(hash) }))
+    }
+
+    async fn create_user(&self, email: &str, hash: &PasswordHash) -> Result<Created<User>, StoreError> {
+        let user = User { id: Uuid::new_v4(), email: email.to_owned() };
+        let inserted = match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::insert_user(pool, &user, hash.as_str())).await,
+            Database::Sqlite(pool) => self.timed(sqlite::insert_user(pool, &user, hash.as_str())).await,
+        };
+        match inserted {
+            Ok(()) => Ok(Created::User(user)),
+            Err(StoreError::Other(source)) if error::is_unique_violation(source.as_ref()) => Ok(Created::AlreadyExists),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+#[async_trait]
+impl LoginThrottle for Store {
+    async fn register_attempt(&self, email: &str) -> Result<Attempt, StoreError> {
+        let key = account_key(email);
+        let now = unix_now();
+        let window = self.login_window.as_secs() as i64;
+        let (attempts, started) = match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::register_attempt(pool, &key, now, window)).await?,
+            Database::Sqlite(pool) => self.timed(sqlite::register_attempt(pool, &key, now, window)).await?,
+        };
+        if attempts <= i64::from(self.login_max_attempts) {
+            return Ok(Attempt::Allowed);
+        }
+        let remaining = (started + window - now).max(1) as u64;
+        Ok(Attempt::Throttled { retry_after: Duration::from_secs(remaining) })
+    }
+
+    async fn clear(&self, email: &str) -> Result<(), StoreError> {
+        let key = account_key(email);
+        match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::clear_attempts(pool, &key)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::clear_attempts(pool, &key)).await,
+        }
+    }
+}
+
+/// The throttling key of an email: its SHA-256, so the table stores no submitted addresses.
+fn account_key(email: &str) -> String {
+    Sha256::digest(email.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
