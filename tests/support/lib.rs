@@ -1,1 +1,261 @@
-//! x
+//! Test support: start the real server on a random port against a fresh database.
+//!
+//! Every [`TestApp`] gets its own PostgreSQL database (created from `TEST_DATABASE_URL`,
+//! default `postgres://postgres@127.0.0.1:5432/postgres`, and dropped afterwards) or its own
+//! SQLite file in a temporary folder.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use actix_web::dev::ServerHandle;
+use passport_server::configuration::Settings;
+use passport_server::startup::Application;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use uuid::Uuid;
+
+pub use passport_server;
+
+/// The JWT secret every test server uses, so tests can sign tokens of their own.
+pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+/// The issuer and audience of test servers.
+pub const TEST_ISSUER: &str = "passport-server";
+pub const TEST_AUDIENCE: &str = "passport-api";
+
+/// Which database a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Generates one `#[tokio::test]` per backend for an `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+        }
+    )+};
+}
+
+/// The admin connection string for PostgreSQL test databases.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A database that exists for one test and is removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    name: String,
+    dir: Option<PathBuf>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Postgres => {
+                let name = format!("passport_test_{}", Uuid::new_v4().simple());
+                let admin = admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required by the end-to-end tests and is not reachable at {admin}: {e}. \
+                         Start it (bash .ci/run does) or set TEST_DATABASE_URL."
+                    )
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("TEST_DATABASE_URL must end with /<database>"),
+                };
+                Self { url, backend, name, dir: None }
+            }
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("passport-test-{}", Uuid::new_v4().simple()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}", dir.join("test.db").display());
+                Self { url, backend, name: String::new(), dir: Some(dir) }
+            }
+        }
+    }
+
+    /// A direct connection pool to this database, for arranging and checking rows.
+    pub async fn pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if self.backend == Backend::Postgres {
+            let name = self.name.clone();
+            // Drop runs inside the test's runtime; a fresh thread may block on its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async move {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The environment of a test server; tests override entries before spawning.
+pub fn test_env(database_url: &str) -> HashMap<String, String> {
+    [
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("WORKERS", "2"),
+        ("DATABASE_URL", database_url),
+        ("DATABASE_TIMEOUT_SECONDS", "3"),
+        ("JWT_SECRET", TEST_JWT_SECRET),
+        ("BCRYPT_COST", "4"),
+        ("RATE_LIMIT_PER_MINUTE", "10000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    handle: ServerHandle,
+    // Declared last: dropped after the server handle.
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    /// A server on a fresh database of `backend` with the default test settings.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server on a fresh database, after `configure` has changed the environment.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let mut env = test_env(&db.url);
+        configure(&mut env);
+        Self::spawn_on(db, env).await
+    }
+
+    /// A server on an existing database with exactly this environment.
+    pub async fn spawn_on(db: TestDatabase, env: HashMap<String, String>) -> Self {
+        let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+        let app = Application::build(settings.clone()).await.unwrap();
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { address: format!("http://127.0.0.1:{port}"), port, client, settings, handle, db }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(fields).send().await.unwrap()
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/signup", &json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/login", &json!({ "email": email, "password": password })).await
+    }
+
+    /// Signs up and logs in; returns the token.
+    pub async fn token_for(&self, email: &str, password: &str) -> String {
+        assert_eq!(self.signup(email, password).await.status(), 201);
+        let body: Value = self.login(email, password).await.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn profile_with_query(&self, token: &str) -> reqwest::Response {
+        self.client.get(self.url("/user/profile")).query(&[("secret_token", token)]).send().await.unwrap()
+    }
+
+    pub async fn profile_with_bearer(&self, token: &str) -> reqwest::Response {
+        self.client.get(self.url("/user/profile")).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// Stops the server (in-flight requests finish first).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting before the database goes away; the future is fire-and-forget.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Signs arbitrary claims with the test secret and a header of the caller's choice.
+pub fn sign(header: &jsonwebtoken::Header, claims: &Value, secret: &[u8]) -> String {
+    jsonwebtoken::encode(header, claims, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap()
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// A response's status, headers and body, for assertions that print well.
+pub struct Captured {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Captured {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap();
+        Self { status, headers, body }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a JSON error body `{"error": code, "message": …}`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        let body = self.json();
+        assert_eq!(body["error"], code, "body: {}", self.body);
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", self.body);
+    }
+}

@@ -313,10 +313,24 @@ async fn a_token_without_sub_iss_or_aud_is_refused() {
 }
 
 #[actix_web::test]
-async fn a_token_whose_exp_is_a_string_is_malformed() {
+async fn required_claims_of_the_wrong_type_are_malformed_not_missing() {
+    for (claim, value) in [
+        ("exp", json!((now() + 600).to_string())),
+        ("sub", json!(42)),
+        ("iss", json!({ "name": ISSUER })),
+        ("aud", json!(7)),
+    ] {
+        let token = token_with(&claims_with(claim, value));
+        assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::Malformed, "{claim}");
+    }
     let token = token_with(&claims_with("exp", json!((now() + 600).to_string())));
-    assert!(verifier().verify::<Value>(&token).is_err());
     assert_refused(&token, "token_malformed").await;
+}
+
+#[actix_web::test]
+async fn a_token_without_iat_is_malformed() {
+    let token = token_with(&claims_with("iat", Value::Null));
+    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::Malformed);
 }
 
 // ---------------------------------------------------------------------------------------------

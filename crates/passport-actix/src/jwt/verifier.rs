@@ -3,9 +3,12 @@
 use std::fmt;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::jwt::claims::Claims;
 use crate::jwt::error::TokenError;
@@ -66,15 +69,49 @@ impl JwtVerifier {
         if token.bytes().filter(|b| *b == b'.').count() != 2 {
             return Err(TokenError::Malformed);
         }
-        let data = jsonwebtoken::decode::<Claims<C>>(token, &self.key, &self.validation)
-            .map_err(|e| map_error(e.into_kind()))?;
+        // `jsonwebtoken` cannot even parse a header whose `alg` it does not know (`none`,
+        // `None`, ...), which would make such a token merely "malformed": name the real reason.
+        if let Some(alg) = header_algorithm(token) {
+            match alg.parse::<Algorithm>() {
+                Ok(alg) if self.validation.algorithms.contains(&alg) => {}
+                _ => return Err(TokenError::AlgorithmNotAllowed),
+            }
+        }
+        // Decoding into a `Value` first lets the required-claim check run before the typed
+        // claims are read, so that a missing `exp` is reported as a missing claim.
+        let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation).map_err(|e| {
+            match e.into_kind() {
+                ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
+                kind => map_error(kind),
+            }
+        })?;
         refuse_unsupported_headers(&data.header)?;
+        let claims: Claims<C> =
+            serde_json::from_value(data.claims).map_err(|_| TokenError::Malformed)?;
         let now = jsonwebtoken::get_current_timestamp();
-        if data.claims.iat > now + self.leeway {
+        if claims.iat > now + self.leeway {
             return Err(TokenError::IssuedInFuture);
         }
-        Ok(data.claims)
+        Ok(claims)
     }
+}
+
+/// The `alg` named by the token's header, if the header is base64url JSON with a string `alg`.
+fn header_algorithm(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("alg")?.as_str().map(str::to_owned)
+}
+
+/// `jsonwebtoken` reports a required claim of the wrong type as missing; tell the two apart.
+/// Only called after the signature verified, so reading the payload unverified is safe.
+fn missing_or_malformed(token: &str, claim: String) -> TokenError {
+    let present = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token)
+        .ok()
+        .and_then(|claims| claims.get(&claim).map(|value| !value.is_null()))
+        .unwrap_or(false);
+    if present { TokenError::Malformed } else { TokenError::MissingClaim(claim) }
 }
 
 fn refuse_unsupported_headers(header: &Header) -> Result<(), TokenError> {
