@@ -1,6 +1,12 @@
 //! End-to-end tests: the real server, over real HTTP, on PostgreSQL and on SQLite.
 #![allow(clippy::unwrap_used)]
 
+mod faults;
 mod flow;
-mod signup;
+mod input;
 mod login;
+mod races;
+mod rate_limit;
+mod signup;
+mod timing;
+mod tokens;
