@@ -5,7 +5,10 @@ use passport_e2e::{Backend, TestApp};
 #[tokio::test]
 async fn a_preflight_to_a_guarded_route_is_answered_without_a_token() {
     let app = TestApp::spawn_with(Backend::Sqlite, |env| {
-        env.insert("CORS_ALLOWED_ORIGINS".into(), "https://app.example.com".into());
+        env.insert(
+            "CORS_ALLOWED_ORIGINS".into(),
+            "https://app.example.com".into(),
+        );
     })
     .await;
     let preflight = app
@@ -19,7 +22,10 @@ async fn a_preflight_to_a_guarded_route_is_answered_without_a_token() {
         .unwrap();
     assert!(preflight.status().is_success(), "{}", preflight.status());
     assert_eq!(
-        preflight.headers().get("access-control-allow-origin").unwrap(),
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .unwrap(),
         "https://app.example.com"
     );
 
@@ -45,5 +51,10 @@ async fn without_configured_origins_no_cors_header_is_sent() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }

@@ -9,10 +9,19 @@ on_both_backends!(
     no_response_of_the_flow_contains_the_password_or_its_hash,
 );
 
-async fn signup_with_a_form_then_login_with_json_then_profile_with_both_transports(backend: Backend) {
+async fn signup_with_a_form_then_login_with_json_then_profile_with_both_transports(
+    backend: Backend,
+) {
     let app = TestApp::spawn(backend).await;
 
-    let signup = Captured::from(app.post_form("/signup", &[("email", "A@B.co"), ("password", "correct horse")]).await).await;
+    let signup = Captured::from(
+        app.post_form(
+            "/signup",
+            &[("email", "A@B.co"), ("password", "correct horse")],
+        )
+        .await,
+    )
+    .await;
     assert_eq!(signup.status, 201, "{}", signup.body);
     let body = signup.json();
     assert_eq!(body["message"], "Signup successful");
@@ -28,7 +37,10 @@ async fn signup_with_a_form_then_login_with_json_then_profile_with_both_transpor
     assert_eq!(body["expires_in"], 3600);
     let token = body["token"].as_str().unwrap().to_owned();
 
-    for profile in [app.profile_with_query(&token).await, app.profile_with_bearer(&token).await] {
+    for profile in [
+        app.profile_with_query(&token).await,
+        app.profile_with_bearer(&token).await,
+    ] {
         let profile = Captured::from(profile).await;
         assert_eq!(profile.status, 200, "{}", profile.body);
         assert_eq!(
@@ -44,8 +56,20 @@ async fn signup_with_a_form_then_login_with_json_then_profile_with_both_transpor
 
 async fn signup_with_json_then_login_with_a_form(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    assert_eq!(app.signup("ada@example.com", "correct horse").await.status(), 201);
-    let login = Captured::from(app.post_form("/login", &[("email", "ADA@example.com "), ("password", "correct horse")]).await).await;
+    assert_eq!(
+        app.signup("ada@example.com", "correct horse")
+            .await
+            .status(),
+        201
+    );
+    let login = Captured::from(
+        app.post_form(
+            "/login",
+            &[("email", "ADA@example.com "), ("password", "correct horse")],
+        )
+        .await,
+    )
+    .await;
     assert_eq!(login.status, 200, "{}", login.body);
     let token = login.json()["token"].as_str().unwrap().to_owned();
     assert_eq!(app.profile_with_bearer(&token).await.status(), 200);
@@ -66,15 +90,19 @@ async fn no_response_of_the_flow_contains_the_password_or_its_hash(backend: Back
     responses.push(Captured::from(app.profile_with_bearer(&token).await).await);
 
     let pool = app.db.pool().await;
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'leak@example.com'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE email = 'leak@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(hash.starts_with("$2b$"), "stored as a bcrypt hash");
     assert_ne!(hash, password);
     for response in &responses {
         let everything = format!("{:?}{}", response.headers, response.body);
-        assert!(!everything.contains(password), "password leaked: {everything}");
+        assert!(
+            !everything.contains(password),
+            "password leaked: {everything}"
+        );
         assert!(!everything.contains(&hash), "hash leaked: {everything}");
         assert!(!everything.contains("$2b$"), "a hash leaked: {everything}");
         assert!(!everything.contains("password_hash"), "{everything}");

@@ -11,14 +11,24 @@ on_both_backends!(
 
 async fn unknown_email_and_wrong_password_get_byte_identical_401s(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    assert_eq!(app.signup("known@example.com", "correct horse").await.status(), 201);
+    assert_eq!(
+        app.signup("known@example.com", "correct horse")
+            .await
+            .status(),
+        201
+    );
     let wrong = Captured::from(app.login("known@example.com", "wrong horse!").await).await;
     let unknown = Captured::from(app.login("unknown@example.com", "correct horse").await).await;
     wrong.assert_error(401, "invalid_credentials");
     assert_eq!(wrong.status, unknown.status);
     assert_eq!(wrong.body, unknown.body);
     let interesting = |c: &Captured| {
-        let mut h: Vec<_> = c.headers.iter().filter(|(k, _)| *k != "date").map(|(k, v)| format!("{k}: {v:?}")).collect();
+        let mut h: Vec<_> = c
+            .headers
+            .iter()
+            .filter(|(k, _)| *k != "date")
+            .map(|(k, v)| format!("{k}: {v:?}"))
+            .collect();
         h.sort();
         h
     };
@@ -30,9 +40,19 @@ async fn a_throttled_account_is_refused_even_with_the_right_password(backend: Ba
         env.insert("LOGIN_MAX_FAILURES".into(), "3".into());
     })
     .await;
-    assert_eq!(app.signup("victim@example.com", "correct horse").await.status(), 201);
+    assert_eq!(
+        app.signup("victim@example.com", "correct horse")
+            .await
+            .status(),
+        201
+    );
     for _ in 0..3 {
-        assert_eq!(app.login("victim@example.com", "wrong guess!").await.status(), 401);
+        assert_eq!(
+            app.login("victim@example.com", "wrong guess!")
+                .await
+                .status(),
+            401
+        );
     }
     let throttled = Captured::from(app.login("victim@example.com", "correct horse").await).await;
     throttled.assert_error(429, "too_many_attempts");
@@ -46,7 +66,12 @@ async fn throttling_is_keyed_by_email_whether_or_not_it_exists(backend: Backend)
         env.insert("LOGIN_MAX_FAILURES".into(), "2".into());
     })
     .await;
-    assert_eq!(app.signup("exists@example.com", "correct horse").await.status(), 201);
+    assert_eq!(
+        app.signup("exists@example.com", "correct horse")
+            .await
+            .status(),
+        201
+    );
     for email in ["exists@example.com", "ghost@example.com"] {
         for _ in 0..2 {
             assert_eq!(app.login(email, "wrong guess!").await.status(), 401);
@@ -55,9 +80,18 @@ async fn throttling_is_keyed_by_email_whether_or_not_it_exists(backend: Backend)
     let a = Captured::from(app.login("exists@example.com", "wrong guess!").await).await;
     let b = Captured::from(app.login("ghost@example.com", "wrong guess!").await).await;
     a.assert_error(429, "too_many_attempts");
-    assert_eq!(a.body, b.body, "a 429 says nothing about whether the account exists");
+    assert_eq!(
+        a.body, b.body,
+        "a 429 says nothing about whether the account exists"
+    );
     assert_eq!(b.status, 429);
-    assert_eq!(app.login("Other@example.com", "wrong guess!").await.status(), 401, "other accounts are unaffected");
+    assert_eq!(
+        app.login("Other@example.com", "wrong guess!")
+            .await
+            .status(),
+        401,
+        "other accounts are unaffected"
+    );
 }
 
 async fn the_throttle_ends_by_itself(backend: Backend) {
@@ -66,9 +100,29 @@ async fn the_throttle_ends_by_itself(backend: Backend) {
         env.insert("LOGIN_FAILURE_WINDOW_SECONDS".into(), "2".into());
     })
     .await;
-    assert_eq!(app.signup("patient@example.com", "correct horse").await.status(), 201);
-    assert_eq!(app.login("patient@example.com", "wrong guess!").await.status(), 401);
-    assert_eq!(app.login("patient@example.com", "correct horse").await.status(), 429);
+    assert_eq!(
+        app.signup("patient@example.com", "correct horse")
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        app.login("patient@example.com", "wrong guess!")
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.login("patient@example.com", "correct horse")
+            .await
+            .status(),
+        429
+    );
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
-    assert_eq!(app.login("patient@example.com", "correct horse").await.status(), 200);
+    assert_eq!(
+        app.login("patient@example.com", "correct horse")
+            .await
+            .status(),
+        200
+    );
 }

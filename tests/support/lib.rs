@@ -49,7 +49,8 @@ macro_rules! on_both_backends {
 
 /// The admin connection string for PostgreSQL test databases.
 pub fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A database that exists for one test and is removed when dropped.
@@ -72,18 +73,32 @@ impl TestDatabase {
                          Start it (bash .ci/run does) or set TEST_DATABASE_URL."
                     )
                 });
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 let url = match admin.rsplit_once('/') {
                     Some((base, _)) => format!("{base}/{name}"),
                     None => panic!("TEST_DATABASE_URL must end with /<database>"),
                 };
-                Self { url, backend, name, dir: None }
+                Self {
+                    url,
+                    backend,
+                    name,
+                    dir: None,
+                }
             }
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("passport-test-{}", Uuid::new_v4().simple()));
+                let dir =
+                    std::env::temp_dir().join(format!("passport-test-{}", Uuid::new_v4().simple()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let url = format!("sqlite://{}", dir.join("test.db").display());
-                Self { url, backend, name: String::new(), dir: Some(dir) }
+                Self {
+                    url,
+                    backend,
+                    name: String::new(),
+                    dir: Some(dir),
+                }
             }
         }
     }
@@ -104,12 +119,16 @@ impl Drop for TestDatabase {
             let name = self.name.clone();
             // Drop runs inside the test's runtime; a fresh thread may block on its own.
             let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 runtime.block_on(async move {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })
@@ -152,7 +171,10 @@ impl TestApp {
     }
 
     /// A server on a fresh database, after `configure` has changed the environment.
-    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Self {
         let db = TestDatabase::create(backend).await;
         let mut env = test_env(&db.url);
         configure(&mut env);
@@ -166,8 +188,18 @@ impl TestApp {
         let port = app.port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { address: format!("http://127.0.0.1:{port}"), port, client, settings, handle, db }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client,
+            settings,
+            handle,
+            db,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -175,19 +207,31 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(fields).send().await.unwrap()
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_json("/signup", &json!({ "email": email, "password": password })).await
+        self.post_json("/signup", &json!({ "email": email, "password": password }))
+            .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_json("/login", &json!({ "email": email, "password": password })).await
+        self.post_json("/login", &json!({ "email": email, "password": password }))
+            .await
     }
 
     /// Signs up and logs in; returns the token.
@@ -198,11 +242,21 @@ impl TestApp {
     }
 
     pub async fn profile_with_query(&self, token: &str) -> reqwest::Response {
-        self.client.get(self.url("/user/profile")).query(&[("secret_token", token)]).send().await.unwrap()
+        self.client
+            .get(self.url("/user/profile"))
+            .query(&[("secret_token", token)])
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn profile_with_bearer(&self, token: &str) -> reqwest::Response {
-        self.client.get(self.url("/user/profile")).bearer_auth(token).send().await.unwrap()
+        self.client
+            .get(self.url("/user/profile"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Stops the server (in-flight requests finish first).
@@ -220,12 +274,20 @@ impl Drop for TestApp {
 
 /// Signs arbitrary claims with the test secret and a header of the caller's choice.
 pub fn sign(header: &jsonwebtoken::Header, claims: &Value, secret: &[u8]) -> String {
-    jsonwebtoken::encode(header, claims, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap()
+    jsonwebtoken::encode(
+        header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret),
+    )
+    .unwrap()
 }
 
 /// Seconds since the epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// A response's status, headers and body, for assertions that print well.
@@ -240,7 +302,11 @@ impl Captured {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap();
-        Self { status, headers, body }
+        Self {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn json(&self) -> Value {
@@ -256,6 +322,306 @@ impl Captured {
         assert_eq!(self.status, status, "body: {}", self.body);
         let body = self.json();
         assert_eq!(body["error"], code, "body: {}", self.body);
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", self.body);
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "body: {}",
+            self.body
+        );
+    }
+}
+
+/// Replaces the `host:port` of a `postgres://` URL, keeping user, database and parameters.
+pub fn with_host_port(url: &str, addr: std::net::SocketAddr) -> String {
+    let (scheme, rest) = url
+        .split_once("://")
+        .unwrap_or_else(|| panic!("not a URL: {url}"));
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = authority
+        .rsplit_once('@')
+        .map(|(user, _)| format!("{user}@"))
+        .unwrap_or_default();
+    format!("{scheme}://{user}{addr}/{path}")
+}
+
+/// The `host:port` of a `postgres://` URL (port 5432 when none is given).
+pub fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+    {
+        host.to_owned()
+    } else {
+        format!("{host}:5432")
+    }
+}
+
+impl TestDatabase {
+    /// This database's URL, but reaching PostgreSQL through `proxy`.
+    pub fn url_through(&self, proxy: &TcpProxy) -> String {
+        assert_eq!(
+            self.backend,
+            Backend::Postgres,
+            "only PostgreSQL is reached over TCP"
+        );
+        with_host_port(&self.url, proxy.addr())
+    }
+}
+
+/// A second server on the database of a [`TestApp`], which keeps owning that database.
+///
+/// Drop it before the `TestApp` it shares with (declare it after, or drop it explicitly).
+pub struct TestInstance {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    handle: ServerHandle,
+}
+
+impl TestApp {
+    /// Another server on this app's database (the default test environment, on `self.db.url`,
+    /// after `configure`): for tests of state shared between instances.
+    pub async fn spawn_sharing(
+        &self,
+        configure: impl FnOnce(&mut HashMap<String, String>),
+    ) -> TestInstance {
+        let mut env = test_env(&self.db.url);
+        configure(&mut env);
+        TestInstance::start(env).await
+    }
+}
+
+impl TestInstance {
+    /// A server with exactly this environment, on a database someone else owns.
+    pub async fn start(env: HashMap<String, String>) -> Self {
+        let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+        let app = Application::build(settings.clone()).await.unwrap();
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client,
+            settings,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/signup", &json!({ "email": email, "password": password }))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/login", &json!({ "email": email, "password": password }))
+            .await
+    }
+
+    /// Stops the server (in-flight requests finish first).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+impl Drop for TestInstance {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// What a [`TcpProxy`] does with traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    /// Bytes flow both ways.
+    Open,
+    /// Every live connection is closed; new ones are accepted and closed at once.
+    Cut,
+    /// A network partition: connections stay open but no byte goes through until the proxy
+    /// is opened again (then the held bytes flow on, in order).
+    Hang,
+}
+
+/// A TCP proxy the test controls, to put faults between the server and PostgreSQL.
+///
+/// It listens on `127.0.0.1:0` and forwards to `upstream`; [`cut`](Self::cut),
+/// [`hang`](Self::hang) and [`restore`](Self::restore) switch it at any moment.
+pub struct TcpProxy {
+    addr: std::net::SocketAddr,
+    mode: std::sync::Arc<tokio::sync::watch::Sender<ProxyMode>>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accept_loop: tokio::task::JoinHandle<()>,
+}
+
+impl TcpProxy {
+    /// A proxy to the PostgreSQL server of [`admin_url`].
+    pub async fn to_postgres() -> Self {
+        let upstream = host_port(&admin_url());
+        let upstream = tokio::net::lookup_host(&upstream)
+            .await
+            .unwrap_or_else(|e| panic!("cannot resolve {upstream}: {e}"))
+            .next()
+            .unwrap();
+        Self::start(upstream).await
+    }
+
+    /// A proxy to `upstream`, open.
+    pub async fn start(upstream: std::net::SocketAddr) -> Self {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mode = Arc::new(tokio::sync::watch::Sender::new(ProxyMode::Open));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let accept_loop = tokio::spawn({
+            let mode = Arc::clone(&mode);
+            let accepted = Arc::clone(&accepted);
+            async move {
+                loop {
+                    let Ok((client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    if *mode.borrow() == ProxyMode::Cut {
+                        drop(client);
+                        continue;
+                    }
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    let rx = mode.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                            return;
+                        };
+                        let _ = client.set_nodelay(true);
+                        let _ = server.set_nodelay(true);
+                        let (client_read, client_write) = client.into_split();
+                        let (server_read, server_write) = server.into_split();
+                        // Whichever ends first (a side closes, or the proxy is cut) drops
+                        // all four halves, closing both connections.
+                        tokio::select! {
+                            () = pump(client_read, server_write, rx.clone()) => {}
+                            () = pump(server_read, client_write, rx.clone()) => {}
+                            () = until_cut(rx) => {}
+                        }
+                    });
+                }
+            }
+        });
+        Self {
+            addr,
+            mode,
+            accepted,
+            accept_loop,
+        }
+    }
+
+    /// The address to connect to instead of the upstream.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// How many connections were let through so far (not counting those refused while cut).
+    pub fn connections_accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Closes every live connection and refuses new ones until [`restore`](Self::restore).
+    pub fn cut(&self) {
+        self.mode.send_replace(ProxyMode::Cut);
+    }
+
+    /// Holds every byte (live and new connections) until [`restore`](Self::restore).
+    pub fn hang(&self) {
+        self.mode.send_replace(ProxyMode::Hang);
+    }
+
+    /// Lets traffic flow again.
+    pub fn restore(&self) {
+        self.mode.send_replace(ProxyMode::Open);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.accept_loop.abort();
+        self.mode.send_replace(ProxyMode::Cut);
+    }
+}
+
+/// Copies `from` to `to`, holding bytes while the proxy hangs; returns on EOF, error or cut.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut mode: tokio::sync::watch::Receiver<ProxyMode>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        loop {
+            let current = *mode.borrow_and_update();
+            match current {
+                ProxyMode::Open => break,
+                ProxyMode::Cut => return,
+                ProxyMode::Hang => {
+                    if mode.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Returns once the proxy is cut (or gone).
+async fn until_cut(mut mode: tokio::sync::watch::Receiver<ProxyMode>) {
+    loop {
+        if *mode.borrow_and_update() == ProxyMode::Cut {
+            return;
+        }
+        if mode.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The median of `samples` (sorted in place), in seconds.
+pub fn median(samples: &mut [std::time::Duration]) -> f64 {
+    assert!(!samples.is_empty());
+    samples.sort();
+    let mid = samples.len() / 2;
+    if samples.len() % 2 == 1 {
+        samples[mid].as_secs_f64()
+    } else {
+        (samples[mid - 1].as_secs_f64() + samples[mid].as_secs_f64()) / 2.0
     }
 }

@@ -21,7 +21,9 @@ pub struct BlockingPool {
 impl BlockingPool {
     /// A pool that runs at most `concurrency` closures at once.
     pub fn new(concurrency: NonZeroUsize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(concurrency.get())) }
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.get())),
+        }
     }
 
     /// The process-wide pool, sized to the number of CPU cores.

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
+use crate::error::StrategyError;
 use crate::outcome::{Failure, FailureKind, Info, Outcome, Redirect};
 use crate::request::AuthRequest;
 use crate::responder::FailureResponder;
 use crate::strategy::Authenticate;
-use crate::error::StrategyError;
 
 /// Strategies resolved by name, in order, with the responder that answers for them.
 pub(crate) struct Chain<U> {
@@ -20,7 +20,10 @@ pub(crate) struct Chain<U> {
 
 /// What a whole chain decided.
 pub(crate) enum ChainResult<U> {
-    Success { user: U, info: Info },
+    Success {
+        user: U,
+        info: Info,
+    },
     Pass,
     Error(StrategyError),
     Redirect(Redirect),
@@ -41,7 +44,9 @@ impl<U> ChainResult<U> {
 
     /// Whether every failure only says "no credentials were given".
     pub(crate) fn only_missing_credentials(failures: &[Failure]) -> bool {
-        failures.iter().all(|f| f.failure_kind() == FailureKind::MissingCredentials)
+        failures
+            .iter()
+            .all(|f| f.failure_kind() == FailureKind::MissingCredentials)
     }
 }
 
@@ -51,7 +56,11 @@ impl<U: 'static> Chain<U> {
         responder: Arc<dyn FailureResponder>,
         body_limit: usize,
     ) -> Self {
-        Self { steps, responder, body_limit }
+        Self {
+            steps,
+            responder,
+            body_limit,
+        }
     }
 
     pub(crate) fn body_limit(&self) -> usize {

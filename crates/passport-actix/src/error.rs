@@ -61,17 +61,29 @@ pub struct StrategyError {
 impl StrategyError {
     /// An internal error (answered with `500`).
     pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
-        Self { kind: ErrorKind::Internal, context, source: Some(source.into()) }
+        Self {
+            kind: ErrorKind::Internal,
+            context,
+            source: Some(source.into()),
+        }
     }
 
     /// A dependency is unavailable (answered with `503`).
     pub fn unavailable(context: &'static str, source: impl Into<BoxError>) -> Self {
-        Self { kind: ErrorKind::Unavailable, context, source: Some(source.into()) }
+        Self {
+            kind: ErrorKind::Unavailable,
+            context,
+            source: Some(source.into()),
+        }
     }
 
     /// An internal error with no underlying cause.
     pub fn msg(context: &'static str) -> Self {
-        Self { kind: ErrorKind::Internal, context, source: None }
+        Self {
+            kind: ErrorKind::Internal,
+            context,
+            source: None,
+        }
     }
 
     /// How this error is reported.
@@ -82,7 +94,10 @@ impl StrategyError {
     /// The error and its whole cause chain on one line, for logs.
     pub fn chain(&self) -> String {
         let mut out = self.context.to_owned();
-        let mut next = self.source.as_deref().map(|e| e as &(dyn StdError + 'static));
+        let mut next = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static));
         while let Some(err) = next {
             out.push_str(": ");
             out.push_str(&err.to_string());
@@ -135,14 +150,16 @@ mod tests {
 
     #[test]
     fn chain_lists_every_cause() {
-        let err = StrategyError::internal("looking up the user", std::io::Error::other("disk gone"));
+        let err =
+            StrategyError::internal("looking up the user", std::io::Error::other("disk gone"));
         assert_eq!(err.chain(), "looking up the user: disk gone");
         assert_eq!(err.kind(), ErrorKind::Internal);
     }
 
     #[test]
     fn store_errors_keep_their_kind() {
-        let err = StoreError::unavailable(std::io::Error::other("timeout")).into_strategy_error("x");
+        let err =
+            StoreError::unavailable(std::io::Error::other("timeout")).into_strategy_error("x");
         assert_eq!(err.kind(), ErrorKind::Unavailable);
     }
 }

@@ -115,10 +115,14 @@ fn lookup<U: Clone + 'static>(
     extractor: &'static str,
 ) -> Result<Option<Authenticated<U>>, ExtractError> {
     match req.extensions().get::<AuthState<U>>() {
-        None => Err(ExtractError::MissingMiddleware { extractor, user_type: type_name::<U>() }),
-        Some(AuthState::Authenticated { user, info }) => {
-            Ok(Some(Authenticated { user: user.clone(), info: info.clone() }))
-        }
+        None => Err(ExtractError::MissingMiddleware {
+            extractor,
+            user_type: type_name::<U>(),
+        }),
+        Some(AuthState::Authenticated { user, info }) => Ok(Some(Authenticated {
+            user: user.clone(),
+            info: info.clone(),
+        })),
         Some(AuthState::Anonymous | AuthState::Passed) => Ok(None),
     }
 }
@@ -128,7 +132,10 @@ impl<U: Clone + 'static> FromRequest for Authenticated<U> {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(lookup(req, "Authenticated").and_then(|found| found.ok_or(ExtractError::NotAuthenticated)))
+        ready(
+            lookup(req, "Authenticated")
+                .and_then(|found| found.ok_or(ExtractError::NotAuthenticated)),
+        )
     }
 }
 

@@ -27,13 +27,19 @@ pub struct Authenticator<U> {
 
 impl<U> Clone for Authenticator<U> {
     fn clone(&self) -> Self {
-        Self { chain: Arc::clone(&self.chain), optional: self.optional }
+        Self {
+            chain: Arc::clone(&self.chain),
+            optional: self.optional,
+        }
     }
 }
 
 impl<U> Authenticator<U> {
     pub(crate) fn new(chain: Chain<U>) -> Self {
-        Self { chain: Arc::new(chain), optional: false }
+        Self {
+            chain: Arc::new(chain),
+            optional: false,
+        }
     }
 
     /// Lets requests without any credentials through as anonymous.
@@ -88,8 +94,8 @@ where
         let chain = Arc::clone(&self.chain);
         let optional = self.optional;
         Box::pin(async move {
-            let auth_req =
-                AuthRequest::new(req.request().clone(), req.take_payload()).body_limit(chain.body_limit());
+            let auth_req = AuthRequest::new(req.request().clone(), req.take_payload())
+                .body_limit(chain.body_limit());
             let result = chain.run(&auth_req).await;
             req.set_payload(auth_req.into_payload());
             let state = match result {
@@ -106,7 +112,10 @@ where
                 }
             };
             req.extensions_mut().insert(state);
-            service.call(req).await.map(ServiceResponse::map_into_left_body)
+            service
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body)
         })
     }
 }

@@ -33,13 +33,19 @@ pub enum Outcome<U> {
 impl<U> Outcome<U> {
     /// A success with an empty [`Info`].
     pub fn success(user: U) -> Self {
-        Self::Success { user, info: Info::default() }
+        Self::Success {
+            user,
+            info: Info::default(),
+        }
     }
 
     /// Maps the user of a success, keeping every other outcome.
     pub fn map_user<V>(self, f: impl FnOnce(U) -> V) -> Outcome<V> {
         match self {
-            Self::Success { user, info } => Outcome::Success { user: f(user), info },
+            Self::Success { user, info } => Outcome::Success {
+                user: f(user),
+                info,
+            },
             Self::Fail(failure) => Outcome::Fail(failure),
             Self::Pass => Outcome::Pass,
             Self::Error(error) => Outcome::Error(error),
@@ -59,7 +65,10 @@ pub struct Info {
 impl Info {
     /// An info with a human message such as "Logged in successfully".
     pub fn with_message(message: impl Into<Cow<'static, str>>) -> Self {
-        Self { message: Some(message.into()), ..Self::default() }
+        Self {
+            message: Some(message.into()),
+            ..Self::default()
+        }
     }
 
     /// Attaches the raw credential token (the JWT strategy does this).
@@ -245,7 +254,10 @@ pub struct Redirect {
 impl Redirect {
     /// A `302 Found` redirect to `location`.
     pub fn to(location: impl Into<String>) -> Self {
-        Self { location: location.into(), status: StatusCode::FOUND }
+        Self {
+            location: location.into(),
+            status: StatusCode::FOUND,
+        }
     }
 }
 

@@ -71,7 +71,9 @@ impl<U: 'static> Passport<U> {
 
     /// Registers `strategy` under `name`, replacing (and returning `true` for) an earlier one.
     pub fn register(&mut self, name: impl Into<String>, strategy: impl Authenticate<U>) -> bool {
-        self.strategies.insert(name.into(), Arc::new(strategy)).is_some()
+        self.strategies
+            .insert(name.into(), Arc::new(strategy))
+            .is_some()
     }
 
     /// Removes the strategy named `name`; `true` if there was one.
@@ -105,14 +107,19 @@ impl<U: 'static> Passport<U> {
     ///
     /// Accepts one name (`"jwt"`) or several (`["jwt", "api-key"]`). The chain is resolved now:
     /// an unknown name is an error here, and later changes to the registry do not affect it.
-    pub fn authenticate<N: StrategyNames>(&self, names: N) -> Result<Authenticator<U>, ConfigError> {
+    pub fn authenticate<N: StrategyNames>(
+        &self,
+        names: N,
+    ) -> Result<Authenticator<U>, ConfigError> {
         Ok(Authenticator::new(self.chain(names)?))
     }
 
     /// A handle to run strategies from inside a handler and deal with every outcome there
     /// (Passport's custom callback: `passport.authenticate('login', (err, user, info) => …)`).
     pub fn callback<N: StrategyNames>(&self, names: N) -> Result<Callback<U>, ConfigError> {
-        Ok(Callback { chain: Arc::new(self.chain(names)?) })
+        Ok(Callback {
+            chain: Arc::new(self.chain(names)?),
+        })
     }
 
     fn chain<N: StrategyNames>(&self, names: N) -> Result<Chain<U>, ConfigError> {
@@ -130,7 +137,11 @@ impl<U: 'static> Passport<U> {
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Chain::new(steps, Arc::clone(&self.responder), self.body_limit))
+        Ok(Chain::new(
+            steps,
+            Arc::clone(&self.responder),
+            self.body_limit,
+        ))
     }
 }
 
@@ -202,7 +213,9 @@ pub struct Callback<U> {
 
 impl<U> Clone for Callback<U> {
     fn clone(&self) -> Self {
-        Self { chain: Arc::clone(&self.chain) }
+        Self {
+            chain: Arc::clone(&self.chain),
+        }
     }
 }
 
@@ -215,7 +228,11 @@ impl<U: 'static> Callback<U> {
     }
 
     /// The default response for a non-success outcome (the one the middleware would give).
-    pub fn respond(&self, req: &actix_web::HttpRequest, outcome: Outcome<U>) -> actix_web::HttpResponse {
+    pub fn respond(
+        &self,
+        req: &actix_web::HttpRequest,
+        outcome: Outcome<U>,
+    ) -> actix_web::HttpResponse {
         self.chain.respond(req, outcome)
     }
 }

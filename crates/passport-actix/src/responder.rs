@@ -20,7 +20,10 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// Builds a body from a code and a message.
     pub fn new(error: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { error: error.into(), message: message.into() }
+        Self {
+            error: error.into(),
+            message: message.into(),
+        }
     }
 
     /// A JSON response with this body and `status`, marked `no-store`.
@@ -89,10 +92,11 @@ pub fn failure_response(failures: &[Failure]) -> HttpResponse {
                 builder.append_header((header::WWW_AUTHENTICATE, value));
             }
         }
-    } else if let Some(challenge) = first.challenge_header() {
-        if let Ok(value) = HeaderValue::from_str(challenge) {
-            builder.append_header((header::WWW_AUTHENTICATE, value));
-        }
+    } else if let Some(value) = first
+        .challenge_header()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        builder.append_header((header::WWW_AUTHENTICATE, value));
     }
     if let Some(wait) = first.retry_after() {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -140,8 +144,14 @@ mod tests {
     #[test]
     fn unavailable_errors_become_503() {
         let err = StrategyError::unavailable("db", std::io::Error::other("down"));
-        assert_eq!(error_response(&err).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            error_response(&err).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         let err = StrategyError::msg("bug");
-        assert_eq!(error_response(&err).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            error_response(&err).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 }

@@ -73,7 +73,10 @@ where
     Fut: Future<Output = Outcome<U>> + 'static,
     U: 'static,
 {
-    FnStrategy { f, _user: PhantomData }
+    FnStrategy {
+        f,
+        _user: PhantomData,
+    }
 }
 
 #[async_trait(?Send)]

@@ -35,9 +35,13 @@ pub struct Auth {
 
 /// Registers the strategies.
 pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
-    let jwt = JwtConfig::hmac(settings.jwt_secret.expose(), &settings.jwt_issuer, &settings.jwt_audience)?
-        .ttl(settings.jwt_ttl)
-        .leeway(settings.jwt_leeway);
+    let jwt = JwtConfig::hmac(
+        settings.jwt_secret.expose(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+    )?
+    .ttl(settings.jwt_ttl)
+    .leeway(settings.jwt_leeway);
     let hasher = Arc::new(Bcrypt::new(settings.bcrypt_cost)?);
     let store = Arc::new(store);
     let tokens = || {
@@ -48,7 +52,10 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     };
 
     let mut passport = Passport::new();
-    passport.register("signup", LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()));
+    passport.register(
+        "signup",
+        LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
+    );
     passport.register(
         "login",
         LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher).throttle(store.clone()),
@@ -56,23 +63,38 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     let users = Arc::clone(&store);
     passport.register(
         "jwt",
-        JwtStrategy::new(jwt.verifier(), tokens(), move |claims: Claims<TokenClaims>| {
-            let users = Arc::clone(&users);
-            async move {
-                match Uuid::parse_str(&claims.sub) {
-                    Ok(id) => users.user_by_id(id).await,
-                    Err(_) => Ok(None),
+        JwtStrategy::new(
+            jwt.verifier(),
+            tokens(),
+            move |claims: Claims<TokenClaims>| {
+                let users = Arc::clone(&users);
+                async move {
+                    match Uuid::parse_str(&claims.sub) {
+                        Ok(id) => users.user_by_id(id).await,
+                        Err(_) => Ok(None),
+                    }
                 }
-            }
-        }),
+            },
+        ),
     );
     // Trusts the token alone, with no database look-up: only for the benchmark routes.
     passport.register(
         "jwt-stateless",
-        JwtStrategy::new(jwt.verifier(), tokens(), |claims: Claims<TokenClaims>| async move {
-            Ok(Uuid::parse_str(&claims.sub).ok().map(|id| User { id, email: claims.custom.email }))
-        }),
+        JwtStrategy::new(
+            jwt.verifier(),
+            tokens(),
+            |claims: Claims<TokenClaims>| async move {
+                Ok(Uuid::parse_str(&claims.sub).ok().map(|id| User {
+                    id,
+                    email: claims.custom.email,
+                }))
+            },
+        ),
     );
     let login = passport.callback("login")?;
-    Ok(Auth { passport, login, issuer: jwt.issuer() })
+    Ok(Auth {
+        passport,
+        login,
+        issuer: jwt.issuer(),
+    })
 }

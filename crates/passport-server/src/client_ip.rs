@@ -67,14 +67,21 @@ mod tests {
     #[test]
     fn forged_headers_from_untrusted_peers_are_ignored() {
         let ips = ClientIp::default();
-        assert_eq!(ips.of(&request("203.0.113.9", Some("1.2.3.4"))), "203.0.113.9".parse().ok());
+        assert_eq!(
+            ips.of(&request("203.0.113.9", Some("1.2.3.4"))),
+            "203.0.113.9".parse().ok()
+        );
     }
 
     #[test]
     fn trusted_proxies_are_skipped_right_to_left() {
         let ips = ClientIp::new(vec!["10.0.0.0/8".parse().unwrap()]);
         let req = request("10.0.0.1", Some("6.6.6.6, 198.51.100.7, 10.0.0.2"));
-        assert_eq!(ips.of(&req), "198.51.100.7".parse().ok(), "the client-supplied 6.6.6.6 is not believed");
+        assert_eq!(
+            ips.of(&req),
+            "198.51.100.7".parse().ok(),
+            "the client-supplied 6.6.6.6 is not believed"
+        );
         assert_eq!(ips.of(&request("10.0.0.1", None)), "10.0.0.1".parse().ok());
     }
 }

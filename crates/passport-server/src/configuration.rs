@@ -122,7 +122,11 @@ impl Settings {
 
     /// Reads settings through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let environment = match get("APP_ENV").as_deref() {
             None | Some("development" | "dev" | "local" | "test") => Environment::Development,
             Some("production" | "prod") => Environment::Production,
@@ -150,7 +154,11 @@ impl Settings {
             }
         };
         let bcrypt_cost = parse(&get, "BCRYPT_COST", 12u32, "an integer from 4 to 31")?;
-        let min_cost = if environment == Environment::Production { 10 } else { 4 };
+        let min_cost = if environment == Environment::Production {
+            10
+        } else {
+            4
+        };
         if !(min_cost..=31).contains(&bcrypt_cost) {
             return Err(ConfigError::Invalid {
                 name: "BCRYPT_COST",
@@ -160,8 +168,18 @@ impl Settings {
         }
         Ok(Self {
             environment,
-            bind_addr: parse(&get, "BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)), "host:port, e.g. 127.0.0.1:3000")?,
-            workers: parse(&get, "WORKERS", 0usize, "a number of worker threads (0: one per core)")?,
+            bind_addr: parse(
+                &get,
+                "BIND_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+                "host:port, e.g. 127.0.0.1:3000",
+            )?,
+            workers: parse(
+                &get,
+                "WORKERS",
+                0usize,
+                "a number of worker threads (0: one per core)",
+            )?,
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             database_max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: seconds(&get, "DATABASE_TIMEOUT_SECONDS", 5)?,
@@ -169,7 +187,12 @@ impl Settings {
             jwt_ttl: seconds(&get, "JWT_TTL_SECONDS", 3600)?,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "passport-server".to_owned()),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "passport-api".to_owned()),
-            jwt_leeway: Duration::from_secs(parse(&get, "JWT_LEEWAY_SECONDS", 30u64, "a number of seconds")?),
+            jwt_leeway: Duration::from_secs(parse(
+                &get,
+                "JWT_LEEWAY_SECONDS",
+                30u64,
+                "a number of seconds",
+            )?),
             bcrypt_cost,
             cors_allowed_origins: list(get("CORS_ALLOWED_ORIGINS")),
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)?,
@@ -203,25 +226,47 @@ fn parse<T: FromStr>(
 ) -> Result<T, ConfigError> {
     match get(name) {
         None => Ok(default),
-        Some(value) => value.parse().map_err(|_| ConfigError::Invalid { name, value, expected }),
+        Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+            name,
+            value,
+            expected,
+        }),
     }
 }
 
-fn positive(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32) -> Result<u32, ConfigError> {
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
     let value = parse(get, name, default, "a positive integer")?;
     if value == 0 {
-        return Err(ConfigError::Invalid { name, value: "0".into(), expected: "a positive integer" });
+        return Err(ConfigError::Invalid {
+            name,
+            value: "0".into(),
+            expected: "a positive integer",
+        });
     }
     Ok(value)
 }
 
-fn seconds(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u32) -> Result<Duration, ConfigError> {
+fn seconds(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+) -> Result<Duration, ConfigError> {
     positive(get, name, default).map(|s| Duration::from_secs(u64::from(s)))
 }
 
 fn list(value: Option<String>) -> Vec<String> {
     value
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -243,7 +288,10 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -262,11 +310,21 @@ mod tests {
 
     #[test]
     fn production_refuses_a_missing_or_short_secret() {
-        assert!(matches!(settings(&[("APP_ENV", "production")]), Err(ConfigError::ProductionSecret(_))));
+        assert!(matches!(
+            settings(&[("APP_ENV", "production")]),
+            Err(ConfigError::ProductionSecret(_))
+        ));
         let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).unwrap_err();
-        assert!(!err.to_string().contains("short"), "the secret itself is never echoed");
+        assert!(
+            !err.to_string().contains("short"),
+            "the secret itself is never echoed"
+        );
         let long = "x".repeat(32);
-        assert!(!settings(&[("APP_ENV", "production"), ("JWT_SECRET", &long)]).unwrap().uses_ephemeral_secret());
+        assert!(
+            !settings(&[("APP_ENV", "production"), ("JWT_SECRET", &long)])
+                .unwrap()
+                .uses_ephemeral_secret()
+        );
     }
 
     #[test]
@@ -283,7 +341,14 @@ mod tests {
         let err = settings(&[("BCRYPT_COST", "abc")]).unwrap_err().to_string();
         assert!(err.contains("BCRYPT_COST"), "{err}");
         assert!(settings(&[("BCRYPT_COST", "3")]).is_err());
-        assert!(settings(&[("APP_ENV", "production"), ("JWT_SECRET", &"x".repeat(40)), ("BCRYPT_COST", "8")]).is_err());
+        assert!(
+            settings(&[
+                ("APP_ENV", "production"),
+                ("JWT_SECRET", &"x".repeat(40)),
+                ("BCRYPT_COST", "8")
+            ])
+            .is_err()
+        );
         assert!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).is_err());
         assert!(settings(&[("LOGIN_MAX_FAILURES", "0")]).is_err());
         assert!(settings(&[("BIND_ADDR", "localhost")]).is_err());

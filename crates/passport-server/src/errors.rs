@@ -38,18 +38,30 @@ pub fn body_for(status: StatusCode) -> actix_web::HttpResponse {
     let (code, message) = match status {
         StatusCode::BAD_REQUEST => ("bad_request", "The request is malformed"),
         StatusCode::NOT_FOUND => ("not_found", "No such route"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This method is not allowed on this route"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This method is not allowed on this route",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Unsupported content type"),
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => ("headers_too_large", "The request headers are too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "Unsupported content type")
+        }
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            ("headers_too_large", "The request headers are too large")
+        }
         StatusCode::URI_TOO_LONG => ("uri_too_long", "The request URI is too long"),
         StatusCode::TOO_MANY_REQUESTS => ("too_many_requests", "Too many requests"),
-        StatusCode::SERVICE_UNAVAILABLE => ("service_unavailable", "The service is temporarily unavailable"),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "service_unavailable",
+            "The service is temporarily unavailable",
+        ),
         s if s.is_server_error() => ("internal_error", "An internal error occurred"),
         _ => ("request_error", "The request could not be processed"),
     };
     let mut response = ErrorBody::new(code, message).response(status);
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -25,7 +25,10 @@ pub struct RateLimit {
 impl RateLimit {
     /// `per_minute` requests per client address per minute (bursts up to that many).
     pub fn per_minute(per_minute: NonZeroU32, client_ip: ClientIp) -> Self {
-        Self { limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))), client_ip }
+        Self {
+            limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            client_ip,
+        }
     }
 
     /// Forgets addresses whose budget is full again (bounds memory; called periodically).
@@ -41,10 +44,16 @@ impl RateLimit {
         next: Next<impl MessageBody>,
     ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
         let Some(ip) = self.client_ip.of(req.request()) else {
-            return next.call(req).await.map(ServiceResponse::map_into_left_body);
+            return next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body);
         };
         match self.limiter.check_key(&ip) {
-            Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+            Ok(()) => next
+                .call(req)
+                .await
+                .map(ServiceResponse::map_into_left_body),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

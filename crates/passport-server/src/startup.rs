@@ -34,8 +34,9 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
         let auth = auth::build(&settings, store.clone())?;
-        let listener = TcpListener::bind(settings.bind_addr)
-            .map_err(|e| anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr))?;
+        let listener = TcpListener::bind(settings.bind_addr).map_err(|e| {
+            anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr)
+        })?;
         let port = listener.local_addr()?.port();
         let client_ip = ClientIp::new(settings.trusted_proxies.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
@@ -44,7 +45,12 @@ impl Application {
             RateLimit::per_minute(per_minute, client_ip),
         ];
         let server = serve(listener, &settings, store.clone(), auth, &limits)?;
-        Ok(Self { port, server, store, limits })
+        Ok(Self {
+            port,
+            server,
+            store,
+            limits,
+        })
     }
 
     /// The port the server listens on.
@@ -120,7 +126,11 @@ fn serve(
                     }))
                     .route(web::post().to(routes::login)),
             )
-            .service(web::scope("/user").wrap(jwt_guard.clone()).route("/profile", web::get().to(routes::profile)))
+            .service(
+                web::scope("/user")
+                    .wrap(jwt_guard.clone())
+                    .route("/profile", web::get().to(routes::profile)),
+            )
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
             .configure(|cfg| {

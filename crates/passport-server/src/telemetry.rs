@@ -15,7 +15,9 @@ const REDACTED_PARAMETERS: &[&str] = &["secret_token", "access_token", "token", 
 /// `LOG_FORMAT=json`. Safe to call more than once (later calls do nothing).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let _ = if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().try_init()
     } else {
@@ -36,7 +38,10 @@ pub fn redact_target(path: &str, query: &str) -> String {
     }
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if REDACTED_PARAMETERS.iter().any(|p| key.eq_ignore_ascii_case(p)) {
+        if REDACTED_PARAMETERS
+            .iter()
+            .any(|p| key.eq_ignore_ascii_case(p))
+        {
             out.append_pair(&key, "[redacted]");
         } else {
             out.append_pair(&key, &value);
@@ -65,7 +70,11 @@ pub async fn request_span(
             Ok(res) if res.status().is_server_error() => {
                 tracing::warn!(status = res.status().as_u16(), elapsed_ms, "request failed")
             }
-            Ok(res) => tracing::info!(status = res.status().as_u16(), elapsed_ms, "request completed"),
+            Ok(res) => tracing::info!(
+                status = res.status().as_u16(),
+                elapsed_ms,
+                "request completed"
+            ),
             Err(error) => tracing::warn!(%error, elapsed_ms, "request errored"),
         }
         result
@@ -80,7 +89,10 @@ mod tests {
 
     #[test]
     fn tokens_never_reach_the_log_line() {
-        let line = redact_target("/user/profile", "secret_token=abc.def.ghi&secret_token=x&SECRET_TOKEN=y");
+        let line = redact_target(
+            "/user/profile",
+            "secret_token=abc.def.ghi&secret_token=x&SECRET_TOKEN=y",
+        );
         assert!(!line.contains("abc"), "{line}");
         assert!(!line.contains("=x") && !line.contains("=y"), "{line}");
         assert_eq!(redact_target("/health", ""), "/health");

@@ -67,7 +67,10 @@ impl JwtConfig {
     ) -> Result<Self, ConfigError> {
         let secret = secret.as_ref();
         if secret.len() < MIN_HMAC_SECRET_BYTES {
-            return Err(ConfigError::WeakKey { min: MIN_HMAC_SECRET_BYTES, actual: secret.len() });
+            return Err(ConfigError::WeakKey {
+                min: MIN_HMAC_SECRET_BYTES,
+                actual: secret.len(),
+            });
         }
         Ok(Self {
             secret: SecretSlice::from(secret.to_vec()),

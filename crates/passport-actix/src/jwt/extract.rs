@@ -31,12 +31,17 @@ use actix_web::http::header::{AUTHORIZATION, HeaderName};
 #[derive(Clone)]
 pub struct ExtractJwt(Source);
 
+type CustomExtractor = Arc<dyn Fn(&HttpRequest) -> Vec<String> + Send + Sync>;
+
 #[derive(Clone)]
 enum Source {
     Query(String),
-    HeaderWithScheme { header: HeaderName, scheme: Option<String> },
+    HeaderWithScheme {
+        header: HeaderName,
+        scheme: Option<String>,
+    },
     Cookie(String),
-    Custom(Arc<dyn Fn(&HttpRequest) -> Vec<String> + Send + Sync>),
+    Custom(CustomExtractor),
     Extractors(Vec<ExtractJwt>),
 }
 
@@ -78,12 +83,18 @@ impl ExtractJwt {
 
     /// From `Authorization: <scheme> <token>`, the scheme matched case-insensitively.
     pub fn from_auth_header_with_scheme(scheme: impl Into<String>) -> Self {
-        Self(Source::HeaderWithScheme { header: AUTHORIZATION, scheme: Some(scheme.into()) })
+        Self(Source::HeaderWithScheme {
+            header: AUTHORIZATION,
+            scheme: Some(scheme.into()),
+        })
     }
 
     /// From any header: its whole value, or the part after `scheme` if one is given.
     pub fn from_header(header: HeaderName, scheme: Option<&str>) -> Self {
-        Self(Source::HeaderWithScheme { header, scheme: scheme.map(str::to_owned) })
+        Self(Source::HeaderWithScheme {
+            header,
+            scheme: scheme.map(str::to_owned),
+        })
     }
 
     /// From the cookie `name`.
@@ -145,7 +156,12 @@ impl ExtractJwt {
             }
             Source::Cookie(name) => {
                 if let Ok(cookies) = req.cookies() {
-                    found.extend(cookies.iter().filter(|c| c.name() == name).map(|c| c.value().to_owned()));
+                    found.extend(
+                        cookies
+                            .iter()
+                            .filter(|c| c.name() == name)
+                            .map(|c| c.value().to_owned()),
+                    );
                 }
             }
             Source::Custom(f) => found.extend(f(req)),
@@ -164,19 +180,31 @@ mod tests {
     fn bearer_scheme_is_case_insensitive_and_other_schemes_are_ignored() {
         let bearer = ExtractJwt::from_auth_header_as_bearer_token();
         for header in ["Bearer abc", "bearer abc", "BEARER   abc "] {
-            let req = TestRequest::get().insert_header(("authorization", header)).to_http_request();
-            assert_eq!(bearer.extract(&req), Extracted::One("abc".into()), "{header}");
+            let req = TestRequest::get()
+                .insert_header(("authorization", header))
+                .to_http_request();
+            assert_eq!(
+                bearer.extract(&req),
+                Extracted::One("abc".into()),
+                "{header}"
+            );
         }
-        let req = TestRequest::get().insert_header(("authorization", "Basic YTpi")).to_http_request();
+        let req = TestRequest::get()
+            .insert_header(("authorization", "Basic YTpi"))
+            .to_http_request();
         assert_eq!(bearer.extract(&req), Extracted::None);
-        let req = TestRequest::get().insert_header(("authorization", "Bearerabc")).to_http_request();
+        let req = TestRequest::get()
+            .insert_header(("authorization", "Bearerabc"))
+            .to_http_request();
         assert_eq!(bearer.extract(&req), Extracted::None);
     }
 
     #[test]
     fn a_repeated_query_parameter_is_several_tokens() {
         let query = ExtractJwt::from_url_query_parameter("secret_token");
-        let req = TestRequest::get().uri("/?secret_token=a&secret_token=a").to_http_request();
+        let req = TestRequest::get()
+            .uri("/?secret_token=a&secret_token=a")
+            .to_http_request();
         assert!(matches!(query.extract(&req), Extracted::Many(v) if v.len() == 2));
         let req = TestRequest::get().uri("/?other=a").to_http_request();
         assert_eq!(query.extract(&req), Extracted::None);
@@ -185,10 +213,14 @@ mod tests {
     #[test]
     fn cookies_and_custom_headers() {
         let cookie = ExtractJwt::from_cookie("jwt");
-        let req = TestRequest::get().insert_header(("cookie", "a=1; jwt=tok")).to_http_request();
+        let req = TestRequest::get()
+            .insert_header(("cookie", "a=1; jwt=tok"))
+            .to_http_request();
         assert_eq!(cookie.extract(&req), Extracted::One("tok".into()));
         let header = ExtractJwt::from_header(HeaderName::from_static("x-token"), None);
-        let req = TestRequest::get().insert_header(("x-token", " tok ")).to_http_request();
+        let req = TestRequest::get()
+            .insert_header(("x-token", " tok "))
+            .to_http_request();
         assert_eq!(header.extract(&req), Extracted::One("tok".into()));
     }
 }

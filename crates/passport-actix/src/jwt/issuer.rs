@@ -61,7 +61,13 @@ impl TokenIssuer {
     ) -> Self {
         let mut header = Header::new(algorithm);
         header.typ = Some("JWT".to_owned());
-        Self { key, header, issuer, audience, ttl }
+        Self {
+            key,
+            header,
+            issuer,
+            audience,
+            ttl,
+        }
     }
 
     /// Signs a token for `subject` with the application's `custom` claims (use `()` for none).
@@ -81,6 +87,10 @@ impl TokenIssuer {
             custom,
         };
         let token = jsonwebtoken::encode(&self.header, &claims, &self.key).map_err(IssueError)?;
-        Ok(IssuedToken { token, token_type: "Bearer", expires_in: self.ttl.as_secs() })
+        Ok(IssuedToken {
+            token,
+            token_type: "Bearer",
+            expires_in: self.ttl.as_secs(),
+        })
     }
 }

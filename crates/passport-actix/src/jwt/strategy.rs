@@ -71,7 +71,10 @@ where
 
     /// Sets the `realm` of the `Bearer` challenge (quotes and backslashes are dropped).
     pub fn realm(mut self, realm: &str) -> Self {
-        self.realm = realm.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+        self.realm = realm
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
         self
     }
 
@@ -106,7 +109,10 @@ where
             Err(error) => return self.fail(error),
         };
         match (self.verify)(claims).await {
-            Ok(Some(user)) => Outcome::Success { user, info: Info::with_message("Token accepted").token(token) },
+            Ok(Some(user)) => Outcome::Success {
+                user,
+                info: Info::with_message("Token accepted").token(token),
+            },
             Ok(None) => self.fail(TokenError::UnknownSubject),
             Err(error) => Outcome::Error(error.into_strategy_error("loading the token's user")),
         }

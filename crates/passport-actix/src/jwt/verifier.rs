@@ -58,7 +58,12 @@ impl JwtVerifier {
         validation.validate_nbf = true;
         validation.validate_aud = true;
         validation.leeway = leeway.as_secs();
-        Self { key, validation, leeway: leeway.as_secs(), max_token_bytes }
+        Self {
+            key,
+            validation,
+            leeway: leeway.as_secs(),
+            max_token_bytes,
+        }
     }
 
     /// Verifies `token` and returns its claims.
@@ -79,12 +84,12 @@ impl JwtVerifier {
         }
         // Decoding into a `Value` first lets the required-claim check run before the typed
         // claims are read, so that a missing `exp` is reported as a missing claim.
-        let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation).map_err(|e| {
-            match e.into_kind() {
+        let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation).map_err(
+            |e| match e.into_kind() {
                 ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
                 kind => map_error(kind),
-            }
-        })?;
+            },
+        )?;
         refuse_unsupported_headers(&data.header)?;
         let claims: Claims<C> =
             serde_json::from_value(data.claims).map_err(|_| TokenError::Malformed)?;
@@ -111,7 +116,11 @@ fn missing_or_malformed(token: &str, claim: String) -> TokenError {
         .ok()
         .and_then(|claims| claims.get(&claim).map(|value| !value.is_null()))
         .unwrap_or(false);
-    if present { TokenError::Malformed } else { TokenError::MissingClaim(claim) }
+    if present {
+        TokenError::Malformed
+    } else {
+        TokenError::MissingClaim(claim)
+    }
 }
 
 fn refuse_unsupported_headers(header: &Header) -> Result<(), TokenError> {
@@ -125,7 +134,9 @@ fn refuse_unsupported_headers(header: &Header) -> Result<(), TokenError> {
     ];
     match refused.into_iter().find(|(_, present)| *present) {
         Some((name, _)) => Err(TokenError::UnsupportedHeader(name)),
-        None if header.extras.inner().contains_key("crit") => Err(TokenError::UnsupportedHeader("crit")),
+        None if header.extras.inner().contains_key("crit") => {
+            Err(TokenError::UnsupportedHeader("crit"))
+        }
         None => Ok(()),
     }
 }

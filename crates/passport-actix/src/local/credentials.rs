@@ -22,7 +22,10 @@ pub struct FieldNames {
 
 impl Default for FieldNames {
     fn default() -> Self {
-        Self { username: "email".to_owned(), password: "password".to_owned() }
+        Self {
+            username: "email".to_owned(),
+            password: "password".to_owned(),
+        }
     }
 }
 
@@ -59,7 +62,9 @@ impl Credentials {
                 format!("The request body must not exceed {limit} bytes"),
             )
             .kind(FailureKind::InvalidRequest),
-            BodyError::Read(_) => Failure::bad_request("malformed_body", "The request body could not be read"),
+            BodyError::Read(_) => {
+                Failure::bad_request("malformed_body", "The request body could not be read")
+            }
         })?;
         let content_type = req.http().content_type().to_ascii_lowercase();
         let (username, password) = match content_type.as_str() {
@@ -77,7 +82,10 @@ impl Credentials {
         };
         match (username, password) {
             (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
-                Ok(Self { username, password: SecretString::from(password) })
+                Ok(Self {
+                    username,
+                    password: SecretString::from(password),
+                })
             }
             _ => Err(Failure::missing_credentials(format!(
                 "Missing credentials: both {} and {} are required",
@@ -95,22 +103,32 @@ impl Credentials {
 type Fields = (Option<String>, Option<String>);
 
 fn from_json(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| Failure::bad_request("malformed_body", "The request body is not valid JSON"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        Failure::bad_request("malformed_body", "The request body is not valid JSON")
+    })?;
     let Value::Object(mut object) = value else {
-        return Err(Failure::bad_request("malformed_body", "The request body must be a JSON object"));
+        return Err(Failure::bad_request(
+            "malformed_body",
+            "The request body must be a JSON object",
+        ));
     };
     let mut take = |name: &str| match object.remove(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Failure::bad_request("invalid_field", format!("The field {name} must be a string"))),
+        Some(_) => Err(Failure::bad_request(
+            "invalid_field",
+            format!("The field {name} must be a string"),
+        )),
     };
     Ok((take(&fields.username)?, take(&fields.password)?))
 }
 
 fn from_form(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
     if std::str::from_utf8(body).is_err() {
-        return Err(Failure::bad_request("malformed_body", "The request body is not valid UTF-8"));
+        return Err(Failure::bad_request(
+            "malformed_body",
+            "The request body is not valid UTF-8",
+        ));
     }
     let mut username = None;
     let mut password = None;
@@ -123,10 +141,16 @@ fn from_form(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
             continue;
         };
         if value.contains('\u{FFFD}') {
-            return Err(Failure::bad_request("malformed_body", format!("The field {key} is not valid UTF-8")));
+            return Err(Failure::bad_request(
+                "malformed_body",
+                format!("The field {key} is not valid UTF-8"),
+            ));
         }
         if slot.replace(value.into_owned()).is_some() {
-            return Err(Failure::bad_request("invalid_field", format!("The field {key} was given more than once")));
+            return Err(Failure::bad_request(
+                "invalid_field",
+                format!("The field {key} was given more than once"),
+            ));
         }
     }
     Ok((username, password))
@@ -140,43 +164,83 @@ mod tests {
     use super::*;
 
     async fn parse(content_type: &str, body: &'static str) -> Result<Credentials, Failure> {
-        let http = TestRequest::post().insert_header(("content-type", content_type)).to_http_request();
+        let http = TestRequest::post()
+            .insert_header(("content-type", content_type))
+            .to_http_request();
         let req = AuthRequest::with_body(http, Bytes::from_static(body.as_bytes()));
         Credentials::from_request(&req, &FieldNames::default()).await
     }
 
     #[actix_rt::test]
     async fn reads_json_and_form_bodies() {
-        let json = parse("application/json", r#"{"email":"a@b.co","password":"pw","is_admin":true}"#).await.unwrap();
+        let json = parse(
+            "application/json",
+            r#"{"email":"a@b.co","password":"pw","is_admin":true}"#,
+        )
+        .await
+        .unwrap();
         assert_eq!(json.username, "a@b.co");
         assert_eq!(json.password_bytes(), b"pw");
-        let form = parse("application/x-www-form-urlencoded; charset=utf-8", "email=a%40b.co&password=correct+horse").await.unwrap();
+        let form = parse(
+            "application/x-www-form-urlencoded; charset=utf-8",
+            "email=a%40b.co&password=correct+horse",
+        )
+        .await
+        .unwrap();
         assert_eq!(form.username, "a@b.co");
         assert_eq!(form.password_bytes(), b"correct horse");
     }
 
     #[actix_rt::test]
     async fn missing_fields_are_missing_credentials() {
-        let err = parse("application/json", r#"{"email":"a@b.co"}"#).await.unwrap_err();
+        let err = parse("application/json", r#"{"email":"a@b.co"}"#)
+            .await
+            .unwrap_err();
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         assert_eq!(err.failure_kind(), FailureKind::MissingCredentials);
-        let err = parse("application/json", r#"{"email":"a@b.co","password":""}"#).await.unwrap_err();
+        let err = parse("application/json", r#"{"email":"a@b.co","password":""}"#)
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), "missing_credentials");
     }
 
     #[actix_rt::test]
     async fn malformed_bodies_say_why() {
-        assert_eq!(parse("application/json", "{").await.unwrap_err().code(), "malformed_body");
-        assert_eq!(parse("application/json", "[1]").await.unwrap_err().code(), "malformed_body");
-        assert_eq!(parse("application/json", r#"{"email":1,"password":"x"}"#).await.unwrap_err().code(), "invalid_field");
-        assert_eq!(parse("application/x-www-form-urlencoded", "email=a&email=b&password=x").await.unwrap_err().code(), "invalid_field");
+        assert_eq!(
+            parse("application/json", "{").await.unwrap_err().code(),
+            "malformed_body"
+        );
+        assert_eq!(
+            parse("application/json", "[1]").await.unwrap_err().code(),
+            "malformed_body"
+        );
+        assert_eq!(
+            parse("application/json", r#"{"email":1,"password":"x"}"#)
+                .await
+                .unwrap_err()
+                .code(),
+            "invalid_field"
+        );
+        assert_eq!(
+            parse(
+                "application/x-www-form-urlencoded",
+                "email=a&email=b&password=x"
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "invalid_field"
+        );
         let err = parse("text/plain", "email=a").await.unwrap_err();
         assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 
     #[test]
     fn debug_never_prints_the_password() {
-        let creds = Credentials { username: "a@b.co".into(), password: SecretString::from("hunter22") };
+        let creds = Credentials {
+            username: "a@b.co".into(),
+            password: SecretString::from("hunter22"),
+        };
         assert!(!format!("{creds:?}").contains("hunter22"));
     }
 }

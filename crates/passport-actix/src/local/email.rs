@@ -32,12 +32,16 @@ pub fn normalize_email(raw: &str) -> Result<String, Failure> {
         return Err(invalid("The email address is longer than 254 characters"));
     }
     if email.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(invalid("The email address must not contain spaces or control characters"));
+        return Err(invalid(
+            "The email address must not contain spaces or control characters",
+        ));
     }
     let parsed =
         EmailAddress::from_str(&email).map_err(|_| invalid("The email address is not valid"))?;
     if !parsed.domain().contains('.') || parsed.domain().starts_with('[') {
-        return Err(invalid("The email address needs a domain name such as example.com"));
+        return Err(invalid(
+            "The email address needs a domain name such as example.com",
+        ));
     }
     Ok(email)
 }
@@ -48,7 +52,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_address() {
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.co", "a\0@b.co", "a@[127.0.0.1]"] {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@b.co",
+            "a@b",
+            "a b@c.co",
+            "a\0@b.co",
+            "a@[127.0.0.1]",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(normalize_email(&format!("{}@b.co", "a".repeat(260))).is_err());
@@ -56,6 +69,9 @@ mod tests {
 
     #[test]
     fn case_and_whitespace_do_not_make_a_new_address() {
-        assert_eq!(normalize_email("A@B.CO").unwrap(), normalize_email(" a@b.co\t").unwrap());
+        assert_eq!(
+            normalize_email("A@B.CO").unwrap(),
+            normalize_email(" a@b.co\t").unwrap()
+        );
     }
 }

@@ -66,7 +66,9 @@ pub struct Bcrypt {
 
 impl fmt::Debug for Bcrypt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bcrypt").field("cost", &self.cost).finish_non_exhaustive()
+        f.debug_struct("Bcrypt")
+            .field("cost", &self.cost)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,9 +79,12 @@ impl Bcrypt {
     /// A hasher with `cost` (4 to 31). Computes the dummy hash once, so this takes one hash's time.
     pub fn new(cost: u32) -> Result<Self, HashError> {
         // The dummy's password is irrelevant: a match against it never logs anyone in.
-        let dummy = bcrypt::non_truncating_hash(b"passport-actix timing equalizer", cost)
+        let dummy = bcrypt::hash(b"passport-actix timing equalizer", cost)
             .map_err(|e| HashError(Box::new(e)))?;
-        Ok(Self { cost, dummy: PasswordHash(dummy) })
+        Ok(Self {
+            cost,
+            dummy: PasswordHash(dummy),
+        })
     }
 
     /// The configured cost.
@@ -88,15 +93,32 @@ impl Bcrypt {
     }
 }
 
+/// Refuses passwords bcrypt cannot use in full.
+///
+/// The `bcrypt` crate's `non_truncating_*` functions count the NUL terminator they append, and
+/// so refuse a password of exactly 72 bytes, which bcrypt does use in full (only the terminator
+/// is dropped). We check the limit ourselves and call the plain functions, which compute the
+/// same hash as the non-truncating ones for every password they accept.
+fn refuse_truncation(password: &[u8]) -> Result<(), HashError> {
+    if password.len() > BCRYPT_MAX_PASSWORD_BYTES {
+        return Err(HashError(Box::new(bcrypt::BcryptError::Truncation(
+            password.len(),
+        ))));
+    }
+    Ok(())
+}
+
 impl PasswordHasher for Bcrypt {
     fn hash(&self, password: &[u8]) -> Result<PasswordHash, HashError> {
-        bcrypt::non_truncating_hash(password, self.cost)
+        refuse_truncation(password)?;
+        bcrypt::hash(password, self.cost)
             .map(PasswordHash)
             .map_err(|e| HashError(Box::new(e)))
     }
 
     fn verify(&self, password: &[u8], hash: &PasswordHash) -> Result<bool, HashError> {
-        bcrypt::non_truncating_verify(password, hash.as_str()).map_err(|e| HashError(Box::new(e)))
+        refuse_truncation(password)?;
+        bcrypt::verify(password, hash.as_str()).map_err(|e| HashError(Box::new(e)))
     }
 
     fn dummy_hash(&self) -> &PasswordHash {
@@ -126,7 +148,24 @@ mod tests {
         let bcrypt = Bcrypt::new(4).unwrap();
         assert!(bcrypt.hash(&[b'a'; 73]).is_err());
         let hash = bcrypt.hash(&[b'a'; 72]).unwrap();
-        assert!(bcrypt.verify(&[b'a'; 73], &hash).is_err() || !bcrypt.verify(&[b'a'; 73], &hash).unwrap());
+        assert!(
+            bcrypt.verify(&[b'a'; 72], &hash).unwrap(),
+            "72 bytes are used in full"
+        );
+        assert!(!bcrypt.verify(&[b'a'; 71], &hash).unwrap());
+        assert!(
+            bcrypt.verify(&[b'a'; 73], &hash).is_err()
+                || !bcrypt.verify(&[b'a'; 73], &hash).unwrap()
+        );
+    }
+
+    #[test]
+    fn hashes_match_the_non_truncating_functions_below_the_limit() {
+        let bcrypt = Bcrypt::new(4).unwrap();
+        let theirs = PasswordHash(bcrypt::non_truncating_hash(b"correct horse", 4).unwrap());
+        assert!(bcrypt.verify(b"correct horse", &theirs).unwrap());
+        let ours = bcrypt.hash(b"correct horse").unwrap();
+        assert!(bcrypt::non_truncating_verify(b"correct horse", ours.as_str()).unwrap());
     }
 
     #[test]

@@ -60,14 +60,24 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self { min_chars: 8, max_bytes: None, blocklist: Some(common_passwords()) }
+        Self {
+            min_chars: 8,
+            max_bytes: None,
+            blocklist: Some(common_passwords()),
+        }
     }
 }
 
 fn common_passwords() -> Arc<HashSet<String>> {
     static LIST: OnceLock<Arc<HashSet<String>>> = OnceLock::new();
     Arc::clone(LIST.get_or_init(|| {
-        Arc::new(COMMON_PASSWORDS.lines().map(str::to_lowercase).filter(|l| !l.is_empty()).collect())
+        Arc::new(
+            COMMON_PASSWORDS
+                .lines()
+                .map(str::to_lowercase)
+                .filter(|l| !l.is_empty())
+                .collect(),
+        )
     }))
 }
 
@@ -86,7 +96,11 @@ impl PasswordPolicy {
 
     /// Replaces the blocklist (entries are compared case-insensitively).
     pub fn blocklist<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, list: I) -> Self {
-        self.blocklist = Some(Arc::new(list.into_iter().map(|s| s.as_ref().to_lowercase()).collect()));
+        self.blocklist = Some(Arc::new(
+            list.into_iter()
+                .map(|s| s.as_ref().to_lowercase())
+                .collect(),
+        ));
         self
     }
 
@@ -118,11 +132,17 @@ impl PasswordPolicy {
             return Err(PolicyViolation::TooLong);
         }
         let lowered = password.to_lowercase();
-        let local_part = username.rsplit_once('@').map_or(username, |(local, _)| local);
+        let local_part = username
+            .rsplit_once('@')
+            .map_or(username, |(local, _)| local);
         if lowered == username.to_lowercase() || lowered == local_part.to_lowercase() {
             return Err(PolicyViolation::MatchesUsername);
         }
-        if self.blocklist.as_ref().is_some_and(|list| list.contains(&lowered)) {
+        if self
+            .blocklist
+            .as_ref()
+            .is_some_and(|list| list.contains(&lowered))
+        {
             return Err(PolicyViolation::TooCommon);
         }
         Ok(())
@@ -132,7 +152,10 @@ impl PasswordPolicy {
     pub fn failure(&self, violation: PolicyViolation) -> Failure {
         let message = match violation {
             PolicyViolation::TooShort => {
-                format!("The password must be at least {} characters long", self.min_chars)
+                format!(
+                    "The password must be at least {} characters long",
+                    self.min_chars
+                )
             }
             PolicyViolation::TooLong => format!(
                 "The password must be at most {} bytes long",
@@ -163,23 +186,48 @@ mod tests {
     #[test]
     fn length_counts_code_points_not_bytes() {
         let policy = PasswordPolicy::default();
-        assert_eq!(policy.check("ééééééé", "a@b.co"), Err(PolicyViolation::TooShort), "7 chars, 14 bytes");
+        assert_eq!(
+            policy.check("ééééééé", "a@b.co"),
+            Err(PolicyViolation::TooShort),
+            "7 chars, 14 bytes"
+        );
         assert_eq!(policy.check("éééééééé", "a@b.co"), Ok(()));
     }
 
     #[test]
     fn each_rule_has_its_reason() {
         let policy = PasswordPolicy::default().max_bytes(Some(72));
-        assert_eq!(policy.check(&"x".repeat(73), "a@b.co"), Err(PolicyViolation::TooLong));
-        assert_eq!(policy.check("PassWord1", "a@b.co"), Err(PolicyViolation::TooCommon));
-        assert_eq!(policy.check("Ada@Example.com", "ada@example.com"), Err(PolicyViolation::MatchesUsername));
-        assert_eq!(policy.check("adalovelace", "adalovelace@example.com"), Err(PolicyViolation::MatchesUsername));
-        assert_eq!(policy.check("nul\0in the middle", "a@b.co"), Err(PolicyViolation::ControlCharacter));
-        assert_eq!(policy.failure(PolicyViolation::TooShort).status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            policy.check(&"x".repeat(73), "a@b.co"),
+            Err(PolicyViolation::TooLong)
+        );
+        assert_eq!(
+            policy.check("PassWord1", "a@b.co"),
+            Err(PolicyViolation::TooCommon)
+        );
+        assert_eq!(
+            policy.check("Ada@Example.com", "ada@example.com"),
+            Err(PolicyViolation::MatchesUsername)
+        );
+        assert_eq!(
+            policy.check("adalovelace", "adalovelace@example.com"),
+            Err(PolicyViolation::MatchesUsername)
+        );
+        assert_eq!(
+            policy.check("nul\0in the middle", "a@b.co"),
+            Err(PolicyViolation::ControlCharacter)
+        );
+        assert_eq!(
+            policy.failure(PolicyViolation::TooShort).status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
     }
 
     #[test]
     fn no_composition_rules() {
-        assert_eq!(PasswordPolicy::default().check("all lowercase words here", "a@b.co"), Ok(()));
+        assert_eq!(
+            PasswordPolicy::default().check("all lowercase words here", "a@b.co"),
+            Ok(())
+        );
     }
 }

@@ -101,7 +101,10 @@ impl<S: UserStore> LocalStrategy<S> {
 
     /// Sets the body field names (passport-local's `usernameField`/`passwordField`).
     pub fn fields(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
-        self.fields = FieldNames { username: username.into(), password: password.into() };
+        self.fields = FieldNames {
+            username: username.into(),
+            password: password.into(),
+        };
         self
     }
 
@@ -149,26 +152,41 @@ impl<S: UserStore> LocalStrategy<S> {
             Err(error) => return Outcome::Error(error),
         };
         match self.store.create_user(&username, &hash).await {
-            Ok(Created::User(user)) => Outcome::Success { user, info: Info::with_message("Signup successful") },
+            Ok(Created::User(user)) => Outcome::Success {
+                user,
+                info: Info::with_message("Signup successful"),
+            },
             Ok(Created::AlreadyExists) => Outcome::Fail(
-                Failure::new(StatusCode::CONFLICT, "email_taken", "An account with this email already exists")
-                    .kind(FailureKind::InvalidRequest),
+                Failure::new(
+                    StatusCode::CONFLICT,
+                    "email_taken",
+                    "An account with this email already exists",
+                )
+                .kind(FailureKind::InvalidRequest),
             ),
             Err(error) => Outcome::Error(error.into_strategy_error("creating the user")),
         }
     }
 
     async fn login(&self, username: String, credentials: Credentials) -> Outcome<S::User> {
-        if self.hasher.max_password_bytes().is_some_and(|max| credentials.password_bytes().len() > max) {
+        if self
+            .hasher
+            .max_password_bytes()
+            .is_some_and(|max| credentials.password_bytes().len() > max)
+        {
             return Outcome::Fail(self.policy.failure(crate::local::PolicyViolation::TooLong));
         }
         if let Some(throttle) = &self.throttle {
             match throttle.register_attempt(&username).await {
                 Ok(Attempt::Allowed) => {}
                 Ok(Attempt::Throttled { retry_after }) => {
-                    return Outcome::Fail(Failure::throttled(retry_after).reason("account throttled"));
+                    return Outcome::Fail(
+                        Failure::throttled(retry_after).reason("account throttled"),
+                    );
                 }
-                Err(error) => return Outcome::Error(error.into_strategy_error("counting the login attempt")),
+                Err(error) => {
+                    return Outcome::Error(error.into_strategy_error("counting the login attempt"));
+                }
             }
         }
         let found = match self.store.find_for_login(&username).await {
@@ -191,12 +209,15 @@ impl<S: UserStore> LocalStrategy<S> {
         };
         match user {
             Some(user) if matches => {
-                if let Some(throttle) = &self.throttle {
-                    if let Err(error) = throttle.clear(&username).await {
-                        return Outcome::Error(error.into_strategy_error("clearing login attempts"));
-                    }
+                if let Some(throttle) = &self.throttle
+                    && let Err(error) = throttle.clear(&username).await
+                {
+                    return Outcome::Error(error.into_strategy_error("clearing login attempts"));
                 }
-                Outcome::Success { user, info: Info::with_message("Logged in successfully") }
+                Outcome::Success {
+                    user,
+                    info: Info::with_message("Logged in successfully"),
+                }
             }
             Some(_) => Outcome::Fail(invalid_credentials("wrong password")),
             None => Outcome::Fail(invalid_credentials("unknown user")),

@@ -10,7 +10,10 @@ use crate::auth::{Auth, TokenClaims};
 pub async fn login(req: HttpRequest, body: web::Payload, auth: web::Data<Auth>) -> HttpResponse {
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
         Outcome::Success { user, .. } => {
-            match auth.issuer.issue(user.id.to_string(), TokenClaims { email: user.email }) {
+            match auth
+                .issuer
+                .issue(user.id.to_string(), TokenClaims { email: user.email })
+            {
                 Ok(token) => {
                     tracing::info!(user_id = %user.id, "user logged in");
                     HttpResponse::Ok()

@@ -9,9 +9,11 @@ use crate::store::User;
 
 /// `200 {"message":"You made it to the secure route","user":{"id","email"},"token":"<jwt>"}`.
 pub async fn profile(user: Authenticated<User>) -> HttpResponse {
-    HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(json!({
-        "message": "You made it to the secure route",
-        "user": user.user(),
-        "token": user.info().raw_token(),
-    }))
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "message": "You made it to the secure route",
+            "user": user.user(),
+            "token": user.info().raw_token(),
+        }))
 }

@@ -16,11 +16,19 @@ pub fn classify(error: sqlx::Error) -> StoreError {
         // PostgreSQL class 08 (connection exception), 57P0x (shutdown), 53 (resources);
         // SQLite busy/locked.
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") || code == "5" || code == "6"
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "5"
+                || code == "6"
         }),
         _ => false,
     };
-    if unavailable { StoreError::unavailable(error) } else { StoreError::other(error) }
+    if unavailable {
+        StoreError::unavailable(error)
+    } else {
+        StoreError::other(error)
+    }
 }
 
 /// Whether `error` is a unique-constraint violation (a duplicate email).

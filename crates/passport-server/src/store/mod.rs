@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use passport_actix::StoreError;
-use passport_actix::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
+use passport_actix::local::{
+    Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -68,7 +70,10 @@ impl Store {
         &self.db
     }
 
-    async fn timed<T>(&self, call: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, StoreError> {
+    async fn timed<T>(
+        &self,
+        call: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result.map_err(classify),
             Err(elapsed) => Err(StoreError::unavailable(elapsed)),
@@ -105,23 +110,50 @@ impl Store {
 impl UserStore for Store {
     type User = User;
 
-    async fn find_for_login(&self, email: &str) -> Result<Option<StoredCredentials<User>>, StoreError> {
+    async fn find_for_login(
+        &self,
+        email: &str,
+    ) -> Result<Option<StoredCredentials<User>>, StoreError> {
         let row = match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::credentials_by_email(pool, email)).await?,
-            Database::Sqlite(pool) => self.timed(sqlite::credentials_by_email(pool, email)).await?,
+            Database::Postgres(pool) => {
+                self.timed(postgres::credentials_by_email(pool, email))
+                    .await?
+            }
+            Database::Sqlite(pool) => {
+                self.timed(sqlite::credentials_by_email(pool, email))
+                    .await?
+            }
         };
-        Ok(row.map(|(user, hash)| StoredCredentials { user, password_hash: PasswordHash::new(hash) }))
+        Ok(row.map(|(user, hash)| StoredCredentials {
+            user,
+            password_hash: PasswordHash::new(hash),
+        }))
     }
 
-    async fn create_user(&self, email: &str, hash: &PasswordHash) -> Result<Created<User>, StoreError> {
-        let user = User { id: Uuid::new_v4(), email: email.to_owned() };
+    async fn create_user(
+        &self,
+        email: &str,
+        hash: &PasswordHash,
+    ) -> Result<Created<User>, StoreError> {
+        let user = User {
+            id: Uuid::new_v4(),
+            email: email.to_owned(),
+        };
         let inserted = match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::insert_user(pool, &user, hash.as_str())).await,
-            Database::Sqlite(pool) => self.timed(sqlite::insert_user(pool, &user, hash.as_str())).await,
+            Database::Postgres(pool) => {
+                self.timed(postgres::insert_user(pool, &user, hash.as_str()))
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                self.timed(sqlite::insert_user(pool, &user, hash.as_str()))
+                    .await
+            }
         };
         match inserted {
             Ok(()) => Ok(Created::User(user)),
-            Err(StoreError::Other(source)) if error::is_unique_violation(source.as_ref()) => Ok(Created::AlreadyExists),
+            Err(StoreError::Other(source)) if error::is_unique_violation(source.as_ref()) => {
+                Ok(Created::AlreadyExists)
+            }
             Err(other) => Err(other),
         }
     }
@@ -134,14 +166,22 @@ impl LoginThrottle for Store {
         let now = unix_now();
         let window = self.login_window.as_secs() as i64;
         let (attempts, started) = match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::register_attempt(pool, &key, now, window)).await?,
-            Database::Sqlite(pool) => self.timed(sqlite::register_attempt(pool, &key, now, window)).await?,
+            Database::Postgres(pool) => {
+                self.timed(postgres::register_attempt(pool, &key, now, window))
+                    .await?
+            }
+            Database::Sqlite(pool) => {
+                self.timed(sqlite::register_attempt(pool, &key, now, window))
+                    .await?
+            }
         };
         if attempts <= i64::from(self.login_max_attempts) {
             return Ok(Attempt::Allowed);
         }
         let remaining = (started + window - now).max(1) as u64;
-        Ok(Attempt::Throttled { retry_after: Duration::from_secs(remaining) })
+        Ok(Attempt::Throttled {
+            retry_after: Duration::from_secs(remaining),
+        })
     }
 
     async fn clear(&self, email: &str) -> Result<(), StoreError> {
@@ -155,9 +195,14 @@ impl LoginThrottle for Store {
 
 /// The throttling key of an email: its SHA-256, so the table stores no submitted addresses.
 fn account_key(email: &str) -> String {
-    Sha256::digest(email.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(email.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }

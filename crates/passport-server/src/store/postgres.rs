@@ -35,17 +35,38 @@ pub(super) async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
 }
 
 pub(super) async fn user_by_id(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, email FROM users WHERE id = $1").bind(id).fetch_optional(pool).await?;
-    row.map(|r| Ok(User { id: r.try_get("id")?, email: r.try_get("email")? })).transpose()
-}
-
-pub(super) async fn credentials_by_email(pool: &PgPool, email: &str) -> Result<Option<(User, String)>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)")
-        .bind(email)
+    let row = sqlx::query("SELECT id, email FROM users WHERE id = $1")
+        .bind(id)
         .fetch_optional(pool)
         .await?;
-    row.map(|r| Ok((User { id: r.try_get("id")?, email: r.try_get("email")? }, r.try_get("password_hash")?)))
-        .transpose()
+    row.map(|r| {
+        Ok(User {
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn credentials_by_email(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<(User, String)>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|r| {
+        Ok((
+            User {
+                id: r.try_get("id")?,
+                email: r.try_get("email")?,
+            },
+            r.try_get("password_hash")?,
+        ))
+    })
+    .transpose()
 }
 
 pub(super) async fn insert_user(pool: &PgPool, user: &User, hash: &str) -> Result<(), sqlx::Error> {
@@ -59,7 +80,12 @@ pub(super) async fn insert_user(pool: &PgPool, user: &User, hash: &str) -> Resul
 }
 
 /// Counts one attempt atomically; a window that has run out starts again at 1.
-pub(super) async fn register_attempt(pool: &PgPool, key: &str, now: i64, window: i64) -> Result<(i64, i64), sqlx::Error> {
+pub(super) async fn register_attempt(
+    pool: &PgPool,
+    key: &str,
+    now: i64,
+    window: i64,
+) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO login_attempts (account_key, attempts, window_started_at) VALUES ($1, 1, $2)
          ON CONFLICT (account_key) DO UPDATE SET
@@ -78,10 +104,17 @@ pub(super) async fn register_attempt(pool: &PgPool, key: &str, now: i64, window:
 }
 
 pub(super) async fn clear_attempts(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_attempts WHERE account_key = $1").bind(key).execute(pool).await.map(|_| ())
+    sqlx::query("DELETE FROM login_attempts WHERE account_key = $1")
+        .bind(key)
+        .execute(pool)
+        .await
+        .map(|_| ())
 }
 
 pub(super) async fn purge_attempts(pool: &PgPool, cutoff: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1").bind(cutoff).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1")
+        .bind(cutoff)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }

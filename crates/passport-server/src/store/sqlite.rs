@@ -2,7 +2,9 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
@@ -17,9 +19,14 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(settings.database_timeout)
         .foreign_keys(true);
-    if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display()))?;
+    if let Some(dir) = options
+        .get_filename()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display())
+        })?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(settings.database_max_connections)
@@ -27,7 +34,12 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
         .test_before_acquire(false)
         .connect_with(options)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {}: {e}", settings.database_url))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the SQLite database {}: {e}",
+                settings.database_url
+            )
+        })?;
     sqlx::migrate!("./migrations-sqlite")
         .run(&pool)
         .await
@@ -42,7 +54,10 @@ pub(super) async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 fn user(row: &SqliteRow) -> Result<User, sqlx::Error> {
     let id: String = row.try_get("id")?;
     let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(User { id, email: row.try_get("email")? })
+    Ok(User {
+        id,
+        email: row.try_get("email")?,
+    })
 }
 
 pub(super) async fn user_by_id(pool: &SqlitePool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
@@ -53,15 +68,24 @@ pub(super) async fn user_by_id(pool: &SqlitePool, id: Uuid) -> Result<Option<Use
     row.as_ref().map(user).transpose()
 }
 
-pub(super) async fn credentials_by_email(pool: &SqlitePool, email: &str) -> Result<Option<(User, String)>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, email, password_hash FROM users WHERE lower(email) = lower(?1)")
-        .bind(email)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|r| Ok((user(&r)?, r.try_get("password_hash")?))).transpose()
+pub(super) async fn credentials_by_email(
+    pool: &SqlitePool,
+    email: &str,
+) -> Result<Option<(User, String)>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT id, email, password_hash FROM users WHERE lower(email) = lower(?1)")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|r| Ok((user(&r)?, r.try_get("password_hash")?)))
+        .transpose()
 }
 
-pub(super) async fn insert_user(pool: &SqlitePool, user: &User, hash: &str) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_user(
+    pool: &SqlitePool,
+    user: &User,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO users (id, email, password_hash) VALUES (?1, ?2, ?3)")
         .bind(user.id.to_string())
         .bind(&user.email)
@@ -72,7 +96,12 @@ pub(super) async fn insert_user(pool: &SqlitePool, user: &User, hash: &str) -> R
 }
 
 /// Counts one attempt atomically; a window that has run out starts again at 1.
-pub(super) async fn register_attempt(pool: &SqlitePool, key: &str, now: i64, window: i64) -> Result<(i64, i64), sqlx::Error> {
+pub(super) async fn register_attempt(
+    pool: &SqlitePool,
+    key: &str,
+    now: i64,
+    window: i64,
+) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query(
         "INSERT INTO login_attempts (account_key, attempts, window_started_at) VALUES (?1, 1, ?2)
          ON CONFLICT (account_key) DO UPDATE SET
@@ -91,10 +120,17 @@ pub(super) async fn register_attempt(pool: &SqlitePool, key: &str, now: i64, win
 }
 
 pub(super) async fn clear_attempts(pool: &SqlitePool, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_attempts WHERE account_key = ?1").bind(key).execute(pool).await.map(|_| ())
+    sqlx::query("DELETE FROM login_attempts WHERE account_key = ?1")
+        .bind(key)
+        .execute(pool)
+        .await
+        .map(|_| ())
 }
 
 pub(super) async fn purge_attempts(pool: &SqlitePool, cutoff: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= ?1").bind(cutoff).execute(pool).await?;
+    let done = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= ?1")
+        .bind(cutoff)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }
