@@ -102,6 +102,9 @@ pub enum ConfigError {
         /// What was expected.
         expected: &'static str,
     },
+    /// The `.env` file exists but cannot be read.
+    #[error("cannot read .env: {0}")]
+    DotEnv(String),
     /// `JWT_SECRET` is missing or short in production.
     #[error(
         "JWT_SECRET must be set to at least {MIN_JWT_SECRET_BYTES} bytes when APP_ENV=production \
@@ -116,7 +119,15 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/passport.db";
 impl Settings {
     /// Reads `.env` (if present), then the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            // A parse error's text quotes the line, which may hold a secret: never echo it.
+            Err(dotenvy::Error::LineParse(..)) => {
+                return Err(ConfigError::DotEnv("a line is not NAME=value".to_owned()));
+            }
+            Err(error) => return Err(ConfigError::DotEnv(error.to_string())),
+        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Row};
+use sqlx::{Connection, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::User;
@@ -15,6 +15,27 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
         .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?
         .options([("statement_timeout", timeout_ms.as_str())])
         .application_name("passport-server");
+    // One direct connection first: its error says why (refused, auth, no such database),
+    // where a pool would only say it timed out.
+    let target = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("")
+    );
+    match tokio::time::timeout(
+        settings.database_timeout,
+        PgConnection::connect_with(&options),
+    )
+    .await
+    {
+        Err(_) => anyhow::bail!(
+            "cannot connect to PostgreSQL at {target} (DATABASE_URL): no answer within {:?}",
+            settings.database_timeout
+        ),
+        Ok(Err(e)) => anyhow::bail!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {e}"),
+        Ok(Ok(conn)) => conn.close().await?,
+    }
     let pool = PgPoolOptions::new()
         .max_connections(settings.database_max_connections)
         .min_connections(1)
