@@ -98,7 +98,9 @@ async fn get_with(verifier: JwtVerifier, req: test::TestRequest) -> Reply {
             |claims: Claims<Value>| async move {
                 match claims.sub.as_str() {
                     "ghost" => Ok(None),
-                    "db-down" => Err(StoreError::unavailable(std::io::Error::other("pool timeout"))),
+                    "db-down" => Err(StoreError::unavailable(std::io::Error::other(
+                        "pool timeout",
+                    ))),
                     _ => Ok(Some(claims.sub)),
                 }
             },
@@ -126,7 +128,11 @@ async fn get_with(verifier: JwtVerifier, req: test::TestRequest) -> Reply {
         .collect();
     let bytes = test::read_body(res).await;
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply { status, body, challenges }
+    Reply {
+        status,
+        body,
+        challenges,
+    }
 }
 
 /// What a request to `/user/me` got back.
@@ -140,7 +146,6 @@ async fn get(req: test::TestRequest) -> Reply {
     get_with(verifier(), req).await
 }
 
-
 fn bearer(token: &str) -> test::TestRequest {
     test::TestRequest::get()
         .uri("/user/me")
@@ -151,10 +156,17 @@ fn bearer(token: &str) -> test::TestRequest {
 fn assert_invalid_token(reply: &Reply, code: &str) {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
     assert_eq!(reply.body["error"], code, "{}", reply.body);
-    assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     assert_eq!(reply.challenges.len(), 1, "{:?}", reply.challenges);
     let challenge = &reply.challenges[0];
-    assert!(challenge.starts_with(&format!("Bearer realm=\"{REALM}\"")), "{challenge}");
+    assert!(
+        challenge.starts_with(&format!("Bearer realm=\"{REALM}\"")),
+        "{challenge}"
+    );
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
 }
 
@@ -171,8 +183,7 @@ async fn assert_refused(token: &str, code: &str) {
 #[actix_web::test]
 async fn a_valid_token_in_the_query_string_is_accepted() {
     let token = config().issuer().issue("ada", ()).unwrap().token;
-    let reply =
-        get(test::TestRequest::get().uri(&format!("/user/me?secret_token={token}"))).await;
+    let reply = get(test::TestRequest::get().uri(&format!("/user/me?secret_token={token}"))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(reply.body["user"], "ada");
     assert_eq!(reply.body["strategy"], "jwt");
@@ -195,7 +206,10 @@ async fn a_valid_bearer_token_is_accepted_whatever_the_case_of_the_scheme() {
 #[actix_web::test]
 async fn the_verifier_returns_the_claims_of_an_issued_token() {
     let config = config().ttl(Duration::from_secs(900));
-    let issued = config.issuer().issue("user-7", json!({ "role": "admin" })).unwrap();
+    let issued = config
+        .issuer()
+        .issue("user-7", json!({ "role": "admin" }))
+        .unwrap();
     assert_eq!(issued.token_type, "Bearer");
     assert_eq!(issued.expires_in, 900);
     let claims = config.verifier().verify::<Value>(&issued.token).unwrap();
@@ -216,7 +230,10 @@ async fn a_token_expired_within_the_leeway_is_still_accepted() {
 async fn an_audience_list_that_contains_ours_is_accepted() {
     let token = token_with(&claims_with("aud", json!(["someone-else", AUDIENCE])));
     let claims = verifier().verify::<Value>(&token).unwrap();
-    assert_eq!(claims.aud, Audience::Many(vec!["someone-else".into(), AUDIENCE.into()]));
+    assert_eq!(
+        claims.aud,
+        Audience::Many(vec!["someone-else".into(), AUDIENCE.into()])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,14 +269,19 @@ async fn a_token_in_both_the_header_and_the_query_is_an_invalid_request() {
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     assert_eq!(reply.body["error"], "invalid_request");
     assert_eq!(reply.challenges.len(), 1);
-    assert!(reply.challenges[0].contains("error=\"invalid_request\""), "{:?}", reply.challenges);
+    assert!(
+        reply.challenges[0].contains("error=\"invalid_request\""),
+        "{:?}",
+        reply.challenges
+    );
 }
 
 #[actix_web::test]
 async fn the_same_query_parameter_twice_is_an_invalid_request() {
     let token = good_token();
-    let req =
-        test::TestRequest::get().uri(&format!("/user/me?secret_token={token}&secret_token={token}"));
+    let req = test::TestRequest::get().uri(&format!(
+        "/user/me?secret_token={token}&secret_token={token}"
+    ));
     let reply = get(req).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.body["error"], "invalid_request");
@@ -272,21 +294,30 @@ async fn the_same_query_parameter_twice_is_an_invalid_request() {
 #[actix_web::test]
 async fn a_token_expired_beyond_the_leeway_is_refused_as_expired() {
     let token = token_with(&claims_with("exp", json!(now() - 120)));
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::Expired);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::Expired
+    );
     assert_refused(&token, "token_expired").await;
 }
 
 #[actix_web::test]
 async fn a_token_whose_nbf_is_in_the_future_is_not_yet_valid() {
     let token = token_with(&claims_with("nbf", json!(now() + 300)));
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::NotYetValid);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::NotYetValid
+    );
     assert_refused(&token, "token_not_yet_valid").await;
 }
 
 #[actix_web::test]
 async fn a_token_issued_in_the_future_is_not_yet_valid() {
     let token = token_with(&claims_with("iat", json!(now() + 300)));
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::IssuedInFuture);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::IssuedInFuture
+    );
     assert_refused(&token, "token_not_yet_valid").await;
 }
 
@@ -321,7 +352,11 @@ async fn required_claims_of_the_wrong_type_are_malformed_not_missing() {
         ("aud", json!(7)),
     ] {
         let token = token_with(&claims_with(claim, value));
-        assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::Malformed, "{claim}");
+        assert_eq!(
+            verifier().verify::<Value>(&token).unwrap_err(),
+            TokenError::Malformed,
+            "{claim}"
+        );
     }
     let token = token_with(&claims_with("exp", json!((now() + 600).to_string())));
     assert_refused(&token, "token_malformed").await;
@@ -330,7 +365,10 @@ async fn required_claims_of_the_wrong_type_are_malformed_not_missing() {
 #[actix_web::test]
 async fn a_token_without_iat_is_malformed() {
     let token = token_with(&claims_with("iat", Value::Null));
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::Malformed);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::Malformed
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,14 +378,20 @@ async fn a_token_without_iat_is_malformed() {
 #[actix_web::test]
 async fn a_token_from_another_issuer_is_refused() {
     let token = token_with(&claims_with("iss", json!("evil-issuer")));
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::WrongIssuer);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::WrongIssuer
+    );
     assert_refused(&token, "token_issuer_invalid").await;
 }
 
 #[actix_web::test]
 async fn a_token_for_another_audience_is_refused() {
     let token = token_with(&claims_with("aud", json!("another-api")));
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::WrongAudience);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::WrongAudience
+    );
     assert_refused(&token, "token_audience_invalid").await;
 }
 
@@ -411,16 +455,25 @@ async fn an_asymmetric_algorithm_name_is_refused_without_trying_the_hmac_key() {
     // HMAC made with the shared secret.
     let header = json!({ "alg": "RS256", "typ": "JWT" });
     let token = sign_raw(&header, &good_claims(), SECRET, Algorithm::HS256);
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::AlgorithmNotAllowed);
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::AlgorithmNotAllowed
+    );
     assert_refused(&token, "token_algorithm_invalid").await;
 }
 
 #[actix_web::test]
 async fn a_verifier_configured_for_hs512_accepts_only_hs512() {
     let secret = [7u8; 64];
-    let config = JwtConfig::hmac(secret, ISSUER, AUDIENCE).unwrap().algorithm(Algorithm::HS512).unwrap();
+    let config = JwtConfig::hmac(secret, ISSUER, AUDIENCE)
+        .unwrap()
+        .algorithm(Algorithm::HS512)
+        .unwrap();
     let token = config.issuer().issue("ada", ()).unwrap().token;
-    assert_eq!(config.verifier().verify::<Value>(&token).unwrap().sub, "ada");
+    assert_eq!(
+        config.verifier().verify::<Value>(&token).unwrap().sub,
+        "ada"
+    );
     let hs256 = sign_raw(&hs256_header(), &good_claims(), &secret, Algorithm::HS256);
     assert_eq!(
         config.verifier().verify::<Value>(&hs256).unwrap_err(),
@@ -430,8 +483,16 @@ async fn a_verifier_configured_for_hs512_accepts_only_hs512() {
 
 #[actix_web::test]
 async fn a_token_signed_with_another_secret_is_refused() {
-    let token = sign_raw(&hs256_header(), &good_claims(), OTHER_SECRET, Algorithm::HS256);
-    assert_eq!(verifier().verify::<Value>(&token).unwrap_err(), TokenError::InvalidSignature);
+    let token = sign_raw(
+        &hs256_header(),
+        &good_claims(),
+        OTHER_SECRET,
+        Algorithm::HS256,
+    );
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::InvalidSignature
+    );
     assert_refused(&token, "token_signature_invalid").await;
 }
 
@@ -442,7 +503,10 @@ async fn a_tampered_payload_is_refused() {
     let (_, signature) = rest.split_once('.').unwrap();
     let forged = b64(claims_with("sub", json!("admin")).to_string().as_bytes());
     let tampered = format!("{header}.{forged}.{signature}");
-    assert_eq!(verifier().verify::<Value>(&tampered).unwrap_err(), TokenError::InvalidSignature);
+    assert_eq!(
+        verifier().verify::<Value>(&tampered).unwrap_err(),
+        TokenError::InvalidSignature
+    );
     assert_refused(&tampered, "token_signature_invalid").await;
 }
 
@@ -451,7 +515,10 @@ async fn a_stripped_signature_is_refused() {
     let token = good_token();
     let stripped = &token[..=token.rfind('.').unwrap()];
     assert!(stripped.ends_with('.'));
-    assert_eq!(verifier().verify::<Value>(stripped).unwrap_err(), TokenError::InvalidSignature);
+    assert_eq!(
+        verifier().verify::<Value>(stripped).unwrap_err(),
+        TokenError::InvalidSignature
+    );
     assert_refused(stripped, "token_signature_invalid").await;
 }
 
@@ -478,7 +545,10 @@ async fn key_selecting_headers_are_refused_even_when_correctly_signed() {
         ("x5u", json!("https://attacker.example/cert.pem")),
     ] {
         let mut header = hs256_header();
-        header.as_object_mut().unwrap().insert(field.to_owned(), value);
+        header
+            .as_object_mut()
+            .unwrap()
+            .insert(field.to_owned(), value);
         let token = sign_raw(&header, &good_claims(), SECRET, Algorithm::HS256);
         assert_eq!(
             verifier().verify::<Value>(&token).unwrap_err(),
@@ -491,7 +561,11 @@ async fn key_selecting_headers_are_refused_even_when_correctly_signed() {
         );
         let reply = get(bearer(&token)).await;
         assert_invalid_token(&reply, "token_malformed");
-        assert!(reply.challenges[0].contains(field), "{:?}", reply.challenges);
+        assert!(
+            reply.challenges[0].contains(field),
+            "{:?}",
+            reply.challenges
+        );
     }
 }
 
@@ -501,9 +575,15 @@ async fn a_token_larger_than_the_bound_is_refused_before_parsing() {
     let padding = "x".repeat(600);
     let token = token_with(&claims_with("padding", json!(padding)));
     assert!(token.len() > 512);
-    assert_eq!(small.verify::<Value>(&token).unwrap_err(), TokenError::TooLarge(512));
+    assert_eq!(
+        small.verify::<Value>(&token).unwrap_err(),
+        TokenError::TooLarge(512)
+    );
     // The same bound holds for garbage that is not a token at all.
-    assert_eq!(small.verify::<Value>(&"a".repeat(513)).unwrap_err(), TokenError::TooLarge(512));
+    assert_eq!(
+        small.verify::<Value>(&"a".repeat(513)).unwrap_err(),
+        TokenError::TooLarge(512)
+    );
     // The default bound (8 KiB) accepts the same token.
     assert_eq!(verifier().verify::<Value>(&token).unwrap().sub, "ada");
 
@@ -519,7 +599,10 @@ async fn tokens_with_one_two_or_four_segments_are_malformed() {
     let two = format!("{}.{}", parts[0], parts[1]);
     let four = format!("{token}.{}", parts[2]);
     for candidate in [one, two, four] {
-        assert_eq!(verifier().verify::<Value>(&candidate).unwrap_err(), TokenError::Malformed);
+        assert_eq!(
+            verifier().verify::<Value>(&candidate).unwrap_err(),
+            TokenError::Malformed
+        );
         assert_refused(&candidate, "token_malformed").await;
     }
 }
@@ -552,7 +635,9 @@ async fn a_verify_callback_whose_store_is_down_answers_503() {
     let reply = get(bearer(&token)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
-        serde_json::from_value::<ErrorBody>(reply.body).unwrap().error,
+        serde_json::from_value::<ErrorBody>(reply.body)
+            .unwrap()
+            .error,
         "service_unavailable"
     );
     assert!(reply.challenges.is_empty());
@@ -580,5 +665,8 @@ async fn the_realm_cannot_inject_quotes_into_the_challenge() {
     .await;
     let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(res.headers().get(WWW_AUTHENTICATE).unwrap(), "Bearer realm=\"api, error=x\"");
+    assert_eq!(
+        res.headers().get(WWW_AUTHENTICATE).unwrap(),
+        "Bearer realm=\"api, error=x\""
+    );
 }

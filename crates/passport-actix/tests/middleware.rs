@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use actix_web::{App, HttpRequest, HttpResponse, test, web};
 use bytes::Bytes;
 use passport_actix::local::{Credentials, FieldNames};
@@ -24,13 +26,19 @@ use serde_json::{Value, json};
 /// Answers with whatever `outcome` builds, and counts how often it ran.
 struct Fixed {
     runs: Arc<AtomicUsize>,
-    outcome: fn() -> Outcome<String>,
+    outcome: MakeOutcome,
 }
 
 impl Fixed {
-    fn new(outcome: fn() -> Outcome<String>) -> (Self, Arc<AtomicUsize>) {
+    fn new(outcome: MakeOutcome) -> (Self, Arc<AtomicUsize>) {
         let runs = Arc::new(AtomicUsize::new(0));
-        (Self { runs: Arc::clone(&runs), outcome }, runs)
+        (
+            Self {
+                runs: Arc::clone(&runs),
+                outcome,
+            },
+            runs,
+        )
     }
 }
 
@@ -43,7 +51,10 @@ impl Authenticate<String> for Fixed {
 }
 
 fn succeed_as_ada() -> Outcome<String> {
-    Outcome::Success { user: "ada".to_owned(), info: Info::with_message("welcome back") }
+    Outcome::Success {
+        user: "ada".to_owned(),
+        info: Info::with_message("welcome back"),
+    }
 }
 
 fn fail_bearer() -> Outcome<String> {
@@ -81,11 +92,16 @@ fn internal_error() -> Outcome<String> {
 }
 
 fn unavailable() -> Outcome<String> {
-    Outcome::Error(StrategyError::unavailable("reaching the user store", std::io::Error::other("pool timed out")))
+    Outcome::Error(StrategyError::unavailable(
+        "reaching the user store",
+        std::io::Error::other("pool timed out"),
+    ))
 }
 
 fn redirect_to_idp() -> Outcome<String> {
-    Outcome::Redirect(Redirect::to("https://idp.example/authorize?client_id=tests"))
+    Outcome::Redirect(Redirect::to(
+        "https://idp.example/authorize?client_id=tests",
+    ))
 }
 
 /// `x-user: <name>` authenticates as `<name>`, `x-user: bad` is wrong credentials, and no
@@ -134,7 +150,11 @@ async fn me(user: Authenticated<String>) -> HttpResponse {
 }
 
 async fn maybe(user: MaybeAuthenticated<String>) -> HttpResponse {
-    HttpResponse::Ok().body(user.user().cloned().unwrap_or_else(|| "anonymous".to_owned()))
+    HttpResponse::Ok().body(
+        user.user()
+            .cloned()
+            .unwrap_or_else(|| "anonymous".to_owned()),
+    )
 }
 
 async fn echo_json(user: Authenticated<String>, body: web::Json<Value>) -> HttpResponse {
@@ -159,11 +179,15 @@ impl Reply {
     }
 
     fn error_body(&self) -> ErrorBody {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not an ErrorBody: {:?}", self.body))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not an ErrorBody: {:?}", self.body))
     }
 
     fn challenges(&self) -> Vec<&str> {
-        self.headers.get_all(WWW_AUTHENTICATE).map(|v| v.to_str().unwrap()).collect()
+        self.headers
+            .get_all(WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap())
+            .collect()
     }
 
     fn text(&self) -> &str {
@@ -173,7 +197,12 @@ impl Reply {
 
 /// Serves `GET /me` (Authenticated), `GET /maybe` (MaybeAuthenticated), `POST /json` and
 /// `POST /bytes` behind a guard for `names` (optional when asked), and sends `req`.
-async fn call(passport: &Passport<String>, names: &[&str], optional: bool, req: test::TestRequest) -> Reply {
+async fn call(
+    passport: &Passport<String>,
+    names: &[&str],
+    optional: bool,
+    req: test::TestRequest,
+) -> Reply {
     let mut guard = passport.authenticate(names).unwrap();
     if optional {
         guard = guard.optional();
@@ -193,15 +222,22 @@ async fn call(passport: &Passport<String>, names: &[&str], optional: bool, req: 
     let status = res.status();
     let headers = res.headers().clone();
     let body = test::read_body(res).await;
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn get(uri: &str) -> test::TestRequest {
     test::TestRequest::get().uri(uri)
 }
 
+/// Builds the outcome a `Fixed` strategy answers with.
+type MakeOutcome = fn() -> Outcome<String>;
+
 /// A passport with one `Fixed` strategy per `(name, outcome)`, and the run counters.
-fn fixed(strategies: &[(&str, fn() -> Outcome<String>)]) -> (Passport<String>, Vec<Arc<AtomicUsize>>) {
+fn fixed(strategies: &[(&str, MakeOutcome)]) -> (Passport<String>, Vec<Arc<AtomicUsize>>) {
     let mut passport = Passport::new();
     let mut counters = Vec::new();
     for (name, outcome) in strategies {
@@ -225,7 +261,10 @@ async fn on_success_the_handler_gets_the_user_and_the_strategy_name() {
     let (passport, counters) = fixed(&[("session", succeed_as_ada)]);
     let reply = call(&passport, &["session"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json(), json!({ "user": "ada", "strategy": "session", "message": "welcome back" }));
+    assert_eq!(
+        reply.json(),
+        json!({ "user": "ada", "strategy": "session", "message": "welcome back" })
+    );
     assert_eq!(runs(&counters[0]), 1);
 }
 
@@ -234,8 +273,15 @@ async fn on_failure_the_handler_never_runs_and_the_client_gets_json_and_a_challe
     let (passport, _) = fixed(&[("jwt", fail_bearer)]);
     let reply = call(&passport, &["jwt"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.error_body(), ErrorBody::new("token_missing", "A bearer token is required"));
-    assert_eq!(reply.json().as_object().unwrap().len(), 2, "only error and message");
+    assert_eq!(
+        reply.error_body(),
+        ErrorBody::new("token_missing", "A bearer token is required")
+    );
+    assert_eq!(
+        reply.json().as_object().unwrap().len(),
+        2,
+        "only error and message"
+    );
     assert_eq!(reply.challenges(), vec![r#"Bearer realm="api""#]);
     assert_eq!(reply.headers.get(CONTENT_TYPE).unwrap(), "application/json");
     assert_eq!(reply.headers.get(CACHE_CONTROL).unwrap(), "no-store");
@@ -249,8 +295,15 @@ async fn on_pass_the_handler_runs_unauthenticated() {
     assert_eq!(reply.text(), "anonymous");
 
     let reply = call(&passport, &["anon"], false, get("/me")).await;
-    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "Authenticated refuses a passed request");
-    assert_eq!(reply.error_body(), ErrorBody::new("unauthorized", "Authentication required"));
+    assert_eq!(
+        reply.status,
+        StatusCode::UNAUTHORIZED,
+        "Authenticated refuses a passed request"
+    );
+    assert_eq!(
+        reply.error_body(),
+        ErrorBody::new("unauthorized", "Authentication required")
+    );
 }
 
 #[actix_web::test]
@@ -258,9 +311,16 @@ async fn on_error_the_client_gets_a_500_without_any_detail() {
     let (passport, _) = fixed(&[("db", internal_error)]);
     let reply = call(&passport, &["db"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(reply.error_body(), ErrorBody::new("internal_error", "An internal error occurred"));
+    assert_eq!(
+        reply.error_body(),
+        ErrorBody::new("internal_error", "An internal error occurred")
+    );
     for secret in ["hunter2", "10.0.0.7", "sessions"] {
-        assert!(!reply.text().contains(secret), "leaked {secret}: {}", reply.text());
+        assert!(
+            !reply.text().contains(secret),
+            "leaked {secret}: {}",
+            reply.text()
+        );
     }
     assert!(reply.challenges().is_empty());
 }
@@ -280,7 +340,10 @@ async fn on_redirect_the_client_gets_302_and_a_location() {
     let (passport, _) = fixed(&[("oauth", redirect_to_idp)]);
     let reply = call(&passport, &["oauth"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::FOUND);
-    assert_eq!(reply.headers.get(LOCATION).unwrap(), "https://idp.example/authorize?client_id=tests");
+    assert_eq!(
+        reply.headers.get(LOCATION).unwrap(),
+        "https://idp.example/authorize?client_id=tests"
+    );
 }
 
 #[actix_web::test]
@@ -289,7 +352,10 @@ async fn a_redirect_keeps_the_status_the_strategy_chose() {
     passport.register(
         "oauth",
         strategy_fn(|_req| async {
-            Outcome::Redirect(Redirect { location: "/login".into(), status: StatusCode::SEE_OTHER })
+            Outcome::Redirect(Redirect {
+                location: "/login".into(),
+                status: StatusCode::SEE_OTHER,
+            })
         }),
     );
     let reply = call(&passport, &["oauth"], false, get("/me")).await;
@@ -304,24 +370,34 @@ async fn a_redirect_keeps_the_status_the_strategy_chose() {
 #[actix_web::test]
 async fn authenticated_on_a_route_without_the_middleware_is_a_500_not_a_panic() {
     let app = test::init_service(
-        App::new().route("/me", web::get().to(me)).route("/maybe", web::get().to(maybe)),
+        App::new()
+            .route("/me", web::get().to(me))
+            .route("/maybe", web::get().to(maybe)),
     )
     .await;
     for uri in ["/me", "/maybe"] {
         let res = test::call_service(&app, get(uri).to_request()).await;
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
         let body: ErrorBody = test::read_body_json(res).await;
-        assert_eq!(body, ErrorBody::new("internal_error", "An internal error occurred"));
+        assert_eq!(
+            body,
+            ErrorBody::new("internal_error", "An internal error occurred")
+        );
     }
 }
 
 #[actix_web::test]
 async fn a_middleware_for_another_user_type_does_not_satisfy_the_extractor() {
     let mut passport = Passport::<u64>::new();
-    passport.register("numeric", strategy_fn(|_req| async { Outcome::success(7u64) }));
+    passport.register(
+        "numeric",
+        strategy_fn(|_req| async { Outcome::success(7u64) }),
+    );
     let app = test::init_service(
         App::new().service(
-            web::scope("").wrap(passport.authenticate("numeric").unwrap()).route("/me", web::get().to(me)),
+            web::scope("")
+                .wrap(passport.authenticate("numeric").unwrap())
+                .route("/me", web::get().to(me)),
         ),
     )
     .await;
@@ -337,11 +413,15 @@ async fn a_middleware_for_another_user_type_does_not_satisfy_the_extractor() {
 async fn a_body_read_by_a_strategy_is_still_there_for_web_json() {
     let mut passport = Passport::<String>::new();
     passport.register("body", BodyCredentials);
-    let body = json!({ "email": "ada@example.com", "password": "correct horse", "note": [1, 2, 3] });
+    let body =
+        json!({ "email": "ada@example.com", "password": "correct horse", "note": [1, 2, 3] });
     let req = test::TestRequest::post().uri("/json").set_json(&body);
     let reply = call(&passport, &["body"], false, req).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    assert_eq!(reply.json(), json!({ "user": "ada@example.com", "body": body }));
+    assert_eq!(
+        reply.json(),
+        json!({ "user": "ada@example.com", "body": body })
+    );
 }
 
 #[actix_web::test]
@@ -377,9 +457,9 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     passport.register("body", BodyCredentials);
     passport.body_limit(64);
     let padding = "x".repeat(100);
-    let req = test::TestRequest::post()
-        .uri("/json")
-        .set_json(json!({ "email": "ada@example.com", "password": "correct horse", "padding": padding }));
+    let req = test::TestRequest::post().uri("/json").set_json(
+        json!({ "email": "ada@example.com", "password": "correct horse", "padding": padding }),
+    );
     let reply = call(&passport, &["body"], false, req).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(reply.error_body().error, "payload_too_large");
@@ -396,12 +476,21 @@ async fn a_body_over_the_limit_is_refused_with_413() {
 async fn a_streamed_body_without_content_length_is_cut_at_the_limit() {
     let http = test::TestRequest::post().to_http_request();
     assert!(http.headers().get("content-length").is_none());
-    let req = AuthRequest::new(http.clone(), Payload::from(Bytes::from(vec![b'a'; 100]))).body_limit(16);
-    assert!(matches!(req.body().await, Err(BodyError::TooLarge { limit: 16 })));
+    let req =
+        AuthRequest::new(http.clone(), Payload::from(Bytes::from(vec![b'a'; 100]))).body_limit(16);
+    assert!(matches!(
+        req.body().await,
+        Err(BodyError::TooLarge { limit: 16 })
+    ));
 
-    let req = AuthRequest::new(http, Payload::from(Bytes::from_static(b"0123456789"))).body_limit(16);
+    let req =
+        AuthRequest::new(http, Payload::from(Bytes::from_static(b"0123456789"))).body_limit(16);
     assert_eq!(req.body().await.unwrap(), "0123456789");
-    assert_eq!(req.body().await.unwrap(), "0123456789", "a second read gives the same bytes");
+    assert_eq!(
+        req.body().await.unwrap(),
+        "0123456789",
+        "a second read gives the same bytes"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -413,32 +502,53 @@ async fn an_unknown_strategy_name_is_an_error_when_the_guard_is_built() {
     let (passport, _) = fixed(&[("jwt", fail_bearer), ("api-key", fail_api_key)]);
     assert_eq!(
         passport.authenticate("oauth").err(),
-        Some(ConfigError::UnknownStrategy { name: "oauth".into(), registered: "api-key, jwt".into() })
+        Some(ConfigError::UnknownStrategy {
+            name: "oauth".into(),
+            registered: "api-key, jwt".into()
+        })
     );
     assert!(matches!(
         passport.authenticate(["jwt", "jtw"]).err(),
         Some(ConfigError::UnknownStrategy { name, .. }) if name == "jtw"
     ));
-    assert!(matches!(passport.callback("oauth").err(), Some(ConfigError::UnknownStrategy { .. })));
+    assert!(matches!(
+        passport.callback("oauth").err(),
+        Some(ConfigError::UnknownStrategy { .. })
+    ));
     let message = passport.authenticate("oauth").err().unwrap().to_string();
-    assert!(message.contains("\"oauth\"") && message.contains("api-key, jwt"), "{message}");
+    assert!(
+        message.contains("\"oauth\"") && message.contains("api-key, jwt"),
+        "{message}"
+    );
 }
 
 #[actix_web::test]
 async fn an_empty_chain_is_an_error() {
     let (passport, _) = fixed(&[("jwt", fail_bearer)]);
     let none: [&str; 0] = [];
-    assert_eq!(passport.authenticate(none).err(), Some(ConfigError::EmptyChain));
-    assert_eq!(passport.authenticate(Vec::<String>::new()).err(), Some(ConfigError::EmptyChain));
+    assert_eq!(
+        passport.authenticate(none).err(),
+        Some(ConfigError::EmptyChain)
+    );
+    assert_eq!(
+        passport.authenticate(Vec::<String>::new()).err(),
+        Some(ConfigError::EmptyChain)
+    );
     assert_eq!(passport.callback(none).err(), Some(ConfigError::EmptyChain));
 }
 
 #[actix_web::test]
 async fn registering_a_name_again_replaces_the_strategy_for_new_guards_only() {
     let mut passport = Passport::<String>::new();
-    assert!(!passport.register("main", strategy_fn(|_req| async { Outcome::success("first".to_owned()) })));
+    assert!(!passport.register(
+        "main",
+        strategy_fn(|_req| async { Outcome::success("first".to_owned()) })
+    ));
     let old_guard_passport = passport.clone();
-    assert!(passport.register("main", strategy_fn(|_req| async { Outcome::success("second".to_owned()) })));
+    assert!(passport.register(
+        "main",
+        strategy_fn(|_req| async { Outcome::success("second".to_owned()) })
+    ));
     assert_eq!(passport.names().collect::<Vec<_>>(), vec!["main"]);
 
     let reply = call(&passport, &["main"], false, get("/me")).await;
@@ -451,11 +561,20 @@ async fn registering_a_name_again_replaces_the_strategy_for_new_guards_only() {
 #[actix_web::test]
 async fn a_built_guard_is_not_affected_by_later_changes_to_the_registry() {
     let mut passport = Passport::<String>::new();
-    passport.register("main", strategy_fn(|_req| async { Outcome::success("first".to_owned()) }));
+    passport.register(
+        "main",
+        strategy_fn(|_req| async { Outcome::success("first".to_owned()) }),
+    );
     let guard = passport.authenticate("main").unwrap();
-    passport.register("main", strategy_fn(|_req| async { Outcome::success("second".to_owned()) }));
+    passport.register(
+        "main",
+        strategy_fn(|_req| async { Outcome::success("second".to_owned()) }),
+    );
     assert!(passport.remove("main"));
-    let app = test::init_service(App::new().service(web::scope("").wrap(guard).route("/me", web::get().to(me)))).await;
+    let app = test::init_service(
+        App::new().service(web::scope("").wrap(guard).route("/me", web::get().to(me))),
+    )
+    .await;
     let body: Value = test::call_and_read_body_json(&app, get("/me").to_request()).await;
     assert_eq!(body["user"], "first");
 }
@@ -465,7 +584,10 @@ async fn a_removed_strategy_can_no_longer_be_named() {
     let (mut passport, _) = fixed(&[("jwt", fail_bearer), ("api-key", fail_api_key)]);
     assert!(passport.contains("jwt"));
     assert!(passport.remove("jwt"));
-    assert!(!passport.remove("jwt"), "removing twice reports nothing removed");
+    assert!(
+        !passport.remove("jwt"),
+        "removing twice reports nothing removed"
+    );
     assert!(!passport.contains("jwt"));
     assert_eq!(passport.names().collect::<Vec<_>>(), vec!["api-key"]);
     assert!(matches!(
@@ -501,7 +623,13 @@ async fn an_optional_guard_lets_a_request_without_credentials_through_as_anonymo
 async fn an_optional_guard_still_refuses_wrong_credentials() {
     let mut passport = Passport::<String>::new();
     passport.register("header", header_user());
-    let reply = call(&passport, &["header"], true, get("/maybe").insert_header(("x-user", "bad"))).await;
+    let reply = call(
+        &passport,
+        &["header"],
+        true,
+        get("/maybe").insert_header(("x-user", "bad")),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.error_body().error, "user_invalid");
     assert_eq!(reply.challenges(), vec![r#"XUser error="invalid""#]);
@@ -511,7 +639,13 @@ async fn an_optional_guard_still_refuses_wrong_credentials() {
 async fn an_optional_guard_authenticates_good_credentials() {
     let mut passport = Passport::<String>::new();
     passport.register("header", header_user());
-    let reply = call(&passport, &["header"], true, get("/maybe").insert_header(("x-user", "grace"))).await;
+    let reply = call(
+        &passport,
+        &["header"],
+        true,
+        get("/maybe").insert_header(("x-user", "grace")),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "grace");
 }
@@ -522,12 +656,22 @@ async fn an_optional_chain_refuses_when_any_strategy_saw_wrong_credentials() {
     passport.register("header", header_user());
     let (jwt, _) = Fixed::new(fail_bearer);
     passport.register("jwt", jwt);
-    let reply = call(&passport, &["jwt", "header"], true, get("/maybe").insert_header(("x-user", "bad"))).await;
+    let reply = call(
+        &passport,
+        &["jwt", "header"],
+        true,
+        get("/maybe").insert_header(("x-user", "bad")),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.challenges().len(), 2);
 
     let reply = call(&passport, &["jwt", "header"], true, get("/maybe")).await;
-    assert_eq!(reply.status, StatusCode::OK, "nothing but missing credentials");
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "nothing but missing credentials"
+    );
     assert_eq!(reply.text(), "anonymous");
 }
 
@@ -557,7 +701,7 @@ async fn in_a_chain_a_failure_lets_the_next_strategy_try() {
 #[actix_web::test]
 async fn in_a_chain_pass_error_and_redirect_also_end_the_chain() {
     for (name, outcome, status) in [
-        ("pass", pass as fn() -> Outcome<String>, StatusCode::OK),
+        ("pass", pass as MakeOutcome, StatusCode::OK),
         ("error", internal_error, StatusCode::INTERNAL_SERVER_ERROR),
         ("redirect", redirect_to_idp, StatusCode::FOUND),
     ] {
@@ -576,8 +720,15 @@ async fn when_every_strategy_fails_one_401_carries_every_challenge() {
     let (passport, counters) = fixed(&[("jwt", fail_bearer), ("api-key", fail_api_key)]);
     let reply = call(&passport, &["jwt", "api-key"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(reply.challenges(), vec![r#"Bearer realm="api""#, r#"ApiKey realm="api""#]);
-    assert_eq!(reply.error_body().error, "token_missing", "the first failure speaks");
+    assert_eq!(
+        reply.challenges(),
+        vec![r#"Bearer realm="api""#, r#"ApiKey realm="api""#]
+    );
+    assert_eq!(
+        reply.error_body().error,
+        "token_missing",
+        "the first failure speaks"
+    );
     assert_eq!((runs(&counters[0]), runs(&counters[1])), (1, 1));
 }
 
@@ -586,8 +737,14 @@ async fn when_the_first_failure_is_a_400_its_status_and_body_win() {
     let (passport, _) = fixed(&[("jwt", fail_bad_request), ("api-key", fail_api_key)]);
     let reply = call(&passport, &["jwt", "api-key"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert_eq!(reply.error_body(), ErrorBody::new("invalid_request", "Send exactly one token"));
-    assert_eq!(reply.challenges(), vec![r#"Bearer realm="api", error="invalid_request""#]);
+    assert_eq!(
+        reply.error_body(),
+        ErrorBody::new("invalid_request", "Send exactly one token")
+    );
+    assert_eq!(
+        reply.challenges(),
+        vec![r#"Bearer realm="api", error="invalid_request""#]
+    );
 }
 
 #[actix_web::test]
@@ -595,7 +752,9 @@ async fn a_throttled_failure_carries_retry_after() {
     let mut passport = Passport::<String>::new();
     passport.register(
         "slow",
-        strategy_fn(|_req| async { Outcome::Fail(Failure::throttled(std::time::Duration::from_secs(42))) }),
+        strategy_fn(|_req| async {
+            Outcome::Fail(Failure::throttled(std::time::Duration::from_secs(42)))
+        }),
     );
     let reply = call(&passport, &["slow"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
@@ -609,7 +768,11 @@ async fn a_throttled_failure_carries_retry_after() {
 
 #[actix_web::test]
 async fn a_custom_responder_closure_shapes_the_failure_response() {
-    let (mut passport, _) = fixed(&[("jwt", fail_bearer), ("api-key", fail_api_key), ("db", internal_error)]);
+    let (mut passport, _) = fixed(&[
+        ("jwt", fail_bearer),
+        ("api-key", fail_api_key),
+        ("db", internal_error),
+    ]);
     passport.responder(|req: &HttpRequest, failures: &[Failure]| {
         let codes: Vec<&str> = failures.iter().map(Failure::code).collect();
         HttpResponse::Forbidden()
@@ -632,15 +795,25 @@ async fn a_callback_hands_the_outcome_to_the_handler() {
     let (passport, _) = fixed(&[("jwt", fail_bearer), ("api-key", fail_api_key)]);
     let callback = passport.callback(["jwt", "api-key"]).unwrap();
     let http = test::TestRequest::get().uri("/login").to_http_request();
-    let outcome = callback.run(AuthRequest::with_body(http.clone(), Bytes::new())).await;
-    let Outcome::Fail(failure) = outcome else { panic!("expected a failure, got {outcome:?}") };
-    assert_eq!(failure.code(), "token_missing", "the first failure is returned");
+    let outcome = callback
+        .run(AuthRequest::with_body(http.clone(), Bytes::new()))
+        .await;
+    let Outcome::Fail(failure) = outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert_eq!(
+        failure.code(),
+        "token_missing",
+        "the first failure is returned"
+    );
     let response = callback.respond(&http, Outcome::Fail(failure));
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
     let (passport, _) = fixed(&[("session", succeed_as_ada)]);
     let callback = passport.callback("session").unwrap();
-    let outcome = callback.run(AuthRequest::with_body(http, Bytes::new())).await;
+    let outcome = callback
+        .run(AuthRequest::with_body(http, Bytes::new()))
+        .await;
     assert!(
         matches!(&outcome, Outcome::Success { user, info } if user == "ada" && info.strategy() == Some("session")),
         "{outcome:?}"

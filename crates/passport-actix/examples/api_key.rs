@@ -1,0 +1,155 @@
+//! A custom API-key strategy, registered by name and chained with `"jwt"` on one scope.
+//!
+//! ```sh
+//! API_KEY='a long random key' JWT_SECRET='a secret of at least thirty-two bytes' \
+//!     cargo run -p passport-actix --example api_key
+//!
+//! curl -H "x-api-key: $API_KEY" http://127.0.0.1:8080/user/me
+//! curl -H "authorization: Bearer <a JWT signed with JWT_SECRET>" http://127.0.0.1:8080/user/me
+//! curl -i http://127.0.0.1:8080/user/me   # 401 with a Bearer and an ApiKey challenge
+//! ```
+//!
+//! Tokens must be HS256, issued by `api-key-example` for the audience `api-key-example`.
+//! The functions here are reused by `tests/api_key_example.rs`.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
+use passport_actix::{
+    AuthRequest, Authenticate, Authenticated, ConfigError, Failure, FailureKind, Info, Outcome,
+    Passport, async_trait,
+};
+use serde::Serialize;
+
+/// The issuer and audience of the tokens this example accepts.
+pub(crate) const TOKEN_ISSUER: &str = "api-key-example";
+
+/// The header that carries the API key.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+
+/// Who is calling: a user (from a JWT) or the holder of the API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub(crate) enum Principal {
+    /// A user, by the `sub` of their token.
+    User(String),
+    /// A machine client holding the API key.
+    Service,
+}
+
+/// Accepts requests whose `x-api-key` header equals the configured key.
+pub(crate) struct ApiKeyStrategy {
+    key: Arc<[u8]>,
+}
+
+impl ApiKeyStrategy {
+    /// A strategy accepting `key` (which must not be empty).
+    pub(crate) fn new(key: impl AsRef<[u8]>) -> Self {
+        Self {
+            key: Arc::from(key.as_ref()),
+        }
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths, never on where
+/// they first differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+#[async_trait(?Send)]
+impl Authenticate<Principal> for ApiKeyStrategy {
+    async fn authenticate(&self, req: &AuthRequest) -> Outcome<Principal> {
+        let challenge = r#"ApiKey realm="api", header="x-api-key""#;
+        match req.http().headers().get(API_KEY_HEADER) {
+            None => Outcome::Fail(
+                Failure::unauthorized("api_key_missing", "An API key is required")
+                    .kind(FailureKind::MissingCredentials)
+                    .challenge(challenge),
+            ),
+            Some(given)
+                if !self.key.is_empty() && constant_time_eq(given.as_bytes(), &self.key) =>
+            {
+                Outcome::Success {
+                    user: Principal::Service,
+                    info: Info::with_message("API key accepted"),
+                }
+            }
+            Some(_) => Outcome::Fail(
+                Failure::unauthorized("api_key_invalid", "The API key is not valid")
+                    .challenge(format!(r#"{challenge}, error="invalid_key""#))
+                    .reason("API key mismatch"),
+            ),
+        }
+    }
+}
+
+/// The JWT settings of this example for `secret`.
+pub(crate) fn jwt_config(secret: &[u8]) -> Result<JwtConfig, ConfigError> {
+    JwtConfig::hmac(secret, TOKEN_ISSUER, TOKEN_ISSUER)
+}
+
+/// A registry with `"jwt"` (bearer header) and `"api-key"`.
+pub(crate) fn passport(jwt: &JwtConfig, api_key: &str) -> Passport<Principal> {
+    let mut passport = Passport::new();
+    passport.register(
+        "jwt",
+        JwtStrategy::new(
+            jwt.verifier(),
+            ExtractJwt::from_auth_header_as_bearer_token(),
+            |claims: Claims<()>| async move { Ok(Some(Principal::User(claims.sub))) },
+        ),
+    );
+    passport.register("api-key", ApiKeyStrategy::new(api_key));
+    passport
+}
+
+/// `GET /user/me`: who is calling, and how they authenticated.
+async fn me(principal: Authenticated<Principal>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "principal": principal.user(),
+        "via": principal.info().strategy(),
+    }))
+}
+
+/// Adds the `/user` scope, guarded by `jwt` then `api-key`, to an app.
+pub(crate) fn configure(
+    passport: &Passport<Principal>,
+) -> Result<impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static, ConfigError> {
+    let guard = passport.authenticate(["jwt", "api-key"])?;
+    Ok(move |cfg: &mut web::ServiceConfig| {
+        cfg.service(
+            web::scope("/user")
+                .wrap(guard.clone())
+                .route("/me", web::get().to(me)),
+        );
+    })
+}
+
+fn required_env(name: &str) -> std::io::Result<String> {
+    match std::env::var(name) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        // Name the variable, never its value.
+        _ => Err(std::io::Error::other(format!(
+            "set {name} to run this example"
+        ))),
+    }
+}
+
+#[actix_web::main]
+async fn main() -> std::io::Result<()> {
+    let api_key = required_env("API_KEY")?;
+    let jwt_secret = required_env("JWT_SECRET")?;
+    let jwt = jwt_config(jwt_secret.as_bytes()).map_err(std::io::Error::other)?;
+    let routes = configure(&passport(&jwt, &api_key)).map_err(std::io::Error::other)?;
+
+    println!(
+        "listening on http://127.0.0.1:8080 (GET /user/me with a bearer token or {API_KEY_HEADER})"
+    );
+    HttpServer::new(move || App::new().configure(routes.clone()))
+        .workers(2)
+        .bind(("127.0.0.1", 8080))?
+        .run()
+        .await
+}
