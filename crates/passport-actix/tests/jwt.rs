@@ -363,8 +363,13 @@ async fn required_claims_of_the_wrong_type_are_malformed_not_missing() {
 }
 
 #[actix_web::test]
-async fn a_token_without_iat_is_malformed() {
+async fn a_token_without_iat_lacks_a_required_claim() {
     let token = token_with(&claims_with("iat", Value::Null));
+    assert_eq!(
+        verifier().verify::<Value>(&token).unwrap_err(),
+        TokenError::MissingClaim("iat".to_owned())
+    );
+    let token = token_with(&claims_with("iat", json!("yesterday")));
     assert_eq!(
         verifier().verify::<Value>(&token).unwrap_err(),
         TokenError::Malformed

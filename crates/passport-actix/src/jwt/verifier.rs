@@ -17,8 +17,8 @@ use crate::jwt::error::TokenError;
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Checks a compact JWS as RFC 8725 asks: size bound first, then the algorithm allow-list
-/// (never `none`), the signature, required `exp`, `iss`, `aud` and `sub`, `nbf` when present,
-/// `iat` not in the future, and no `crit` or key-selecting header (`jku`, `jwk`, `x5u`, `x5c`,
+/// (never `none`), the signature, required `exp`, `iss`, `aud`, `sub` and `iat`, `nbf` when
+/// present, `iat` not in the future, and no `crit` or key-selecting header (`jku`, `jwk`, `x5u`, `x5c`,
 /// `kid`): no key is ever fetched or chosen by the token.
 #[derive(Clone)]
 pub struct JwtVerifier {
@@ -74,30 +74,51 @@ impl JwtVerifier {
         if token.bytes().filter(|b| *b == b'.').count() != 2 {
             return Err(TokenError::Malformed);
         }
-        // `jsonwebtoken` cannot even parse a header whose `alg` it does not know (`none`,
-        // `None`, ...), which would make such a token merely "malformed": name the real reason.
-        if let Some(alg) = header_algorithm(token) {
-            match alg.parse::<Algorithm>() {
-                Ok(alg) if self.validation.algorithms.contains(&alg) => {}
-                _ => return Err(TokenError::AlgorithmNotAllowed),
-            }
-        }
-        // Decoding into a `Value` first lets the required-claim check run before the typed
-        // claims are read, so that a missing `exp` is reported as a missing claim.
-        let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation).map_err(
-            |e| match e.into_kind() {
-                ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
-                kind => map_error(kind),
-            },
-        )?;
+        // The happy path decodes once, straight into the typed claims; only a failure pays for
+        // finding out exactly what was wrong.
+        let data = jsonwebtoken::decode::<Claims<C>>(token, &self.key, &self.validation)
+            .map_err(|e| self.explain(token, e.into_kind()))?;
         refuse_unsupported_headers(&data.header)?;
-        let claims: Claims<C> =
-            serde_json::from_value(data.claims).map_err(|_| TokenError::Malformed)?;
+        let claims = data.claims;
         let now = jsonwebtoken::get_current_timestamp();
         if claims.iat > now + self.leeway {
             return Err(TokenError::IssuedInFuture);
         }
         Ok(claims)
+    }
+}
+
+impl JwtVerifier {
+    /// Names the real reason a token was refused.
+    fn explain(&self, token: &str, kind: ErrorKind) -> TokenError {
+        match kind {
+            ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
+            ErrorKind::Json(_) => {
+                // `jsonwebtoken` cannot even parse a header whose `alg` it does not know
+                // (`none`, `None`, ...), which would make such a token merely "malformed".
+                if let Some(alg) = header_algorithm(token) {
+                    match alg.parse::<Algorithm>() {
+                        Ok(alg) if self.validation.algorithms.contains(&alg) => {}
+                        _ => return TokenError::AlgorithmNotAllowed,
+                    }
+                }
+                // The typed claims did not deserialize: decoding into a `Value` runs the
+                // required-claim check first and tells a missing claim from a mistyped one.
+                match jsonwebtoken::decode::<Value>(token, &self.key, &self.validation) {
+                    Err(e) => match e.into_kind() {
+                        ErrorKind::MissingRequiredClaim(claim) => {
+                            missing_or_malformed(token, claim)
+                        }
+                        kind => map_error(kind),
+                    },
+                    Ok(data) => match data.claims.get("iat") {
+                        None | Some(Value::Null) => TokenError::MissingClaim("iat".to_owned()),
+                        Some(_) => TokenError::Malformed,
+                    },
+                }
+            }
+            kind => map_error(kind),
+        }
     }
 }
 
