@@ -1,1 +1,113 @@
-//! (to be written)
+//! Account enumeration through `POST /login`: an unknown email and a wrong password must be
+//! indistinguishable in status, bytes and time.
+//!
+//! This is a test of *logical* timing, not a performance assertion. What makes a login slow
+//! is one bcrypt verification; the two failure paths differ only in whether it runs against
+//! the user's hash or against the dummy hash of the strategy. If a regression skips hashing
+//! for unknown users ("the user doesn't exist, fail fast"), an unknown email answers in the
+//! time of two database queries, a small fraction of a bcrypt verification, and the relative
+//! difference of the medians goes to ~1.0 on any machine, fast or slow. With both paths
+//! hashing, it stays near 0. So the bound (0.5) compares the server with itself, measured
+//! interleaved in the same moments, and does not depend on how fast the machine is; a
+//! sensitivity check makes sure hashing really dominates, so that the test could see the
+//! regression at all.
+
+use std::time::{Duration, Instant};
+
+use passport_e2e::{Backend, Captured, TestApp, median};
+use serde_json::json;
+
+const ROUNDS: usize = 40;
+
+async fn timed_login(app: &TestApp, email: &str, password: &str) -> (Captured, Duration) {
+    let start = Instant::now();
+    let response = app.login(email, password).await;
+    let captured = Captured::from(response).await;
+    (captured, start.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_email_and_a_wrong_password_take_the_same_time_and_bytes() {
+    let app = TestApp::spawn_with(Backend::Postgres, |env| {
+        // bcrypt dominates the cost of a login.
+        env.insert("BCRYPT_COST".into(), "8".into());
+        // Forty wrong passwords for one account must all be verified, never throttled.
+        env.insert("LOGIN_MAX_FAILURES".into(), "1000".into());
+    })
+    .await;
+    assert_eq!(
+        app.signup("real@example.com", "correct horse battery")
+            .await
+            .status(),
+        201
+    );
+
+    // Warm up connections, the pool and the hashing threads.
+    for i in 0..3 {
+        timed_login(
+            &app,
+            &format!("warmup{i}@example.com"),
+            "wrong horse battery",
+        )
+        .await;
+        timed_login(&app, "real@example.com", "wrong horse battery").await;
+    }
+
+    let reference = timed_login(&app, "real@example.com", "wrong horse battery")
+        .await
+        .0;
+    reference.assert_error(401, "invalid_credentials");
+    let mut unknown = Vec::with_capacity(ROUNDS);
+    let mut wrong = Vec::with_capacity(ROUNDS);
+    // The floor: a login refused before any database call or hash (no password).
+    let mut floor = Vec::with_capacity(ROUNDS);
+    for i in 0..ROUNDS {
+        // Alternate which goes first, so drift in the machine's load hits both alike.
+        let ghost = format!("ghost{i}@example.com");
+        let (a, b) = if i % 2 == 0 {
+            let a = timed_login(&app, &ghost, "wrong horse battery").await;
+            (
+                a,
+                timed_login(&app, "real@example.com", "wrong horse battery").await,
+            )
+        } else {
+            let b = timed_login(&app, "real@example.com", "wrong horse battery").await;
+            (timed_login(&app, &ghost, "wrong horse battery").await, b)
+        };
+        for (what, captured) in [("unknown email", &a.0), ("wrong password", &b.0)] {
+            assert_eq!(
+                captured.status, reference.status,
+                "{what}, round {i}: {}",
+                captured.body
+            );
+            assert_eq!(captured.body, reference.body, "{what}, round {i}");
+        }
+        unknown.push(a.1);
+        wrong.push(b.1);
+
+        let start = Instant::now();
+        let bare = app.post_json("/login", &json!({ "email": ghost })).await;
+        assert_eq!(bare.status(), 400);
+        floor.push(start.elapsed());
+    }
+
+    let (unknown, wrong, floor) = (median(&mut unknown), median(&mut wrong), median(&mut floor));
+    let report = format!(
+        "medians: unknown email {:.2} ms, wrong password {:.2} ms, no hashing {:.2} ms",
+        unknown * 1e3,
+        wrong * 1e3,
+        floor * 1e3
+    );
+    eprintln!("{report}");
+    assert!(
+        wrong > 3.0 * floor,
+        "hashing does not dominate a login here, so the test could not see the regression: {report}"
+    );
+    let difference = (unknown - wrong).abs() / wrong;
+    assert!(
+        difference < 0.5,
+        "an unknown email answers measurably faster or slower than a wrong password ({:.0} %), \
+         which tells an attacker which emails are registered: {report}",
+        difference * 100.0
+    );
+}

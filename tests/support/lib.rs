@@ -502,6 +502,7 @@ impl TcpProxy {
             async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                         continue;
                     };
                     if *mode.borrow() == ProxyMode::Cut {
