@@ -7,24 +7,6 @@ use futures_util::StreamExt;
 use passport_e2e::{Backend, Captured, TestApp, on_both_backends};
 use serde_json::{Value, json};
 
-/// Like `on_both_backends!`, for a test that shows a bug not fixed yet.
-macro_rules! on_both_backends_ignored {
-    ($name:ident, $reason:literal) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn on_postgres() {
-                super::$name(passport_e2e::Backend::Postgres).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            #[ignore = $reason]
-            async fn on_sqlite() {
-                super::$name(passport_e2e::Backend::Sqlite).await
-            }
-        }
-    };
-}
-
 on_both_backends!(
     a_body_over_the_limit_with_a_content_length_is_413_json_quickly,
     a_chunked_body_over_the_limit_without_a_content_length_is_413_json_quickly,
@@ -439,10 +421,7 @@ async fn extra_fields_are_ignored_and_change_nothing(backend: Backend) {
     assert_eq!(count, 2);
 }
 
-on_both_backends_ignored!(
-    a_json_body_repeating_a_credential_field_is_refused_like_a_repeated_form_field,
-    "BUG: passport-actix local/credentials.rs from_json reads the body into a serde_json::Value, which keeps the last of duplicate keys silently, while from_form refuses a repeated field with 400 invalid_field"
-);
+on_both_backends!(a_json_body_repeating_a_credential_field_is_refused_like_a_repeated_form_field);
 
 /// A form that names `email` twice is `400 invalid_field`; the same request as JSON must not
 /// silently use one of the two (a proxy or WAF may read the other one).

@@ -103,24 +103,70 @@ impl Credentials {
 type Fields = (Option<String>, Option<String>);
 
 fn from_json(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
-    let value: Value = serde_json::from_slice(body).map_err(|_| {
-        Failure::bad_request("malformed_body", "The request body is not valid JSON")
+    let JsonObject(entries) = serde_json::from_slice(body).map_err(|e| {
+        let message = match e.classify() {
+            serde_json::error::Category::Data => "The request body must be a JSON object",
+            _ => "The request body is not valid JSON",
+        };
+        Failure::bad_request("malformed_body", message)
     })?;
-    let Value::Object(mut object) = value else {
-        return Err(Failure::bad_request(
-            "malformed_body",
-            "The request body must be a JSON object",
-        ));
-    };
-    let mut take = |name: &str| match object.remove(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Failure::bad_request(
-            "invalid_field",
-            format!("The field {name} must be a string"),
-        )),
-    };
-    Ok((take(&fields.username)?, take(&fields.password)?))
+    let mut username = None;
+    let mut password = None;
+    for (key, value) in entries {
+        let slot = if key == fields.username {
+            &mut username
+        } else if key == fields.password {
+            &mut password
+        } else {
+            continue;
+        };
+        let value = match value {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            _ => {
+                return Err(Failure::bad_request(
+                    "invalid_field",
+                    format!("The field {key} must be a string"),
+                ));
+            }
+        };
+        // A repeated key would let a proxy check one value while the server uses another.
+        if slot.replace(value).is_some() {
+            return Err(Failure::bad_request(
+                "invalid_field",
+                format!("The field {key} was given more than once"),
+            ));
+        }
+    }
+    Ok((username.flatten(), password.flatten()))
+}
+
+/// A JSON object's entries in order, duplicates kept (a `Map` would silently keep the last).
+struct JsonObject(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = JsonObject;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonObject, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(2));
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(JsonObject(entries))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 fn from_form(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
@@ -230,6 +276,17 @@ mod tests {
             .unwrap_err()
             .code(),
             "invalid_field"
+        );
+        assert_eq!(
+            parse(
+                "application/json",
+                r#"{"email":"a@b.co","email":"c@d.co","password":"x"}"#
+            )
+            .await
+            .unwrap_err()
+            .code(),
+            "invalid_field",
+            "a repeated JSON key is refused like a repeated form field"
         );
         let err = parse("text/plain", "email=a").await.unwrap_err();
         assert_eq!(err.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
