@@ -1,6 +1,6 @@
 //! CORS: configured origins only, and preflights pass the auth middleware.
 
-use passport_e2e::{Backend, TestApp};
+use passport_e2e::{Backend, Captured, TestApp};
 
 #[tokio::test]
 async fn a_preflight_to_a_guarded_route_is_answered_without_a_token() {
@@ -38,6 +38,15 @@ async fn a_preflight_to_a_guarded_route_is_answered_without_a_token() {
         .await
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+    let refused = Captured::from(other).await;
+    assert!(
+        (400..500).contains(&refused.status),
+        "{} {}",
+        refused.status,
+        refused.body
+    );
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    assert!(refused.json()["error"].is_string(), "{}", refused.body);
 }
 
 #[tokio::test]

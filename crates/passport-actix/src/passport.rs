@@ -220,14 +220,17 @@ impl<U> Clone for Callback<U> {
 }
 
 impl<U: 'static> Callback<U> {
-    /// Runs the chain and returns its outcome: the first success, pass, error or redirect, or
-    /// the first failure (all failures are logged at debug level).
+    /// Runs the chain and returns its outcome: the first success, pass, error or redirect, or,
+    /// when every strategy failed, the **first** failure (all are logged at debug level). For a
+    /// chain of several strategies whose combined challenges you need, guard the route with
+    /// [`Passport::authenticate`] instead.
     pub async fn run(&self, req: AuthRequest) -> Outcome<U> {
         let req = req.body_limit(self.chain.body_limit());
         self.chain.run(&req).await.into_outcome()
     }
 
-    /// The default response for a non-success outcome (the one the middleware would give).
+    /// The default response for a non-success outcome: what the middleware gives for that
+    /// single outcome, through the registry's [`FailureResponder`].
     pub fn respond(
         &self,
         req: &actix_web::HttpRequest,

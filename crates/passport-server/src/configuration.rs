@@ -57,8 +57,8 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     /// `WORKERS` (0: one per core).
     pub workers: usize,
-    /// `DATABASE_URL`, or the embedded SQLite file.
-    pub database_url: String,
+    /// `DATABASE_URL`, or the embedded SQLite file (secret: it may hold a password).
+    pub database_url: SecretString,
     /// `DATABASE_MAX_CONNECTIONS`.
     pub database_max_connections: u32,
     /// `DATABASE_TIMEOUT_SECONDS`: the longest a request waits for the database.
@@ -113,21 +113,26 @@ pub enum ConfigError {
     ProductionSecret(String),
 }
 
+/// Loads `.env` from the working directory into the environment, if the file exists.
+/// Variables already set in the environment win.
+pub fn load_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        // A parse error's text quotes the line, which may hold a secret: never echo it.
+        Err(dotenvy::Error::LineParse(..)) => {
+            Err(ConfigError::DotEnv("a line is not NAME=value".to_owned()))
+        }
+        Err(error) => Err(ConfigError::DotEnv(error.to_string())),
+    }
+}
+
 /// The embedded default database: a SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/passport.db";
 
 impl Settings {
-    /// Reads `.env` (if present), then the environment.
+    /// Reads the environment (call [`load_dotenv`] first to take `.env` into account).
     pub fn from_env() -> Result<Self, ConfigError> {
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(error) if error.not_found() => {}
-            // A parse error's text quotes the line, which may hold a secret: never echo it.
-            Err(dotenvy::Error::LineParse(..)) => {
-                return Err(ConfigError::DotEnv("a line is not NAME=value".to_owned()));
-            }
-            Err(error) => return Err(ConfigError::DotEnv(error.to_string())),
-        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -191,7 +196,9 @@ impl Settings {
                 0usize,
                 "a number of worker threads (0: one per core)",
             )?,
-            database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            database_url: SecretString::from(
+                get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            ),
             database_max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: seconds(&get, "DATABASE_TIMEOUT_SECONDS", 5)?,
             jwt_secret,
@@ -205,7 +212,10 @@ impl Settings {
                 "a number of seconds",
             )?),
             bcrypt_cost,
-            cors_allowed_origins: list(get("CORS_ALLOWED_ORIGINS")),
+            cors_allowed_origins: list(get("CORS_ALLOWED_ORIGINS"))
+                .into_iter()
+                .map(|origin| parse_origin(&origin))
+                .collect::<Result<_, _>>()?,
             login_max_failures: positive(&get, "LOGIN_MAX_FAILURES", 10)?,
             login_failure_window: seconds(&get, "LOGIN_FAILURE_WINDOW_SECONDS", 900)?,
             rate_limit_per_minute: positive(&get, "RATE_LIMIT_PER_MINUTE", 60)?,
@@ -213,8 +223,26 @@ impl Settings {
                 .into_iter()
                 .map(|entry| parse_net(&entry))
                 .collect::<Result<_, _>>()?,
-            bench_routes: parse(&get, "BENCH_ROUTES", false, "true or false")?,
+            bench_routes: match parse(&get, "BENCH_ROUTES", false, "true or false")? {
+                true if environment == Environment::Production => {
+                    return Err(ConfigError::Invalid {
+                        name: "BENCH_ROUTES",
+                        value: "true".to_owned(),
+                        expected: "false with APP_ENV=production (the bench routes skip auth)",
+                    });
+                }
+                enabled => enabled,
+            },
         })
+    }
+
+    /// `"postgres"` or `"sqlite"`, from the `DATABASE_URL` scheme (for logs).
+    pub fn database_kind(&self) -> &'static str {
+        if self.database_url.expose_secret().starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 
     /// Whether the JWT secret was generated for this process.
@@ -281,6 +309,23 @@ fn list(value: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// An origin is exactly `scheme://host[:port]`: no wildcard, no path, not even a trailing `/`.
+fn parse_origin(origin: &str) -> Result<String, ConfigError> {
+    let invalid = || ConfigError::Invalid {
+        name: "CORS_ALLOWED_ORIGINS",
+        value: origin.to_owned(),
+        expected: "comma-separated origins like https://app.example.com (no *, no path)",
+    };
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    if host.is_empty() || host.contains(['/', '*', '?', '#', '@', ' ']) {
+        return Err(invalid());
+    }
+    Ok(origin.to_owned())
+}
+
 fn parse_net(entry: &str) -> Result<IpNet, ConfigError> {
     entry
         .parse::<IpNet>()
@@ -310,7 +355,7 @@ mod tests {
     fn defaults_match_the_contract() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.bind_addr.to_string(), "127.0.0.1:3000");
-        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.database_url.expose_secret(), DEFAULT_DATABASE_URL);
         assert_eq!(s.login_max_failures, 10);
         assert_eq!(s.login_failure_window, Duration::from_secs(900));
         assert_eq!(s.rate_limit_per_minute, 60);
@@ -363,6 +408,46 @@ mod tests {
         assert!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).is_err());
         assert!(settings(&[("LOGIN_MAX_FAILURES", "0")]).is_err());
         assert!(settings(&[("BIND_ADDR", "localhost")]).is_err());
+    }
+
+    #[test]
+    fn cors_origins_must_be_exact_origins() {
+        let s = settings(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example.com, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(s.cors_allowed_origins.len(), 2);
+        for bad in [
+            "*",
+            "https://app.example.com/",
+            "app.example.com",
+            "https://*.example.com",
+            "ftp://x.y",
+        ] {
+            let err = settings(&[("CORS_ALLOWED_ORIGINS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("CORS_ALLOWED_ORIGINS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn bench_routes_are_refused_in_production() {
+        let secret = "x".repeat(40);
+        let production = [
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", secret.as_str()),
+            ("BENCH_ROUTES", "true"),
+        ];
+        assert!(settings(&production).is_err());
+        assert!(settings(&[("BENCH_ROUTES", "true")]).unwrap().bench_routes);
+    }
+
+    #[test]
+    fn debug_output_hides_the_database_url() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@db/x")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]

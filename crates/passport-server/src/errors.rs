@@ -8,7 +8,7 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use passport_actix::ErrorBody;
 
 /// Middleware that gives a `{"error","message"}` JSON body to any 4xx/5xx response that does
-/// not already have a JSON body (actix's 404, 405, 413, extractor errors, panics caught as 500).
+/// not already have a JSON body (actix's 404, 405, 413, extractor and other framework errors).
 pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
         let is_json = res

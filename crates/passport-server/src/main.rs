@@ -2,14 +2,16 @@
 
 use std::process::ExitCode;
 
-use passport_server::configuration::{Environment, Settings};
+use passport_server::configuration::{self, Environment, Settings};
 use passport_server::startup::Application;
 use passport_server::telemetry;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    // `.env` first, so that RUST_LOG and LOG_FORMAT written there shape the logs too.
+    let dotenv = configuration::load_dotenv();
     telemetry::init();
-    let settings = match Settings::from_env() {
+    let settings = match dotenv.and_then(|()| Settings::from_env()) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("passport-server: configuration error: {error}");
@@ -36,7 +38,7 @@ async fn main() -> ExitCode {
     tracing::info!(
         address = %settings.bind_addr.ip(),
         port = app.port(),
-        database = if settings.database_url.starts_with("postgres") { "postgres" } else { "sqlite" },
+        database = settings.database_kind(),
         "passport-server listening"
     );
     match app.run_until_stopped().await {

@@ -13,7 +13,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use passport_actix::ErrorBody;
 
-use crate::client_ip::ClientIp;
+use crate::client_ip::{ClientIp, rate_limit_key};
 
 /// A per-address limiter for one group of routes.
 #[derive(Clone)]
@@ -43,7 +43,7 @@ impl RateLimit {
         req: ServiceRequest,
         next: Next<impl MessageBody>,
     ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-        let Some(ip) = self.client_ip.of(req.request()) else {
+        let Some(ip) = self.client_ip.of(req.request()).map(rate_limit_key) else {
             return next
                 .call(req)
                 .await

@@ -108,8 +108,10 @@ fn serve(
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
-            .wrap(json_errors())
+            // Innermost first: CORS answers preflights before any route's guard, and its
+            // refusals still pass through `json_errors` like every other error.
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            .wrap(json_errors())
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
             .wrap(from_fn(request_span))
             .service(

@@ -138,20 +138,23 @@ impl ExtractJwt {
             ),
             Source::HeaderWithScheme { header, scheme } => {
                 for value in req.headers().get_all(header) {
-                    let Ok(value) = value.to_str() else {
-                        found.push(String::new());
-                        continue;
-                    };
-                    match scheme {
-                        None => found.push(value.trim().to_owned()),
+                    let bytes = value.as_bytes().trim_ascii();
+                    let token = match scheme {
+                        None => bytes,
                         Some(scheme) => {
-                            let value = value.trim_start();
-                            let (given, rest) = value.split_once(' ').unwrap_or((value, ""));
-                            if given.eq_ignore_ascii_case(scheme) {
-                                found.push(rest.trim().to_owned());
+                            // Match the scheme on bytes first: a header of another scheme is
+                            // not a token, whatever (non-ASCII) bytes it carries.
+                            let split =
+                                bytes.iter().position(|b| *b == b' ').unwrap_or(bytes.len());
+                            let (given, rest) = bytes.split_at(split);
+                            if !given.eq_ignore_ascii_case(scheme.as_bytes()) {
+                                continue;
                             }
+                            rest.trim_ascii()
                         }
-                    }
+                    };
+                    // A token of the right scheme that is not ASCII is a (malformed) token.
+                    found.push(std::str::from_utf8(token).unwrap_or_default().to_owned());
                 }
             }
             Source::Cookie(name) => {
@@ -193,6 +196,17 @@ mod tests {
             .insert_header(("authorization", "Basic YTpi"))
             .to_http_request();
         assert_eq!(bearer.extract(&req), Extracted::None);
+        let req = TestRequest::get()
+            .insert_header((
+                "authorization",
+                actix_web::http::header::HeaderValue::from_bytes(b"Basic \xff\xfe").unwrap(),
+            ))
+            .to_http_request();
+        assert_eq!(
+            bearer.extract(&req),
+            Extracted::None,
+            "a non-ASCII header of another scheme is not a token"
+        );
         let req = TestRequest::get()
             .insert_header(("authorization", "Bearerabc"))
             .to_http_request();

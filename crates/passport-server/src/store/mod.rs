@@ -12,6 +12,7 @@ use passport_actix::StoreError;
 use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -50,9 +51,10 @@ pub struct Store {
 impl Store {
     /// Connects (failing fast if the database is unreachable) and applies pending migrations.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let db = if settings.database_url.starts_with("postgres") {
+        let url = settings.database_url.expose_secret();
+        let db = if url.starts_with("postgres") {
             Database::Postgres(postgres::connect(settings).await?)
-        } else if settings.database_url.starts_with("sqlite:") {
+        } else if url.starts_with("sqlite:") {
             Database::Sqlite(sqlite::connect(settings).await?)
         } else {
             anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:");
@@ -193,7 +195,8 @@ impl LoginThrottle for Store {
     }
 }
 
-/// The throttling key of an email: its SHA-256, so the table stores no submitted addresses.
+/// The throttling key of an email: its SHA-256, so the table holds digests rather than the
+/// submitted addresses (a digest of a guessable address can still be confirmed by guessing).
 fn account_key(email: &str) -> String {
     Sha256::digest(email.as_bytes())
         .iter()

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use uuid::Uuid;
@@ -11,7 +12,7 @@ use crate::configuration::Settings;
 
 pub(super) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
     let timeout_ms = settings.database_timeout.as_millis().to_string();
-    let options = PgConnectOptions::from_str(&settings.database_url)
+    let options = PgConnectOptions::from_str(settings.database_url.expose_secret())
         .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?
         .options([("statement_timeout", timeout_ms.as_str())])
         .application_name("passport-server");

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 
+use secrecy::ExposeSecret;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -12,7 +13,7 @@ use super::User;
 use crate::configuration::Settings;
 
 pub(super) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(&settings.database_url)
+    let options = SqliteConnectOptions::from_str(settings.database_url.expose_secret())
         .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid SQLite URL: {e}"))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -28,18 +29,14 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
             anyhow::anyhow!("cannot create the database folder {}: {e}", dir.display())
         })?;
     }
+    let file = options.get_filename().display().to_string();
     let pool = SqlitePoolOptions::new()
         .max_connections(settings.database_max_connections)
         .acquire_timeout(settings.database_timeout)
         .test_before_acquire(false)
         .connect_with(options)
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the SQLite database {}: {e}",
-                settings.database_url
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {file}: {e}"))?;
     sqlx::migrate!("./migrations-sqlite")
         .run(&pool)
         .await
