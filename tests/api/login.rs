@@ -7,6 +7,7 @@ on_both_backends!(
     a_throttled_account_is_refused_even_with_the_right_password,
     throttling_is_keyed_by_email_whether_or_not_it_exists,
     the_throttle_ends_by_itself,
+    raising_bcrypt_cost_upgrades_a_users_hash_at_their_next_login,
 );
 
 async fn unknown_email_and_wrong_password_get_byte_identical_401s(backend: Backend) {
@@ -121,6 +122,60 @@ async fn the_throttle_ends_by_itself(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     assert_eq!(
         app.login("patient@example.com", "correct horse")
+            .await
+            .status(),
+        200
+    );
+}
+
+async fn raising_bcrypt_cost_upgrades_a_users_hash_at_their_next_login(backend: Backend) {
+    let app = TestApp::spawn(backend).await; // BCRYPT_COST=4
+    assert_eq!(
+        app.signup("upgrade@example.com", "correct horse")
+            .await
+            .status(),
+        201
+    );
+    let pool = app.db.pool().await;
+    let stored = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT password_hash FROM users WHERE email = 'upgrade@example.com'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert!(stored().await.starts_with("$2b$04$"));
+
+    let raised = app
+        .spawn_sharing(|env| {
+            env.insert("BCRYPT_COST".into(), "5".into());
+        })
+        .await;
+    let login = |password: &str| {
+        raised
+            .client
+            .post(format!("{}/login", raised.address))
+            .json(&serde_json::json!({ "email": "upgrade@example.com", "password": password }))
+            .send()
+    };
+    assert_eq!(login("wrong horse!").await.unwrap().status(), 401);
+    assert!(
+        stored().await.starts_with("$2b$04$"),
+        "a failed login changes nothing"
+    );
+    assert_eq!(login("correct horse").await.unwrap().status(), 200);
+    assert!(
+        stored().await.starts_with("$2b$05$"),
+        "rehashed with the new cost"
+    );
+    assert_eq!(
+        login("correct horse").await.unwrap().status(),
+        200,
+        "the new hash verifies"
+    );
+    assert_eq!(
+        app.login("upgrade@example.com", "correct horse")
             .await
             .status(),
         200

@@ -109,6 +109,17 @@ impl UserStore for MemoryUsers {
         users.insert(username.to_owned(), (user.clone(), password_hash.clone()));
         Ok(Created::User(user))
     }
+
+    async fn update_password_hash(
+        &self,
+        user: &User,
+        password_hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        if let Some(entry) = self.users.lock().unwrap().get_mut(&user.email) {
+            entry.1 = password_hash.clone();
+        }
+        Ok(())
+    }
 }
 
 /// Allows `limit` attempts per username, then throttles for 30 seconds.
@@ -653,6 +664,62 @@ async fn login_when_the_store_is_down_is_503() {
 // ---------------------------------------------------------------------------------------------
 // Custom field names
 // ---------------------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_login_after_the_cost_was_raised_rehashes_the_password_with_the_new_cost() {
+    let harness = harness();
+    assert_eq!(
+        harness
+            .signup("old@example.com", "correct horse")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let stored = |users: &MemoryUsers| {
+        users.users.lock().unwrap()["old@example.com"]
+            .1
+            .as_str()
+            .to_owned()
+    };
+    assert!(stored(&harness.users).starts_with("$2b$04$"));
+
+    let mut passport = Passport::<User>::new();
+    let raised = Arc::new(Bcrypt::new(5).unwrap());
+    passport.register(
+        "login",
+        LocalStrategy::new(Mode::Login, Arc::clone(&harness.users), raised),
+    );
+    let login = |password: &'static str| {
+        let http = test::TestRequest::post()
+            .insert_header(("content-type", "application/json"))
+            .to_http_request();
+        let body = json!({ "email": "old@example.com", "password": password }).to_string();
+        let callback = passport.callback("login").unwrap();
+        async move {
+            callback
+                .run(AuthRequest::with_body(http, Bytes::from(body)))
+                .await
+        }
+    };
+    assert!(matches!(login("wrong horse!").await, Outcome::Fail(_)));
+    assert!(
+        stored(&harness.users).starts_with("$2b$04$"),
+        "a failed login changes nothing"
+    );
+    assert!(matches!(
+        login("correct horse").await,
+        Outcome::Success { .. }
+    ));
+    assert!(
+        stored(&harness.users).starts_with("$2b$05$"),
+        "{}",
+        stored(&harness.users)
+    );
+    assert!(
+        matches!(login("correct horse").await, Outcome::Success { .. }),
+        "the new hash verifies"
+    );
+}
 
 #[actix_web::test]
 async fn custom_field_names_are_read_instead_of_email_and_password() {

@@ -39,6 +39,13 @@ pub trait PasswordHasher: Send + Sync + 'static {
     /// that an unknown email costs as much time as a wrong password.
     fn dummy_hash(&self) -> &PasswordHash;
 
+    /// Whether `hash` was made with other parameters than this hasher's (for example a lower
+    /// cost): the local strategy then rehashes the password after a successful login, so that
+    /// raising the cost reaches existing users and the dummy hash costs what real ones do.
+    fn needs_rehash(&self, _hash: &PasswordHash) -> bool {
+        false
+    }
+
     /// The longest password in bytes the algorithm can use in full (`None`: no limit).
     /// Longer passwords are refused, never truncated.
     fn max_password_bytes(&self) -> Option<usize> {
@@ -125,6 +132,16 @@ impl PasswordHasher for Bcrypt {
         &self.dummy
     }
 
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        // Modular crypt format: `$2b$<cost>$<salt+hash>`.
+        let cost = hash
+            .as_str()
+            .split('$')
+            .nth(2)
+            .and_then(|c| c.parse::<u32>().ok());
+        cost != Some(self.cost)
+    }
+
     fn max_password_bytes(&self) -> Option<usize> {
         Some(BCRYPT_MAX_PASSWORD_BYTES)
     }
@@ -133,6 +150,17 @@ impl PasswordHasher for Bcrypt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashes_of_another_cost_need_a_rehash() {
+        let old = Bcrypt::new(4).unwrap();
+        let new = Bcrypt::new(5).unwrap();
+        let hash = old.hash(b"correct horse").unwrap();
+        assert!(!old.needs_rehash(&hash));
+        assert!(new.needs_rehash(&hash));
+        assert!(!new.needs_rehash(new.dummy_hash()));
+        assert!(new.needs_rehash(&PasswordHash::new("not a bcrypt hash")));
+    }
 
     #[test]
     fn every_hash_has_its_own_salt() {

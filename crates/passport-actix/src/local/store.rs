@@ -47,6 +47,17 @@ pub trait UserStore: Send + Sync + 'static {
         username: &str,
         password_hash: &PasswordHash,
     ) -> Result<Created<Self::User>, StoreError>;
+
+    /// Replaces `user`'s hash after a successful login whose stored hash
+    /// [needed a rehash](crate::local::PasswordHasher::needs_rehash). The default keeps the old
+    /// hash (a store that cannot update loses nothing but the upgrade).
+    async fn update_password_hash(
+        &self,
+        _user: &Self::User,
+        _password_hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The answer of a [`LoginThrottle`] to one login attempt.

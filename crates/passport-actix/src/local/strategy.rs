@@ -197,14 +197,24 @@ impl<S: UserStore> LocalStrategy<S> {
             Some(stored) => (Some(stored.user), stored.password_hash),
             None => (None, self.hasher.dummy_hash().clone()),
         };
+        // Verify, and on a match with outdated parameters hash again with the current ones,
+        // in one trip to the blocking pool (only successes pay for the second hash).
         let hasher = Arc::clone(&self.hasher);
-        let verified = self
+        let checked = self
             .pool
-            .run(move || hasher.verify(credentials.password_bytes(), &hash))
+            .run(move || {
+                let password = credentials.password_bytes();
+                let matches = hasher.verify(password, &hash)?;
+                let rehashed = match matches && hasher.needs_rehash(&hash) {
+                    true => Some(hasher.hash(password)?),
+                    false => None,
+                };
+                Ok::<_, crate::error::HashError>((matches, rehashed))
+            })
             .await
             .and_then(|r| r.map_err(|e| StrategyError::internal("verifying the password", e)));
-        let matches = match verified {
-            Ok(matches) => matches,
+        let (matches, rehashed) = match checked {
+            Ok(checked) => checked,
             Err(error) => return Outcome::Error(error),
         };
         match user {
@@ -213,6 +223,12 @@ impl<S: UserStore> LocalStrategy<S> {
                     && let Err(error) = throttle.clear(&username).await
                 {
                     return Outcome::Error(error.into_strategy_error("clearing login attempts"));
+                }
+                if let Some(new_hash) = rehashed
+                    && let Err(error) = self.store.update_password_hash(&user, &new_hash).await
+                {
+                    // The login itself succeeded; the upgrade is retried at the next one.
+                    tracing::warn!(error = %error, "storing the rehashed password failed");
                 }
                 Outcome::Success {
                     user,

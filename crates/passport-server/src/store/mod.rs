@@ -159,6 +159,23 @@ impl UserStore for Store {
             Err(other) => Err(other),
         }
     }
+
+    async fn update_password_hash(
+        &self,
+        user: &User,
+        hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        match &self.db {
+            Database::Postgres(pool) => {
+                self.timed(postgres::update_hash(pool, user.id, hash.as_str()))
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                self.timed(sqlite::update_hash(pool, user.id, hash.as_str()))
+                    .await
+            }
+        }
+    }
 }
 
 #[async_trait]

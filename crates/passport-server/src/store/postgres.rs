@@ -101,6 +101,15 @@ pub(super) async fn insert_user(pool: &PgPool, user: &User, hash: &str) -> Resul
         .map(|_| ())
 }
 
+pub(super) async fn update_hash(pool: &PgPool, id: Uuid, hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
 /// Counts one attempt atomically; a window that has run out starts again at 1.
 pub(super) async fn register_attempt(
     pool: &PgPool,

@@ -92,6 +92,19 @@ pub(super) async fn insert_user(
         .map(|_| ())
 }
 
+pub(super) async fn update_hash(
+    pool: &SqlitePool,
+    id: Uuid,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = ?1 WHERE id = ?2")
+        .bind(hash)
+        .bind(id.to_string())
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
 /// Counts one attempt atomically; a window that has run out starts again at 1.
 pub(super) async fn register_attempt(
     pool: &SqlitePool,
