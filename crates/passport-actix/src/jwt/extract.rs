@@ -131,11 +131,19 @@ impl ExtractJwt {
 
     fn collect(&self, req: &HttpRequest, found: &mut Vec<String>) {
         match &self.0 {
-            Source::Query(name) => found.extend(
-                form_urlencoded::parse(req.query_string().as_bytes())
-                    .filter(|(key, _)| key == name)
-                    .map(|(_, value)| value.into_owned()),
-            ),
+            Source::Query(name) => {
+                let query = req.query_string();
+                // Most requests carry no query token (header transport): skip the decoding
+                // pass unless the name can be there. A percent-encoded name still is.
+                if query.is_empty() || (!query.contains(name.as_str()) && !query.contains('%')) {
+                    return;
+                }
+                found.extend(
+                    form_urlencoded::parse(query.as_bytes())
+                        .filter(|(key, _)| key == name)
+                        .map(|(_, value)| value.into_owned()),
+                );
+            }
             Source::HeaderWithScheme { header, scheme } => {
                 for value in req.headers().get_all(header) {
                     let bytes = value.as_bytes().trim_ascii();
@@ -221,6 +229,17 @@ mod tests {
             .to_http_request();
         assert!(matches!(query.extract(&req), Extracted::Many(v) if v.len() == 2));
         let req = TestRequest::get().uri("/?other=a").to_http_request();
+        assert_eq!(query.extract(&req), Extracted::None);
+    }
+
+    #[test]
+    fn a_percent_encoded_parameter_name_is_still_found() {
+        let query = ExtractJwt::from_url_query_parameter("secret_token");
+        let req = TestRequest::get()
+            .uri("/?secret%5Ftoken=abc")
+            .to_http_request();
+        assert_eq!(query.extract(&req), Extracted::One("abc".into()));
+        let req = TestRequest::get().uri("/?other=1").to_http_request();
         assert_eq!(query.extract(&req), Extracted::None);
     }
 
