@@ -304,8 +304,9 @@ done
 say ""
 say "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) (at end)"
 say ""
-row() { printf '%-40s %10s %10s %10s %7s %9s %8s %7s\n' "$@" | tee -a "$OUT"; }
-row scenario req/s p50_ms p99_ms errors peak_MiB srv_cpu% pg_cpu%
+row() { printf '%-40s %10s %10s %10s %7s %9s %8s %7s %10s\n' "$@" | tee -a "$OUT"; }
+row scenario req/s p50_ms p99_ms errors peak_MiB srv_cpu% pg_cpu% srv_us/req
+per_request() { if [ -n "$1" ]; then calc "$1 * 10000 / $2"; else echo -; fi; } # CPU us per request
 mib() { [ -n "$1" ] && calc "$1 / 1024" || echo -; }
 label_of() {
   case $1 in
@@ -322,11 +323,12 @@ label_of() {
 }
 for key in a a_info b c d e f f_login "${G_KEYS[@]}"; do
   row "$(label_of "$key")" "${RPS[$key]}" "${P50[$key]}" "${P99[$key]}" "${ERRS[$key]}" "$(mib "${RSS[$key]}")" \
-    "${SCPU[$key]:--}" "${PGCPU[$key]:--}"
+    "${SCPU[$key]:--}" "${PGCPU[$key]:--}" "$(per_request "${SCPU[$key]}" "${RPS[$key]}")"
 done
 
 say "(srv_cpu%: the server process's CPU over the measured interval, in % of one core; pg_cpu%: the"
-say " PostgreSQL backends of $DB_NAME over the same interval; peak_MiB: the server's VmHWM)"
+say " PostgreSQL backends of $DB_NAME over the same interval; srv_us/req: server CPU per request;"
+say " peak_MiB: the server's VmHWM)"
 say ""
 say "targets (ratios within this run):"
 target() { printf '  %-58s %-26s %s\n' "$1" "$2" "$3" | tee -a "$OUT"; }
