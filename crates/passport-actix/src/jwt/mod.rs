@@ -3,6 +3,7 @@
 //! Only HMAC keys are built today; the [`JwtConfig`] and [`JwtVerifier`] types are where
 //! asymmetric keys selected by `kid`, JWKS and revocation checks will go.
 
+mod cache;
 mod claims;
 mod config;
 mod error;
@@ -11,6 +12,7 @@ mod issuer;
 mod strategy;
 mod verifier;
 
+pub use cache::DEFAULT_VERIFIED_TOKEN_CACHE;
 pub use claims::{Audience, Claims};
 pub use config::{JwtConfig, MIN_HMAC_SECRET_BYTES};
 pub use error::{IssueError, TokenError};

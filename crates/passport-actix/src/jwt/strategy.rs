@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
+use crate::jwt::cache::{DEFAULT_VERIFIED_TOKEN_CACHE, VerifiedTokens};
 use crate::jwt::claims::Claims;
 use crate::jwt::error::TokenError;
 use crate::jwt::extract::{ExtractJwt, Extracted};
@@ -46,12 +47,13 @@ pub struct JwtStrategy<C, U, F> {
     verify: F,
     realm: String,
     first_token_wins: bool,
+    verified: Option<VerifiedTokens<C>>,
     _types: PhantomData<fn(C) -> U>,
 }
 
 impl<C, U, F, Fut> JwtStrategy<C, U, F>
 where
-    C: DeserializeOwned + 'static,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
     U: 'static,
     F: Fn(Claims<C>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<U>, StoreError>> + 'static,
@@ -65,6 +67,7 @@ where
             verify,
             realm: "api".to_owned(),
             first_token_wins: false,
+            verified: Some(VerifiedTokens::new(DEFAULT_VERIFIED_TOKEN_CACHE)),
             _types: PhantomData,
         }
     }
@@ -76,6 +79,34 @@ where
             .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
             .collect();
         self
+    }
+
+    /// Remembers up to `capacity` verified tokens (default
+    /// [`DEFAULT_VERIFIED_TOKEN_CACHE`]), so that a token sent again skips the signature check
+    /// and JSON parsing; its `exp` and `nbf` are still checked every time and the verify
+    /// callback still runs. `0` turns the cache off.
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.verified = (capacity > 0).then(|| VerifiedTokens::new(capacity));
+        self
+    }
+
+    /// Verifies `token`, or re-checks the lifetime of a token verified before.
+    fn claims(&self, token: &str) -> Result<Claims<C>, TokenError> {
+        let Some(verified) = &self.verified else {
+            return self.verifier.verify::<C>(token);
+        };
+        if let Some(cached) = verified.get(token) {
+            return match self.verifier.check_lifetime(&cached) {
+                Ok(()) => Ok(Claims::clone(&cached)),
+                Err(error) => {
+                    verified.remove(token);
+                    Err(error)
+                }
+            };
+        }
+        let claims = self.verifier.verify::<C>(token)?;
+        verified.insert(token, &claims);
+        Ok(claims)
     }
 
     /// Uses the first token found instead of refusing requests that carry several.
@@ -92,7 +123,7 @@ where
 #[async_trait(?Send)]
 impl<C, U, F, Fut> Authenticate<U> for JwtStrategy<C, U, F>
 where
-    C: DeserializeOwned + 'static,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
     U: 'static,
     F: Fn(Claims<C>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Option<U>, StoreError>> + 'static,
@@ -104,7 +135,7 @@ where
             Extracted::Many(mut tokens) if self.first_token_wins => tokens.swap_remove(0),
             Extracted::Many(_) => return self.fail(TokenError::Multiple),
         };
-        let claims = match self.verifier.verify::<C>(&token) {
+        let claims = match self.claims(&token) {
             Ok(claims) => claims,
             Err(error) => return self.fail(error),
         };
@@ -116,5 +147,82 @@ where
             Ok(None) => self.fail(TokenError::UnknownSubject),
             Err(error) => Outcome::Error(error.into_strategy_error("loading the token's user")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::test::TestRequest;
+
+    use super::*;
+    use crate::jwt::JwtConfig;
+
+    fn strategy(config: &JwtConfig, cache: usize) -> impl Authenticate<String> {
+        JwtStrategy::new(
+            config.verifier(),
+            ExtractJwt::from_auth_header_as_bearer_token(),
+            |claims: Claims<()>| async move { Ok(Some(claims.sub)) },
+        )
+        .verified_token_cache(cache)
+    }
+
+    async fn run(strategy: &impl Authenticate<String>, token: &str) -> Outcome<String> {
+        let http = TestRequest::get()
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .to_http_request();
+        strategy
+            .authenticate(&AuthRequest::with_body(http, Default::default()))
+            .await
+    }
+
+    fn code(outcome: Outcome<String>) -> String {
+        match outcome {
+            Outcome::Fail(failure) => failure.code().to_owned(),
+            Outcome::Success { user, .. } => format!("success:{user}"),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_cached_token_is_still_refused_once_it_expires() {
+        let config = JwtConfig::hmac([7u8; 32], "iss", "aud")
+            .unwrap()
+            .ttl(Duration::from_secs(1))
+            .leeway(Duration::ZERO);
+        for cache in [DEFAULT_VERIFIED_TOKEN_CACHE, 0] {
+            let strategy = strategy(&config, cache);
+            let token = config.issuer().issue("ada", ()).unwrap().token;
+            assert_eq!(code(run(&strategy, &token).await), "success:ada");
+            assert_eq!(
+                code(run(&strategy, &token).await),
+                "success:ada",
+                "served again"
+            );
+            tokio::time::sleep(Duration::from_millis(2100)).await;
+            assert_eq!(
+                code(run(&strategy, &token).await),
+                "token_expired",
+                "cache {cache}"
+            );
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_tampered_copy_of_a_cached_token_is_refused() {
+        let config = JwtConfig::hmac([7u8; 32], "iss", "aud").unwrap();
+        let strategy = strategy(&config, DEFAULT_VERIFIED_TOKEN_CACHE);
+        let token = config.issuer().issue("ada", ()).unwrap().token;
+        assert_eq!(code(run(&strategy, &token).await), "success:ada");
+        // Flip one character in the middle of the signature.
+        let at = token.rfind('.').unwrap() + 10;
+        let flipped = if &token[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{flipped}{}", &token[..at], &token[at + 1..]);
+        assert_eq!(
+            code(run(&strategy, &tampered).await),
+            "token_signature_invalid"
+        );
+        assert_eq!(code(run(&strategy, &token).await), "success:ada");
     }
 }

@@ -86,6 +86,22 @@ impl JwtVerifier {
         }
         Ok(claims)
     }
+
+    /// Re-checks the time-bound claims (`exp`, `nbf`) of claims verified earlier, with the
+    /// same leeway as [`verify`](Self::verify).
+    pub fn check_lifetime<C>(&self, claims: &Claims<C>) -> Result<(), TokenError> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.exp.saturating_add(self.leeway) < now {
+            return Err(TokenError::Expired);
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(())
+    }
 }
 
 impl JwtVerifier {
