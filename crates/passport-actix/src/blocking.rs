@@ -1,32 +1,63 @@
-//! A bounded pool for CPU-heavy work (password hashing) kept off the async executor.
+//! A bounded pool of low-priority threads for password hashing, off the async executor.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::Semaphore;
+use thread_priority::{ThreadPriority, ThreadPriorityValue};
 
 use crate::error::StrategyError;
 
-/// Runs blocking closures on tokio's blocking threads, at most `permits` at a time.
+/// The OS priority of hashing threads: `22` on thread-priority's 0–99 scale is nice 10 on Linux,
+/// a tenth of a normal thread's CPU share when both want the same core.
+const HASHING_PRIORITY: u8 = 22;
+
+/// Runs CPU-heavy closures (password hashing) on a fixed set of threads, one per core by
+/// default, at a lowered OS priority.
 ///
-/// Password hashing is deliberately slow; running it on the async executor would stall every
-/// other request on that worker, and running unboundedly many at once would only queue them in
-/// the OS scheduler. The default pool (shared by every strategy in the process) allows one
-/// hash per CPU core.
+/// Hashing on the async executor would stall every other request on that worker; running it
+/// at normal priority on the same cores would let a login storm halve the CPU left for
+/// token-guarded traffic. Here it gets at most as many threads as cores, and when a core is
+/// contended the workers serving other requests win (a login still progresses, more slowly).
 #[derive(Clone, Debug)]
 pub struct BlockingPool {
-    permits: Arc<Semaphore>,
+    pool: Arc<rayon::ThreadPool>,
 }
 
 impl BlockingPool {
-    /// A pool that runs at most `concurrency` closures at once.
-    pub fn new(concurrency: NonZeroUsize) -> Self {
+    /// A pool of `threads` low-priority threads.
+    pub fn new(threads: NonZeroUsize) -> Self {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.get())
+            .thread_name(|i| format!("passport-hash-{i}"))
+            // A panicking task drops its result sender, which `run` reports as an error;
+            // without a handler rayon would abort the process.
+            .panic_handler(|_| tracing::error!("a hashing task panicked"))
+            .start_handler(|_| {
+                let lowered = ThreadPriorityValue::try_from(HASHING_PRIORITY)
+                    .map_err(|e| e.to_owned())
+                    .and_then(|p| {
+                        thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(
+                            p,
+                        ))
+                        .map_err(|e| e.to_string())
+                    });
+                if let Err(error) = lowered {
+                    tracing::debug!(%error, "could not lower the hashing thread's priority");
+                }
+            })
+            .build()
+            .unwrap_or_else(|_| {
+                // Building only fails if the OS refuses threads; fall back to rayon's defaults.
+                rayon::ThreadPoolBuilder::new()
+                    .build()
+                    .expect("rayon thread pool")
+            });
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.get())),
+            pool: Arc::new(pool),
         }
     }
 
-    /// The process-wide pool, sized to the number of CPU cores.
+    /// The process-wide pool, one thread per CPU core (as the scheduler allows this process).
     pub fn shared() -> Self {
         static SHARED: OnceLock<BlockingPool> = OnceLock::new();
         SHARED
@@ -38,24 +69,24 @@ impl BlockingPool {
     }
 
     /// How many closures may run at once.
-    pub fn available(&self) -> usize {
-        self.permits.available_permits()
+    pub fn threads(&self) -> usize {
+        self.pool.current_num_threads()
     }
 
-    /// Runs `work` on a blocking thread once a permit is free, and waits for its result.
+    /// Runs `work` on a pool thread (queueing while all are busy) and waits for its result
+    /// without blocking the async executor.
     pub async fn run<T, F>(&self, work: F) -> Result<T, StrategyError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let _ = done.send(work());
+        });
+        result
             .await
-            .map_err(|e| StrategyError::internal("blocking pool closed", e))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| StrategyError::internal("blocking task failed", e))
+            .map_err(|e| StrategyError::internal("a hashing task failed", e))
     }
 }
 
@@ -70,11 +101,43 @@ mod tests {
     use super::*;
 
     #[actix_rt::test]
-    async fn runs_work_off_the_calling_thread() {
+    async fn runs_work_off_the_calling_thread_at_a_lower_priority() {
         let pool = BlockingPool::new(NonZeroUsize::MIN);
         let caller = std::thread::current().id();
-        let worker = pool.run(|| std::thread::current().id()).await.unwrap();
+        let (worker, name) = pool
+            .run(|| {
+                (
+                    std::thread::current().id(),
+                    std::thread::current().name().map(str::to_owned),
+                )
+            })
+            .await
+            .unwrap();
         assert_ne!(caller, worker);
-        assert_eq!(pool.available(), 1, "the permit is given back");
+        assert_eq!(name.as_deref(), Some("passport-hash-0"));
+        assert_eq!(pool.threads(), 1);
+        #[cfg(target_os = "linux")]
+        {
+            // Field 19 of /proc/thread-self/stat is the thread's nice value.
+            fn nice() -> i32 {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+                let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+                after_name.split(' ').nth(16).unwrap().parse().unwrap()
+            }
+            let hashing = pool.run(nice).await.unwrap();
+            assert!(
+                hashing > nice(),
+                "hashing nice {hashing} vs caller {}",
+                nice()
+            );
+        }
+    }
+
+    #[actix_rt::test]
+    async fn a_panicking_task_is_an_error_not_a_crash() {
+        let pool = BlockingPool::new(NonZeroUsize::MIN);
+        let result: Result<(), _> = pool.run(|| panic!("boom")).await;
+        assert!(result.is_err());
+        assert_eq!(pool.run(|| 2 + 2).await.unwrap(), 4, "the pool still works");
     }
 }
