@@ -92,9 +92,8 @@
 //! The [`local`] module mirrors passport-local: [`local::LocalStrategy`] in
 //! [`local::Mode::Signup`] or [`local::Mode::Login`] over a [`local::UserStore`] you implement,
 //! hashing with bcrypt on a [`BlockingPool`] of low-priority threads (never on the async
-//! executor), with a
-//! NIST SP 800-63B password policy, a per-account [`local::LoginThrottle`], and login
-//! failures that look the same for an unknown email and a wrong password.
+//! executor), with a NIST SP 800-63B password policy, a per-account [`local::LoginThrottle`],
+//! and login failures that look the same for an unknown email and a wrong password.
 //!
 //! # Tokens
 //!
