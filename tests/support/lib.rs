@@ -153,6 +153,35 @@ pub fn test_env(database_url: &str) -> HashMap<String, String> {
     .collect()
 }
 
+/// What starting a server gives: where it listens, a client, its settings and its handle.
+struct Started {
+    address: String,
+    port: u16,
+    client: reqwest::Client,
+    settings: Settings,
+    handle: ServerHandle,
+}
+
+/// Starts the real server in this process with exactly this environment, on port 0.
+async fn start_server(env: HashMap<String, String>) -> Started {
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let app = Application::build(settings.clone()).await.unwrap();
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Started {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client,
+        settings,
+        handle,
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub address: String,
@@ -183,17 +212,15 @@ impl TestApp {
 
     /// A server on an existing database with exactly this environment.
     pub async fn spawn_on(db: TestDatabase, env: HashMap<String, String>) -> Self {
-        let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
-        let app = Application::build(settings.clone()).await.unwrap();
-        let port = app.port();
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let Started {
+            address,
+            port,
+            client,
+            settings,
+            handle,
+        } = start_server(env).await;
         Self {
-            address: format!("http://127.0.0.1:{port}"),
+            address,
             port,
             client,
             settings,
@@ -399,17 +426,15 @@ impl TestApp {
 impl TestInstance {
     /// A server with exactly this environment, on a database someone else owns.
     pub async fn start(env: HashMap<String, String>) -> Self {
-        let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
-        let app = Application::build(settings.clone()).await.unwrap();
-        let port = app.port();
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let Started {
+            address,
+            port,
+            client,
+            settings,
+            handle,
+        } = start_server(env).await;
         Self {
-            address: format!("http://127.0.0.1:{port}"),
+            address,
             port,
             client,
             settings,
