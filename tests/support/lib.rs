@@ -153,44 +153,20 @@ pub fn test_env(database_url: &str) -> HashMap<String, String> {
     .collect()
 }
 
-/// What starting a server gives: where it listens, a client, its settings and its handle.
-struct Started {
-    address: String,
-    port: u16,
-    client: reqwest::Client,
-    settings: Settings,
-    handle: ServerHandle,
-}
-
-/// Starts the real server in this process with exactly this environment, on port 0.
-async fn start_server(env: HashMap<String, String>) -> Started {
-    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
-    let app = Application::build(settings.clone()).await.unwrap();
-    let port = app.port();
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Started {
-        address: format!("http://127.0.0.1:{port}"),
-        port,
-        client,
-        settings,
-        handle,
-    }
-}
-
-/// A running server and a client for it.
+/// A running server on a database it owns, and a client for it. It derefs to its
+/// [`TestInstance`]: `app.url(..)`, `app.client`, `app.signup(..)` and so on.
 pub struct TestApp {
-    pub address: String,
-    pub port: u16,
-    pub client: reqwest::Client,
-    pub settings: Settings,
-    handle: ServerHandle,
-    // Declared last: dropped after the server handle.
+    /// The server (declared first: stopped before the database is dropped).
+    pub server: TestInstance,
     pub db: TestDatabase,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = TestInstance;
+
+    fn deref(&self) -> &TestInstance {
+        &self.server
+    }
 }
 
 impl TestApp {
@@ -212,90 +188,8 @@ impl TestApp {
 
     /// A server on an existing database with exactly this environment.
     pub async fn spawn_on(db: TestDatabase, env: HashMap<String, String>) -> Self {
-        let Started {
-            address,
-            port,
-            client,
-            settings,
-            handle,
-        } = start_server(env).await;
-        Self {
-            address,
-            port,
-            client,
-            settings,
-            handle,
-            db,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.address)
-    }
-
-    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .form(fields)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_json("/signup", &json!({ "email": email, "password": password }))
-            .await
-    }
-
-    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_json("/login", &json!({ "email": email, "password": password }))
-            .await
-    }
-
-    /// Signs up and logs in; returns the token.
-    pub async fn token_for(&self, email: &str, password: &str) -> String {
-        assert_eq!(self.signup(email, password).await.status(), 201);
-        let body: Value = self.login(email, password).await.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
-    }
-
-    pub async fn profile_with_query(&self, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url("/user/profile"))
-            .query(&[("secret_token", token)])
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn profile_with_bearer(&self, token: &str) -> reqwest::Response {
-        self.client
-            .get(self.url("/user/profile"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Stops the server (in-flight requests finish first).
-    pub async fn stop(&self) {
-        self.handle.stop(true).await;
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Stop accepting before the database goes away; the future is fire-and-forget.
-        drop(self.handle.stop(false));
+        let server = TestInstance::start(env).await;
+        Self { server, db }
     }
 }
 
@@ -399,7 +293,8 @@ impl TestDatabase {
     }
 }
 
-/// A second server on the database of a [`TestApp`], which keeps owning that database.
+/// A running server and a client for it; on its own, a second server on the database of a
+/// [`TestApp`], which keeps owning that database.
 ///
 /// Drop it before the `TestApp` it shares with (declare it after, or drop it explicitly).
 pub struct TestInstance {
@@ -424,17 +319,19 @@ impl TestApp {
 }
 
 impl TestInstance {
-    /// A server with exactly this environment, on a database someone else owns.
+    /// Starts the real server in this process with exactly this environment, on port 0.
     pub async fn start(env: HashMap<String, String>) -> Self {
-        let Started {
-            address,
-            port,
-            client,
-            settings,
-            handle,
-        } = start_server(env).await;
+        let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+        let app = Application::build(settings.clone()).await.unwrap();
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         Self {
-            address,
+            address: format!("http://127.0.0.1:{port}"),
             port,
             client,
             settings,
@@ -455,6 +352,15 @@ impl TestInstance {
             .unwrap()
     }
 
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn signup(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_json("/signup", &json!({ "email": email, "password": password }))
             .await
@@ -463,6 +369,31 @@ impl TestInstance {
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_json("/login", &json!({ "email": email, "password": password }))
             .await
+    }
+
+    /// Signs up and logs in; returns the token.
+    pub async fn token_for(&self, email: &str, password: &str) -> String {
+        assert_eq!(self.signup(email, password).await.status(), 201);
+        let body: Value = self.login(email, password).await.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn profile_with_query(&self, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url("/user/profile"))
+            .query(&[("secret_token", token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn profile_with_bearer(&self, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url("/user/profile"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Stops the server (in-flight requests finish first).
