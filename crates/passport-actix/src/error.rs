@@ -131,7 +131,9 @@ impl StoreError {
         Self::Other(source.into())
     }
 
-    pub(crate) fn into_strategy_error(self, context: &'static str) -> StrategyError {
+    /// The strategy error to answer with (503 for `Unavailable`, 500 otherwise), logged
+    /// with `context`.
+    pub fn into_strategy_error(self, context: &'static str) -> StrategyError {
         match self {
             Self::Unavailable(source) => StrategyError::unavailable(context, source),
             Self::Other(source) => StrategyError::internal(context, source),

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy, TokenIssuer};
+use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtConfig, JwtStrategy, TokenIssuer};
+use passport_actix::session::{IssuedSession, Sessions};
 use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
 use passport_actix::{Callback, Passport};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,13 @@ use crate::store::{Store, User};
 pub struct TokenClaims {
     /// The user's email when the token was issued.
     pub email: String,
+    /// The session the token belongs to. Every token this server issues has one; a token
+    /// without it (signed elsewhere with the shared secret) is checked against the user only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// A unique id for this token (RFC 7519 §4.1.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// The query parameter the seed's clients send the token in.
@@ -29,8 +37,44 @@ pub struct Auth {
     pub passport: Passport<User>,
     /// `"login"` as a custom callback (the login route signs a token on success).
     pub login: Callback<User>,
+    /// Password checks for re-authentication (password change, account deletion), with the
+    /// login's throttle, and hashing of new passwords with the signup's policy.
+    pub passwords: Arc<LocalStrategy<Store>>,
+    /// Sessions and refresh-token rotation.
+    pub sessions: Sessions<Store>,
     /// Signs tokens.
     pub issuer: TokenIssuer,
+}
+
+/// The body of `/login` and `/token/refresh`.
+#[derive(Debug, Serialize)]
+pub struct TokenPair {
+    /// The access token.
+    #[serde(flatten)]
+    pub access: IssuedToken,
+    /// The refresh token (opaque; only its digest is stored).
+    pub refresh_token: String,
+}
+
+impl Auth {
+    /// Signs an access token for `user` in `session` and pairs it with the session's new
+    /// refresh token.
+    pub fn token_pair(
+        &self,
+        user: &User,
+        session: &IssuedSession,
+    ) -> Result<TokenPair, passport_actix::jwt::IssueError> {
+        let claims = TokenClaims {
+            email: user.email.clone(),
+            sid: Some(session.session_id.clone()),
+            jti: Some(Uuid::new_v4().to_string()),
+        };
+        let access = self.issuer.issue(user.id.to_string(), claims)?;
+        Ok(TokenPair {
+            access,
+            refresh_token: session.refresh_token.as_str().to_owned(),
+        })
+    }
 }
 
 /// Registers the strategies.
@@ -42,7 +86,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     )?
     .ttl(settings.jwt_ttl)
     .leeway(settings.jwt_leeway);
-    let hasher = Arc::new(Bcrypt::new(settings.bcrypt_cost)?);
+    let hasher: Arc<Bcrypt> = Arc::new(Bcrypt::new(settings.bcrypt_cost)?);
     let store = Arc::new(store);
     let tokens = || {
         ExtractJwt::from_extractors([
@@ -56,10 +100,11 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         "signup",
         LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
     );
-    passport.register(
-        "login",
-        LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher).throttle(store.clone()),
-    );
+    let login = || {
+        LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher.clone()).throttle(store.clone())
+    };
+    passport.register("login", login());
+    let passwords = Arc::new(login());
     let users = Arc::clone(&store);
     passport.register(
         "jwt",
@@ -69,9 +114,14 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
             move |claims: Claims<TokenClaims>| {
                 let users = Arc::clone(&users);
                 async move {
-                    match Uuid::parse_str(&claims.sub) {
-                        Ok(id) => users.user_by_id(id).await,
-                        Err(_) => Ok(None),
+                    let Ok(user_id) = Uuid::parse_str(&claims.sub) else {
+                        return Ok(None);
+                    };
+                    match claims.custom.sid.as_deref().map(Uuid::parse_str) {
+                        // The steady state: the liveness cache, no database round trip.
+                        Some(Ok(session_id)) => users.session_user(session_id, user_id).await,
+                        Some(Err(_)) => Ok(None),
+                        None => users.user_by_id(user_id).await,
                     }
                 }
             },
@@ -84,17 +134,19 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
             jwt.verifier(),
             tokens(),
             |claims: Claims<TokenClaims>| async move {
-                Ok(Uuid::parse_str(&claims.sub).ok().map(|id| User {
-                    id,
-                    email: claims.custom.email,
-                }))
+                Ok(Uuid::parse_str(&claims.sub).ok().map(|id| User::new(id, claims.custom.email)))
             },
         ),
     );
     let login = passport.callback("login")?;
+    let sessions = Sessions::new(Arc::clone(&store))
+        .ttl(settings.session_ttl)
+        .reuse_grace(settings.refresh_reuse_grace);
     Ok(Auth {
         passport,
         login,
+        passwords,
+        sessions,
         issuer: jwt.issuer(),
     })
 }

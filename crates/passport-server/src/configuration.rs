@@ -87,6 +87,16 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// `BENCH_ROUTES`: mount the `/bench/*` routes used by the load script.
     pub bench_routes: bool,
+    /// `SESSION_TTL_SECONDS`: how long a session lives after its login.
+    pub session_ttl: Duration,
+    /// `REFRESH_REUSE_GRACE_SECONDS`: how long a used refresh token may be presented again
+    /// without counting as reuse (0: never).
+    pub refresh_reuse_grace: Duration,
+    /// `SESSION_CACHE_CAPACITY`: live sessions remembered per instance.
+    pub session_cache_capacity: usize,
+    /// `DATABASE_LISTEN_URL`: a direct PostgreSQL connection for `LISTEN` (default:
+    /// `DATABASE_URL`; set it when `DATABASE_URL` goes through a transaction pooler).
+    pub database_listen_url: Option<SecretString>,
 }
 
 /// A setting that could not be used.
@@ -233,6 +243,21 @@ impl Settings {
                 }
                 enabled => enabled,
             },
+            session_ttl: seconds(&get, "SESSION_TTL_SECONDS", 2_592_000)?,
+            refresh_reuse_grace: Duration::from_secs(parse(
+                &get,
+                "REFRESH_REUSE_GRACE_SECONDS",
+                10u64,
+                "a number of seconds (0 or more)",
+            )?),
+            session_cache_capacity: parse(
+                &get,
+                "SESSION_CACHE_CAPACITY",
+                100_000usize,
+                "a number of sessions",
+            )?
+            .max(1),
+            database_listen_url: get("DATABASE_LISTEN_URL").map(SecretString::from),
         })
     }
 
@@ -362,6 +387,8 @@ mod tests {
         assert_eq!(s.jwt_ttl, Duration::from_secs(3600));
         assert!(s.trusted_proxies.is_empty());
         assert!(s.uses_ephemeral_secret());
+        assert_eq!(s.session_ttl, Duration::from_secs(2_592_000));
+        assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
     }
 
     #[test]

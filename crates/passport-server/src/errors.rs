@@ -69,3 +69,15 @@ pub fn body_for(status: StatusCode) -> actix_web::HttpResponse {
 pub async fn not_found() -> actix_web::HttpResponse {
     body_for(StatusCode::NOT_FOUND)
 }
+
+/// Logs an unexpected error with its whole cause chain and answers it (`503` when a
+/// dependency is unavailable, `500` otherwise), with no detail for the client.
+pub fn unexpected(error: passport_actix::StrategyError) -> actix_web::HttpResponse {
+    match error.kind() {
+        passport_actix::ErrorKind::Unavailable => {
+            tracing::warn!(error = %error.chain(), "dependency unavailable")
+        }
+        _ => tracing::error!(error = %error.chain(), "request failed"),
+    }
+    passport_actix::error_response(&error)
+}

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod configuration;
 pub mod errors;
 pub mod rate_limit;
+pub mod revocation;
 pub mod routes;
 pub mod startup;
 pub mod store;

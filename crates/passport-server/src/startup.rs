@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::num::NonZeroU32;
+use std::str::FromStr;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -10,6 +11,7 @@ use actix_web::dev::{Server, ServerHandle, ServiceRequest};
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpServer, web};
+use secrecy::ExposeSecret;
 
 use crate::auth::{self, Auth};
 use crate::client_ip::ClientIp;
@@ -17,7 +19,8 @@ use crate::configuration::Settings;
 use crate::errors::{json_errors, not_found};
 use crate::rate_limit::RateLimit;
 use crate::routes;
-use crate::store::Store;
+use crate::revocation::RevocationListener;
+use crate::store::{Database, Store};
 use crate::telemetry::request_span;
 
 /// A bound, not yet running server.
@@ -26,6 +29,7 @@ pub struct Application {
     server: Server,
     store: Store,
     limits: Vec<RateLimit>,
+    settings: Settings,
 }
 
 impl Application {
@@ -45,11 +49,23 @@ impl Application {
             RateLimit::per_minute(per_minute, client_ip),
         ];
         let server = serve(listener, &settings, store.clone(), auth, &limits)?;
+        // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
+        if let Database::Postgres(_) = store.database() {
+            sqlx::postgres::PgConnectOptions::from_str(
+                settings
+                    .database_listen_url
+                    .as_ref()
+                    .unwrap_or(&settings.database_url)
+                    .expose_secret(),
+            )
+            .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?;
+        }
         Ok(Self {
             port,
             server,
             store,
             limits,
+            settings,
         })
     }
 
@@ -68,6 +84,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let store = self.store;
         let limits = self.limits;
+        let revocations =
+            RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -78,10 +96,16 @@ impl Application {
                     Ok(purged) => tracing::debug!(purged, "expired login attempts purged"),
                     Err(error) => tracing::warn!(%error, "purging login attempts failed"),
                 }
+                match store.purge_sessions().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::debug!(purged, "ended sessions and old refresh tokens purged"),
+                    Err(error) => tracing::warn!(%error, "purging sessions failed"),
+                }
             }
         });
         let result = self.server.await;
         housekeeping.abort();
+        drop(revocations);
         result
     }
 }
@@ -129,9 +153,24 @@ fn serve(
                     .route(web::post().to(routes::login)),
             )
             .service(
+                web::resource("/token/refresh").route(web::post().to(routes::refresh)),
+            )
+            .service(
+                web::resource("/logout")
+                    .wrap(jwt_guard.clone())
+                    .route(web::post().to(routes::logout)),
+            )
+            .service(
+                // Resources (not bare routes), so a wrong method is 405 with `Allow`.
                 web::scope("/user")
                     .wrap(jwt_guard.clone())
-                    .route("/profile", web::get().to(routes::profile)),
+                    .service(
+                        web::resource("").route(web::delete().to(routes::delete_account)),
+                    )
+                    .service(web::resource("/profile").route(web::get().to(routes::profile)))
+                    .service(
+                        web::resource("/password").route(web::post().to(routes::change_password)),
+                    ),
             )
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))

@@ -49,8 +49,9 @@ pub enum TokenError {
     /// A required claim is missing.
     #[error("the token lacks the required claim {0}")]
     MissingClaim(String),
-    /// The token is valid but its subject is unknown (for example a deleted user).
-    #[error("the token subject no longer exists")]
+    /// The token is valid but the verify callback found no user for it: a deleted user, or
+    /// (with sessions) a revoked or ended session.
+    #[error("the token has been revoked or its user no longer exists")]
     UnknownSubject,
 }
 

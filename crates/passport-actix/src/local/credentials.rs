@@ -2,13 +2,11 @@
 
 use std::fmt;
 
-use actix_web::HttpMessage;
-use actix_web::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
 
-use crate::outcome::{Failure, FailureKind};
-use crate::request::{AuthRequest, BodyError};
+use crate::fields::read_fields;
+use crate::outcome::Failure;
+use crate::request::AuthRequest;
 
 /// Which body fields hold the username and the password (passport-local's
 /// `usernameField`/`passwordField`; default `email` and `password`).
@@ -55,31 +53,8 @@ impl Credentials {
     /// empty field is passport-local's `400 "Missing credentials"`; anything malformed is
     /// another 4xx with a reason (400, 413 or 415).
     pub async fn from_request(req: &AuthRequest, fields: &FieldNames) -> Result<Self, Failure> {
-        let body = req.body().await.map_err(|e| match e {
-            BodyError::TooLarge { limit } => Failure::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("The request body must not exceed {limit} bytes"),
-            )
-            .kind(FailureKind::InvalidRequest),
-            BodyError::Read(_) => {
-                Failure::bad_request("malformed_body", "The request body could not be read")
-            }
-        })?;
-        let content_type = req.http().content_type().to_ascii_lowercase();
-        let (username, password) = match content_type.as_str() {
-            "application/json" => from_json(&body, fields)?,
-            "application/x-www-form-urlencoded" => from_form(&body, fields)?,
-            "" if body.is_empty() => (None, None),
-            _ => {
-                return Err(Failure::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Send application/json or application/x-www-form-urlencoded",
-                )
-                .kind(FailureKind::InvalidRequest));
-            }
-        };
+        let [username, password] =
+            read_fields(req, [fields.username.as_str(), fields.password.as_str()]).await?;
         match (username, password) {
             (Some(username), Some(password)) if !username.is_empty() && !password.is_empty() => {
                 Ok(Self {
@@ -100,114 +75,15 @@ impl Credentials {
     }
 }
 
-type Fields = (Option<String>, Option<String>);
-
-fn from_json(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
-    let JsonObject(entries) = serde_json::from_slice(body).map_err(|e| {
-        let message = match e.classify() {
-            serde_json::error::Category::Data => "The request body must be a JSON object",
-            _ => "The request body is not valid JSON",
-        };
-        Failure::bad_request("malformed_body", message)
-    })?;
-    let mut username = None;
-    let mut password = None;
-    for (key, value) in entries {
-        let slot = if key == fields.username {
-            &mut username
-        } else if key == fields.password {
-            &mut password
-        } else {
-            continue;
-        };
-        let value = match value {
-            Value::Null => None,
-            Value::String(s) => Some(s),
-            _ => {
-                return Err(Failure::bad_request(
-                    "invalid_field",
-                    format!("The field {key} must be a string"),
-                ));
-            }
-        };
-        // A repeated key would let a proxy check one value while the server uses another.
-        if slot.replace(value).is_some() {
-            return Err(Failure::bad_request(
-                "invalid_field",
-                format!("The field {key} was given more than once"),
-            ));
-        }
-    }
-    Ok((username.flatten(), password.flatten()))
-}
-
-/// A JSON object's entries in order, duplicates kept (a `Map` would silently keep the last).
-struct JsonObject(Vec<(String, Value)>);
-
-impl<'de> serde::Deserialize<'de> for JsonObject {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> serde::de::Visitor<'de> for Entries {
-            type Value = JsonObject;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JsonObject, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(2));
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    entries.push(entry);
-                }
-                Ok(JsonObject(entries))
-            }
-        }
-        deserializer.deserialize_map(Entries)
-    }
-}
-
-fn from_form(body: &[u8], fields: &FieldNames) -> Result<Fields, Failure> {
-    if std::str::from_utf8(body).is_err() {
-        return Err(Failure::bad_request(
-            "malformed_body",
-            "The request body is not valid UTF-8",
-        ));
-    }
-    let mut username = None;
-    let mut password = None;
-    for (key, value) in form_urlencoded::parse(body) {
-        let slot = if key == fields.username.as_str() {
-            &mut username
-        } else if key == fields.password.as_str() {
-            &mut password
-        } else {
-            continue;
-        };
-        if value.contains('\u{FFFD}') {
-            return Err(Failure::bad_request(
-                "malformed_body",
-                format!("The field {key} is not valid UTF-8"),
-            ));
-        }
-        if slot.replace(value.into_owned()).is_some() {
-            return Err(Failure::bad_request(
-                "invalid_field",
-                format!("The field {key} was given more than once"),
-            ));
-        }
-    }
-    Ok((username, password))
-}
-
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest;
     use bytes::Bytes;
 
+    use actix_web::http::StatusCode;
+
     use super::*;
+    use crate::outcome::FailureKind;
 
     async fn parse(content_type: &str, body: &'static str) -> Result<Credentials, Failure> {
         let http = TestRequest::post()

@@ -136,6 +136,64 @@ impl<S: UserStore> LocalStrategy<S> {
         self
     }
 
+    /// Checks `password` for `username` exactly as a login does — normalization, the throttle
+    /// (a wrong password counts as a failed login), the dummy hash for unknown users, rehash on
+    /// success — for re-authentication before a sensitive change (password change, account
+    /// deletion). Failures are the login's: `401 invalid_credentials`, `429` when throttled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use passport_actix::local::{Bcrypt, Created, LocalStrategy, Mode, PasswordHash, PasswordHasher, StoredCredentials, UserStore};
+    /// # use passport_actix::{async_trait, Outcome, StoreError};
+    /// # struct Users(PasswordHash);
+    /// # #[async_trait] impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, u: &str) -> Result<Option<StoredCredentials<String>>, StoreError> {
+    /// #         Ok(Some(StoredCredentials { user: u.into(), password_hash: self.0.clone() }))
+    /// #     }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
+    /// let stored = hasher.hash(b"correct horse battery").unwrap();
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users(stored)), hasher);
+    /// assert!(matches!(login.check_password("ada@example.com", "correct horse battery").await, Outcome::Success { .. }));
+    /// assert!(matches!(login.check_password("ada@example.com", "wrong").await, Outcome::Fail(_)));
+    /// # });
+    /// ```
+    pub async fn check_password(&self, username: &str, password: &str) -> Outcome<S::User> {
+        let username = match (self.normalize)(username) {
+            Ok(username) => username,
+            Err(failure) => return Outcome::Fail(failure),
+        };
+        let credentials = Credentials {
+            username: username.clone(),
+            password: secrecy::SecretString::from(password),
+        };
+        self.login(username, credentials).await
+    }
+
+    /// Checks a new password against the signup policy (for `username`) and hashes it on the
+    /// blocking pool: a policy violation is the signup's `422` failure.
+    pub async fn hash_new_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<crate::local::PasswordHash, NewPasswordError> {
+        if let Err(violation) = self.policy.check(password, username) {
+            return Err(NewPasswordError::Policy(self.policy.failure(violation)));
+        }
+        let hasher = Arc::clone(&self.hasher);
+        let password = secrecy::SecretString::from(password);
+        self.pool
+            .run(move || hasher.hash(password.expose_secret().as_bytes()))
+            .await
+            .and_then(|r| r.map_err(|e| StrategyError::internal("hashing the password", e)))
+            .map_err(NewPasswordError::Hash)
+    }
+
     async fn signup(&self, username: String, credentials: Credentials) -> Outcome<S::User> {
         let password = credentials.password.expose_secret();
         if let Err(violation) = self.policy.check(password, &username) {
@@ -239,6 +297,15 @@ impl<S: UserStore> LocalStrategy<S> {
             None => Outcome::Fail(invalid_credentials("unknown user")),
         }
     }
+}
+
+/// Why [`LocalStrategy::hash_new_password`] produced no hash.
+#[derive(Debug)]
+pub enum NewPasswordError {
+    /// The password breaks the policy (answer the failure, a `422`).
+    Policy(Failure),
+    /// Hashing failed (an internal error).
+    Hash(StrategyError),
 }
 
 fn policy_max(policy: &PasswordPolicy) -> Option<usize> {

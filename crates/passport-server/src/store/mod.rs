@@ -8,7 +8,12 @@ use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use std::sync::Arc;
+
 use passport_actix::StoreError;
+use passport_actix::session::{
+    LivenessCache, NewSession, Rotated, Rotation, SessionStore, now_ms,
+};
 use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
@@ -19,6 +24,15 @@ use uuid::Uuid;
 
 pub use error::classify;
 
+/// The longest a cached session is served without reading the database again, even while
+/// the revocation listener vouches for the cache (a safety net; invalidation is by
+/// notification). Without a listener (SQLite) the cache is trusted for
+/// [`UNLISTENED_CACHE_MAX_AGE`] only.
+pub const SESSION_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
+/// How long a cached session is served on SQLite, where no listener hears changes made by
+/// another process (an operator's `sqlite3`, a second server on the same file).
+pub const UNLISTENED_CACHE_MAX_AGE: Duration = Duration::from_secs(1);
+
 use crate::configuration::Settings;
 
 /// A user as handlers and responses see it: never the password hash.
@@ -28,7 +42,25 @@ pub struct User {
     pub id: Uuid,
     /// The normalized email.
     pub email: String,
+    /// The session the request's access token belongs to (never serialized).
+    #[serde(skip)]
+    pub session_id: Option<Uuid>,
 }
+
+impl User {
+    /// A user outside any session.
+    pub fn new(id: Uuid, email: String) -> Self {
+        Self {
+            id,
+            email,
+            session_id: None,
+        }
+    }
+}
+
+/// How long a used refresh token is remembered for reuse detection (after that, presenting
+/// it is an unknown token: still `invalid_grant`, but the session is no longer revoked).
+pub const USED_REFRESH_TOKEN_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
@@ -46,6 +78,7 @@ pub struct Store {
     timeout: Duration,
     login_window: Duration,
     login_max_attempts: u32,
+    liveness: Arc<LivenessCache<(User, i64)>>,
 }
 
 impl Store {
@@ -59,11 +92,24 @@ impl Store {
         } else {
             anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:");
         };
+        let liveness = match &db {
+            // Trusted only while the revocation listener hears its own heartbeat.
+            Database::Postgres(_) => {
+                LivenessCache::new(settings.session_cache_capacity, SESSION_CACHE_MAX_AGE)
+            }
+            Database::Sqlite(_) => {
+                let cache =
+                    LivenessCache::new(settings.session_cache_capacity, UNLISTENED_CACHE_MAX_AGE);
+                cache.trust_always();
+                cache
+            }
+        };
         Ok(Self {
             db,
             timeout: settings.database_timeout,
             login_window: settings.login_failure_window,
             login_max_attempts: settings.login_max_failures,
+            liveness: Arc::new(liveness),
         })
     }
 
@@ -95,6 +141,78 @@ impl Store {
         match &self.db {
             Database::Postgres(pool) => self.timed(postgres::user_by_id(pool, id)).await,
             Database::Sqlite(pool) => self.timed(sqlite::user_by_id(pool, id)).await,
+        }
+    }
+
+    /// The in-process cache of live sessions (kept coherent by the revocation listener).
+    pub fn liveness(&self) -> &Arc<LivenessCache<(User, i64)>> {
+        &self.liveness
+    }
+
+    /// The user of session `session_id` if the session is live and belongs to `user_id`:
+    /// from the liveness cache when it can be trusted, else from the database.
+    pub async fn session_user(
+        &self,
+        session_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Option<User>, StoreError> {
+        let sid = session_id.to_string();
+        let now = now_ms();
+        let cached = self.liveness.get(&sid);
+        let live = match cached.as_deref() {
+            Some((user, expires_at)) => Some((user.clone(), *expires_at)),
+            None => {
+                let ticket = self.liveness.ticket();
+                let found = match &self.db {
+                    Database::Postgres(pool) => {
+                        self.timed(postgres::live_session(pool, session_id, now)).await?
+                    }
+                    Database::Sqlite(pool) => {
+                        self.timed(sqlite::live_session(pool, session_id, now)).await?
+                    }
+                };
+                if let Some((user, expires_at)) = &found {
+                    self.liveness.insert(
+                        ticket,
+                        &sid,
+                        &user.id.to_string(),
+                        (user.clone(), *expires_at),
+                    );
+                }
+                found
+            }
+        };
+        Ok(live
+            .filter(|(user, expires_at)| user.id == user_id && *expires_at > now)
+            .map(|(user, _)| User {
+                session_id: Some(session_id),
+                ..user
+            }))
+    }
+
+    /// Deletes a user with every session; `true` if there was such a user.
+    pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
+        let deleted = match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::delete_user(pool, id)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::delete_user(pool, id)).await,
+        };
+        self.liveness.invalidate_user(&id.to_string());
+        deleted
+    }
+
+    /// Deletes ended sessions and long-used refresh tokens; returns how many rows.
+    pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let used_before = now - USED_REFRESH_TOKEN_RETENTION.as_millis() as i64;
+        match &self.db {
+            Database::Postgres(pool) => {
+                self.timed(postgres::purge_sessions(pool, now, used_before))
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                self.timed(sqlite::purge_sessions(pool, now, used_before))
+                    .await
+            }
         }
     }
 
@@ -137,10 +255,7 @@ impl UserStore for Store {
         email: &str,
         hash: &PasswordHash,
     ) -> Result<Created<User>, StoreError> {
-        let user = User {
-            id: Uuid::new_v4(),
-            email: email.to_owned(),
-        };
+        let user = User::new(Uuid::new_v4(), email.to_owned());
         let inserted = match &self.db {
             Database::Postgres(pool) => {
                 self.timed(postgres::insert_user(pool, &user, hash.as_str()))
@@ -175,6 +290,67 @@ impl UserStore for Store {
                     .await
             }
         }
+    }
+}
+
+#[async_trait]
+impl SessionStore for Store {
+    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
+        match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::create_session(pool, session)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::create_session(pool, session)).await,
+        }
+    }
+
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated, StoreError> {
+        let rotated = match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::rotate(pool, rotation)).await?,
+            Database::Sqlite(pool) => self.timed(sqlite::rotate(pool, rotation)).await?,
+        };
+        if let Rotated::ReuseDetected { session_id } = &rotated {
+            self.liveness.invalidate(session_id);
+        }
+        Ok(rotated)
+    }
+
+    async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError> {
+        let Ok(id) = Uuid::parse_str(session_id) else {
+            return Ok(false);
+        };
+        let now = now_ms();
+        let revoked = match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::revoke_session(pool, id, now)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::revoke_session(pool, id, now)).await,
+        };
+        self.liveness.invalidate(session_id);
+        revoked
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let Ok(user) = Uuid::parse_str(user_id) else {
+            return Ok(Vec::new());
+        };
+        let keep = keep.and_then(|k| Uuid::parse_str(k).ok());
+        let now = now_ms();
+        let revoked = match &self.db {
+            Database::Postgres(pool) => {
+                self.timed(postgres::revoke_user_sessions(pool, user, keep, now))
+                    .await
+            }
+            Database::Sqlite(pool) => {
+                self.timed(sqlite::revoke_user_sessions(pool, user, keep, now))
+                    .await
+            }
+        };
+        let revoked = revoked?;
+        for id in &revoked {
+            self.liveness.invalidate(&id.to_string());
+        }
+        Ok(revoked.iter().map(Uuid::to_string).collect())
     }
 }
 

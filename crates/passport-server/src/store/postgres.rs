@@ -7,6 +7,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, TokenUse};
+
 use super::User;
 use crate::configuration::Settings;
 
@@ -62,10 +64,7 @@ pub(super) async fn user_by_id(pool: &PgPool, id: Uuid) -> Result<Option<User>, 
         .fetch_optional(pool)
         .await?;
     row.map(|r| {
-        Ok(User {
-            id: r.try_get("id")?,
-            email: r.try_get("email")?,
-        })
+        Ok(User::new(r.try_get("id")?, r.try_get("email")?))
     })
     .transpose()
 }
@@ -81,10 +80,7 @@ pub(super) async fn credentials_by_email(
             .await?;
     row.map(|r| {
         Ok((
-            User {
-                id: r.try_get("id")?,
-                email: r.try_get("email")?,
-            },
+            User::new(r.try_get("id")?, r.try_get("email")?),
             r.try_get("password_hash")?,
         ))
     })
@@ -148,4 +144,156 @@ pub(super) async fn purge_attempts(pool: &PgPool, cutoff: i64) -> Result<u64, sq
         .execute(pool)
         .await?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn create_session(pool: &PgPool, s: &NewSession) -> Result<(), sqlx::Error> {
+    let (Ok(id), Ok(user_id)) = (Uuid::parse_str(&s.session_id), Uuid::parse_str(&s.user_id))
+    else {
+        return Err(sqlx::Error::Protocol("session and user ids must be UUIDs".into()));
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(id)
+        .bind(user_id)
+        .bind(s.created_at_ms)
+        .bind(s.expires_at_ms)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+        .bind(s.refresh_token.as_str())
+        .bind(id)
+        .bind(s.created_at_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// One transaction; the first statement marks the token used (keeping an earlier use time)
+/// and locks its row, so concurrent refreshes with one token run one after another.
+pub(super) async fn rotate(pool: &PgPool, r: &Rotation) -> Result<Rotated, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(token) = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE token_hash = $1
+         RETURNING session_id, used_at",
+    )
+    .bind(r.presented.as_str())
+    .bind(r.now_ms)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Rotated::Invalid);
+    };
+    let session_id: Uuid = token.try_get("session_id")?;
+    let used_at: i64 = token.try_get("used_at")?;
+    let session = sqlx::query(
+        "SELECT user_id, expires_at FROM sessions
+         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 FOR UPDATE",
+    )
+    .bind(session_id)
+    .bind(r.now_ms)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(session) = session else {
+        return Ok(Rotated::Invalid); // dropped: rolled back, nothing changed
+    };
+    if r.classify(Some(used_at)) == TokenUse::Reuse {
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
+            .bind(session_id)
+            .bind(r.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(Rotated::ReuseDetected {
+            session_id: session_id.to_string(),
+        });
+    }
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+        .bind(r.replacement.as_str())
+        .bind(session_id)
+        .bind(r.now_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Rotated::Rotated(SessionRecord {
+        session_id: session_id.to_string(),
+        user_id: session.try_get::<Uuid, _>("user_id")?.to_string(),
+        expires_at_ms: session.try_get("expires_at")?,
+    }))
+}
+
+pub(super) async fn revoke_session(pool: &PgPool, id: Uuid, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn revoke_user_sessions(
+    pool: &PgPool,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
+/// The user of a live session, and when the session ends.
+pub(super) async fn live_session(
+    pool: &PgPool,
+    id: Uuid,
+    now: i64,
+) -> Result<Option<(User, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok((
+            User::new(r.try_get("id")?, r.try_get("email")?),
+            r.try_get("expires_at")?,
+        ))
+    })
+    .transpose()
+}
+
+/// Deletes a user; their sessions and refresh tokens go with them (foreign-key cascade).
+pub(super) async fn delete_user(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes ended sessions (their tokens cascade) and used tokens older than `used_before`.
+pub(super) async fn purge_sessions(
+    pool: &PgPool,
+    now: i64,
+    used_before: i64,
+) -> Result<u64, sqlx::Error> {
+    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE used_at < $1")
+        .bind(used_before)
+        .execute(pool)
+        .await?;
+    Ok(sessions.rows_affected() + tokens.rows_affected())
 }

@@ -9,6 +9,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
+use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, TokenUse};
+
 use super::User;
 use crate::configuration::Settings;
 
@@ -51,10 +53,7 @@ pub(super) async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
 fn user(row: &SqliteRow) -> Result<User, sqlx::Error> {
     let id: String = row.try_get("id")?;
     let id = Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(User {
-        id,
-        email: row.try_get("email")?,
-    })
+    Ok(User::new(id, row.try_get("email")?))
 }
 
 pub(super) async fn user_by_id(pool: &SqlitePool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
@@ -143,4 +142,155 @@ pub(super) async fn purge_attempts(pool: &SqlitePool, cutoff: i64) -> Result<u64
         .execute(pool)
         .await?;
     Ok(done.rows_affected())
+}
+
+pub(super) async fn create_session(pool: &SqlitePool, s: &NewSession) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+        .bind(&s.session_id)
+        .bind(&s.user_id)
+        .bind(s.created_at_ms)
+        .bind(s.expires_at_ms)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)")
+        .bind(s.refresh_token.as_str())
+        .bind(&s.session_id)
+        .bind(s.created_at_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// One transaction that starts with a write, so SQLite takes its write lock first and
+/// concurrent refreshes run one after another (never a read lock upgraded mid-way).
+pub(super) async fn rotate(pool: &SqlitePool, r: &Rotation) -> Result<Rotated, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(token) = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE token_hash = ?1
+         RETURNING session_id, used_at",
+    )
+    .bind(r.presented.as_str())
+    .bind(r.now_ms)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(Rotated::Invalid);
+    };
+    let session_id: String = token.try_get("session_id")?;
+    let used_at: i64 = token.try_get("used_at")?;
+    let session = sqlx::query(
+        "SELECT user_id, expires_at FROM sessions
+         WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+    )
+    .bind(&session_id)
+    .bind(r.now_ms)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(session) = session else {
+        return Ok(Rotated::Invalid); // dropped: rolled back, nothing changed
+    };
+    if r.classify(Some(used_at)) == TokenUse::Reuse {
+        sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1")
+            .bind(&session_id)
+            .bind(r.now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        return Ok(Rotated::ReuseDetected { session_id });
+    }
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)")
+        .bind(r.replacement.as_str())
+        .bind(&session_id)
+        .bind(r.now_ms)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Rotated::Rotated(SessionRecord {
+        session_id,
+        user_id: session.try_get("user_id")?,
+        expires_at_ms: session.try_get("expires_at")?,
+    }))
+}
+
+pub(super) async fn revoke_session(
+    pool: &SqlitePool,
+    id: Uuid,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+        .bind(id.to_string())
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn revoke_user_sessions(
+    pool: &SqlitePool,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = ?3
+         WHERE user_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id <> ?2)
+         RETURNING id",
+    )
+    .bind(user_id.to_string())
+    .bind(keep.map(|k| k.to_string()))
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
+}
+
+/// The user of a live session, and when the session ends.
+pub(super) async fn live_session(
+    pool: &SqlitePool,
+    id: Uuid,
+    now: i64,
+) -> Result<Option<(User, i64)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
+    )
+    .bind(id.to_string())
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| Ok((user(&r)?, r.try_get("expires_at")?)))
+        .transpose()
+}
+
+/// Deletes a user; their sessions and refresh tokens go with them (foreign-key cascade).
+pub(super) async fn delete_user(pool: &SqlitePool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM users WHERE id = ?1")
+        .bind(id.to_string())
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Deletes ended sessions (their tokens cascade) and used tokens older than `used_before`.
+pub(super) async fn purge_sessions(
+    pool: &SqlitePool,
+    now: i64,
+    used_before: i64,
+) -> Result<u64, sqlx::Error> {
+    let sessions =
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1 OR revoked_at IS NOT NULL")
+            .bind(now)
+            .execute(pool)
+            .await?;
+    let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE used_at < ?1")
+        .bind(used_before)
+        .execute(pool)
+        .await?;
+    Ok(sessions.rows_affected() + tokens.rows_affected())
 }

@@ -1,0 +1,249 @@
+//! `Sessions`: starting sessions and rotating their refresh tokens.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::StatusCode;
+use thiserror::Error;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::outcome::{Failure, FailureKind};
+use crate::session::store::{NewSession, Rotated, Rotation, SessionRecord, SessionStore};
+use crate::session::token::{RefreshToken, RefreshTokenHash};
+
+/// The default longest life of a session: 30 days.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The default time during which a used refresh token may be presented again: 10 seconds.
+pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
+
+/// A session that was just started or refreshed: its id (for the access token's `sid`) and
+/// the refresh token to hand to the client.
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    /// The session id.
+    pub session_id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// The new refresh token (only its digest is stored).
+    pub refresh_token: RefreshToken,
+    /// When the session ends, in milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
+}
+
+/// Why a refresh was refused.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// The token is unknown, used up, expired or revoked (RFC 6749 §5.2 `invalid_grant`).
+    #[error("the refresh token is not valid: {0}")]
+    InvalidGrant(&'static str),
+    /// A used-up token was presented after the grace: its session was revoked as stolen.
+    #[error("a used refresh token was presented again; session {session_id} was revoked")]
+    ReuseDetected {
+        /// The revoked session.
+        session_id: String,
+    },
+    /// The store failed; nothing was rotated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RefreshError {
+    /// The client's answer for a refused grant: `400 {"error":"invalid_grant"}` whether the
+    /// token was unknown, expired, revoked or reused, so a response tells an attacker nothing.
+    /// `None` for a store error (answer it as an unavailable or internal error).
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            Self::InvalidGrant(_) | Self::ReuseDetected { .. } => Some(
+                Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The refresh token is invalid, expired or revoked",
+                )
+                .kind(FailureKind::InvalidCredentials)
+                .reason(match self {
+                    Self::InvalidGrant(reason) => reason,
+                    _ => "refresh token reuse detected",
+                }),
+            ),
+            Self::Store(_) => None,
+        }
+    }
+}
+
+/// Sessions with rotating refresh tokens and reuse detection, over a [`SessionStore`].
+///
+/// * [`start`](Self::start) opens a session at login and returns its first refresh token.
+/// * [`refresh`](Self::refresh) uses a refresh token up and returns its replacement, for the
+///   same session. Presenting a used-up token again within the
+///   [`reuse_grace`](Self::reuse_grace) (a retry, two tabs racing) succeeds too and revokes
+///   nothing; presenting it later revokes the whole session, as theft (RFC 6819 §5.2.2.3).
+/// * A session ends [`ttl`](Self::ttl) after its login, whatever the refreshes.
+///
+/// # Examples
+///
+/// ```
+/// # use std::sync::{Arc, Mutex};
+/// # use passport_actix::{async_trait, StoreError};
+/// # use passport_actix::session::*;
+/// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+/// # #[async_trait] impl SessionStore for Memory {
+/// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+/// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+/// #     }
+/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated, StoreError> {
+/// #         let mut rows = self.0.lock().unwrap();
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let sid = rows[i].1.clone();
+/// #         match r.classify(rows[i].2) {
+/// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+/// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+/// #             TokenUse::WithinGrace => {}
+/// #         }
+/// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+/// #         Ok(Rotated::Rotated(SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }))
+/// #     }
+/// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+/// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+/// # }
+/// # actix_web::rt::System::new().block_on(async {
+/// let sessions = Sessions::new(Arc::new(Memory::default()));
+/// let login = sessions.start("ada").await.unwrap();
+/// let next = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+/// assert_eq!(next.session_id, login.session_id, "same session, new refresh token");
+/// assert_ne!(next.refresh_token, login.refresh_token);
+/// assert!(matches!(sessions.refresh("not-a-token").await, Err(RefreshError::InvalidGrant(_))));
+/// # });
+/// ```
+pub struct Sessions<S> {
+    store: Arc<S>,
+    ttl: Duration,
+    grace: Duration,
+}
+
+impl<S> Clone for Sessions<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            ttl: self.ttl,
+            grace: self.grace,
+        }
+    }
+}
+
+impl<S> fmt::Debug for Sessions<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("ttl", &self.ttl)
+            .field("reuse_grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SessionStore> Sessions<S> {
+    /// Sessions over `store`, with the default lifetime (30 days) and reuse grace (10 s).
+    pub fn new(store: Arc<S>) -> Self {
+        Self {
+            store,
+            ttl: DEFAULT_SESSION_TTL,
+            grace: DEFAULT_REUSE_GRACE,
+        }
+    }
+
+    /// Sets how long a session lives after its login.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets how long after its first use a refresh token may be presented again harmlessly.
+    pub fn reuse_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Starts a session for `user_id` (at login).
+    pub async fn start(&self, user_id: &str) -> Result<IssuedSession, StoreError> {
+        let now = now_ms();
+        let refresh_token = RefreshToken::generate();
+        let session = NewSession {
+            session_id: Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            refresh_token: refresh_token.hash(),
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(millis(self.ttl)),
+        };
+        self.store.create_session(&session).await?;
+        Ok(IssuedSession {
+            session_id: session.session_id,
+            user_id: session.user_id,
+            refresh_token,
+            expires_at_ms: session.expires_at_ms,
+        })
+    }
+
+    /// Uses `presented` up and returns a new refresh token for the same session.
+    pub async fn refresh(&self, presented: &str) -> Result<IssuedSession, RefreshError> {
+        let Some(presented) = RefreshTokenHash::of_presented(presented) else {
+            return Err(RefreshError::InvalidGrant("not a refresh token"));
+        };
+        let refresh_token = RefreshToken::generate();
+        let rotation = Rotation {
+            presented,
+            replacement: refresh_token.hash(),
+            now_ms: now_ms(),
+            grace_ms: millis(self.grace),
+        };
+        match self.store.rotate_refresh_token(&rotation).await? {
+            Rotated::Rotated(SessionRecord {
+                session_id,
+                user_id,
+                expires_at_ms,
+            }) => Ok(IssuedSession {
+                session_id,
+                user_id,
+                refresh_token,
+                expires_at_ms,
+            }),
+            Rotated::Invalid => Err(RefreshError::InvalidGrant(
+                "unknown, expired or revoked refresh token",
+            )),
+            Rotated::ReuseDetected { session_id } => {
+                tracing::warn!(session_id, "refresh token reuse detected; session revoked");
+                Err(RefreshError::ReuseDetected { session_id })
+            }
+        }
+    }
+
+    /// Revokes one session (logout); `true` if it was live.
+    pub async fn revoke(&self, session_id: &str) -> Result<bool, StoreError> {
+        self.store.revoke_session(session_id).await
+    }
+
+    /// Revokes every session of `user_id` but `keep` (global logout, password change).
+    pub async fn revoke_all(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.store.revoke_user_sessions(user_id, keep).await
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,125 @@
+//! Opaque refresh tokens: generated from a CSPRNG, stored only as a digest.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Random bytes in a refresh token: 256 bits, twice the 128 that RFC 6749 §10.10 asks for.
+const TOKEN_BYTES: usize = 32;
+/// The length of a token's base64url text.
+const TOKEN_CHARS: usize = 43;
+
+/// A refresh token as handed to a client: 32 bytes from the operating system's CSPRNG
+/// (through `rand`'s thread-local generator, reseeded from it), base64url without padding.
+///
+/// The server keeps only its [`RefreshTokenHash`]; `Debug` never prints the token.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{RefreshToken, RefreshTokenHash};
+///
+/// let token = RefreshToken::generate();
+/// assert_eq!(token.as_str().len(), 43);
+/// assert_eq!(RefreshTokenHash::of_presented(token.as_str()), Some(token.hash()));
+/// assert!(!format!("{token:?}").contains(token.as_str()));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefreshToken(String);
+
+impl RefreshToken {
+    /// A new random token.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; TOKEN_BYTES];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The text sent to the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digest to store and look up.
+    pub fn hash(&self) -> RefreshTokenHash {
+        RefreshTokenHash::digest(&self.0)
+    }
+}
+
+impl fmt::Debug for RefreshToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshToken([redacted])")
+    }
+}
+
+/// The SHA-256 of a refresh token, as 64 lower-case hex digits: what a
+/// [`SessionStore`](super::SessionStore) keeps and looks tokens up by.
+///
+/// A fast hash is right here (unlike for passwords): the token has 256 bits of entropy, so
+/// the digest cannot be reversed by guessing, and a leaked table holds nothing usable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RefreshTokenHash(String);
+
+impl RefreshTokenHash {
+    fn digest(token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut hex = String::with_capacity(64);
+        for byte in digest {
+            hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+            hex.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+        }
+        Self(hex)
+    }
+
+    /// The digest of a token presented by a client, or `None` when it cannot be one of ours
+    /// (wrong length or alphabet: empty, huge or JWT-shaped input never reaches the store).
+    pub fn of_presented(token: &str) -> Option<Self> {
+        let shaped = token.len() == TOKEN_CHARS
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        shaped.then(|| Self::digest(token))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Wraps a digest read back from storage.
+    pub fn from_stored(hex: impl Into<String>) -> Self {
+        Self(hex.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_distinct_and_well_formed() {
+        let a = RefreshToken::generate();
+        let b = RefreshToken::generate();
+        assert_ne!(a, b);
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash().as_str().len(), 64);
+        assert!(RefreshTokenHash::of_presented(a.as_str()).is_some());
+    }
+
+    #[test]
+    fn input_that_cannot_be_a_token_is_refused_without_hashing() {
+        for bad in [
+            "",
+            "short",
+            &"a".repeat(5000),
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\u{e9}",
+        ] {
+            assert_eq!(RefreshTokenHash::of_presented(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Keeping every instance's session liveness cache coherent through PostgreSQL
+//! `LISTEN`/`NOTIFY`.
+//!
+//! Database triggers publish on [`CHANNEL`] every change that can end a session's tokens
+//! (`session:<id>` when a session is revoked or deleted, `user:<id>` when a user is changed or
+//! deleted), whoever makes it — this server, another instance, an operator in psql. Each
+//! instance listens on a connection of its own and drops what it hears from its
+//! [`LivenessCache`].
+//!
+//! A listener that stops hearing must not leave the cache answering: every
+//! [`HEARTBEAT_EVERY`] the instance publishes a ping of its own through its ordinary pool,
+//! and only the ping coming back through the listener extends the cache's trust, by
+//! [`TRUST_WINDOW`]. PostgreSQL delivers notifications in commit order, so a ping heard means
+//! every revocation committed before it was heard too. A silent listener (a black-holed
+//! connection) therefore turns the cache off within [`TRUST_WINDOW`] — requests read the
+//! database, slower but never stale — and is replaced after [`RECONNECT_AFTER`]; the cache is
+//! emptied each time a listener (re)subscribes, since it may have missed notifications.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use passport_actix::session::LivenessCache;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use tokio::task::JoinHandle;
+
+use crate::configuration::Settings;
+use crate::store::{Database, Store, User};
+
+/// The notification channel the triggers publish on.
+pub const CHANNEL: &str = "passport_revocations";
+/// How often an instance pings itself through the channel.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_millis(100);
+/// How long the cache is trusted after a ping is heard.
+pub const TRUST_WINDOW: Duration = Duration::from_millis(500);
+/// How long without a ping before the listener connection is replaced.
+pub const RECONNECT_AFTER: Duration = Duration::from_secs(2);
+/// The longest a connection attempt for the listener may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+type Cache = LivenessCache<(User, i64)>;
+
+/// The background tasks that keep the cache coherent; stopped on drop.
+#[derive(Debug)]
+pub struct RevocationListener {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for RevocationListener {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl RevocationListener {
+    /// Starts listening when the store is PostgreSQL (SQLite needs no listener: one process
+    /// sees its own changes, and its cache entries live one second). Must be called inside
+    /// a Tokio runtime.
+    pub fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Self>> {
+        let Database::Postgres(pool) = store.database() else {
+            return Ok(None);
+        };
+        let url = settings
+            .database_listen_url
+            .as_ref()
+            .unwrap_or(&settings.database_url);
+        let options = PgConnectOptions::from_str(url.expose_secret())
+            .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?
+            .application_name("passport-server-listener");
+        let instance = format!("ping:{}", uuid::Uuid::new_v4().simple());
+        let cache = Arc::clone(store.liveness());
+        let heard = Arc::new(Heartbeat::default());
+        let tasks = vec![
+            tokio::spawn(ping(pool.clone(), instance.clone())),
+            tokio::spawn(supervise(options, instance, cache, heard)),
+        ];
+        Ok(Some(Self { tasks }))
+    }
+}
+
+/// When this instance last heard its own ping.
+#[derive(Debug)]
+struct Heartbeat {
+    last: std::sync::Mutex<Instant>,
+    subscribed: AtomicBool,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            last: std::sync::Mutex::new(Instant::now()),
+            subscribed: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Heartbeat {
+    fn beat(&self) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Instant::now();
+        }
+    }
+
+    fn silent_for(&self) -> Duration {
+        self.last.lock().map_or(Duration::MAX, |last| last.elapsed())
+    }
+}
+
+/// Publishes this instance's ping through the ordinary pool, forever.
+async fn ping(pool: PgPool, payload: String) {
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let sent = sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(&payload)
+            .execute(&pool);
+        match tokio::time::timeout(Duration::from_secs(1), sent).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "revocation heartbeat not sent"),
+            Err(_) => tracing::debug!("revocation heartbeat timed out"),
+        }
+    }
+}
+
+/// Runs a listener, and replaces it whenever it ends or goes silent.
+async fn supervise(options: PgConnectOptions, instance: String, cache: Arc<Cache>, heard: Arc<Heartbeat>) {
+    let mut reported_down = false;
+    loop {
+        heard.subscribed.store(false, Ordering::Release);
+        heard.beat(); // a fresh listener gets the full RECONNECT_AFTER to hear its first ping
+        let task = tokio::spawn(listen(
+            options.clone(),
+            instance.clone(),
+            Arc::clone(&cache),
+            Arc::clone(&heard),
+        ));
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if task.is_finished() {
+                break;
+            }
+            if heard.silent_for() > RECONNECT_AFTER {
+                task.abort();
+                break;
+            }
+        }
+        if heard.subscribed.load(Ordering::Acquire) || !reported_down {
+            tracing::warn!(
+                "the revocation listener lost its connection; sessions are checked in the \
+                 database until it is back"
+            );
+            reported_down = true;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// One listener connection: subscribe, empty the cache, then apply what is heard.
+async fn listen(options: PgConnectOptions, instance: String, cache: Arc<Cache>, heard: Arc<Heartbeat>) {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .connect_lazy_with(options);
+    let subscribe = async {
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok::<_, sqlx::Error>(listener)
+    };
+    let mut listener = match tokio::time::timeout(CONNECT_TIMEOUT, subscribe).await {
+        Ok(Ok(listener)) => listener,
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "the revocation listener cannot connect");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("the revocation listener timed out connecting");
+            return;
+        }
+    };
+    // Anything cached so far may have missed a notification while nobody listened.
+    cache.clear();
+    heard.subscribed.store(true, Ordering::Release);
+    tracing::info!("revocation listener subscribed");
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                let payload = notification.payload();
+                if payload == instance {
+                    heard.beat();
+                    cache.trust_until(Instant::now() + TRUST_WINDOW);
+                } else if let Some(session) = payload.strip_prefix("session:") {
+                    cache.invalidate(session);
+                } else if let Some(user) = payload.strip_prefix("user:") {
+                    cache.invalidate_user(user);
+                }
+            }
+            // The connection was lost: notifications may have been missed.
+            Ok(None) | Err(_) => return,
+        }
+    }
+}

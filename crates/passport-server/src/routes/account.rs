@@ -1,0 +1,112 @@
+//! `POST /user/password` and `DELETE /user`, behind the "jwt" strategy: both re-authenticate
+//! with the current password, which counts toward the account's login throttle.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use passport_actix::local::NewPasswordError;
+use passport_actix::{
+    AuthRequest, Authenticated, Failure, FailureKind, Outcome, failure_response,
+    read_fields,
+};
+use passport_actix::local::UserStore;
+use passport_actix::session::SessionStore;
+
+use crate::errors::unexpected;
+use crate::auth::Auth;
+use crate::store::{Store, User};
+
+/// `204`: the password is changed and every other session of the user is revoked.
+pub async fn change_password(
+    req: HttpRequest,
+    body: web::Payload,
+    user: Authenticated<User>,
+    auth: web::Data<Auth>,
+    store: web::Data<Store>,
+) -> HttpResponse {
+    let request = AuthRequest::from_handler(&req, body);
+    let (current, new) = match read_fields(&request, ["current_password", "new_password"]).await
+    {
+        Ok([Some(current), Some(new)]) if !current.is_empty() && !new.is_empty() => (current, new),
+        Ok(_) => {
+            return failure_response(&[Failure::missing_credentials(
+                "Missing credentials: both current_password and new_password are required",
+            )]);
+        }
+        Err(failure) => return failure_response(&[failure]),
+    };
+    if let Err(response) = reauthenticate(&auth, &user, &current).await {
+        return response;
+    }
+    let hash = match auth.passwords.hash_new_password(&user.email, &new).await {
+        Ok(hash) => hash,
+        Err(NewPasswordError::Policy(failure)) => return failure_response(&[failure]),
+        Err(NewPasswordError::Hash(error)) => return unexpected(error),
+    };
+    if let Err(error) = store.update_password_hash(&user, &hash).await {
+        return unexpected(error.into_strategy_error("storing the new password"));
+    }
+    let keep = user.session_id.map(|id| id.to_string());
+    match store
+        .revoke_user_sessions(&user.id.to_string(), keep.as_deref())
+        .await
+    {
+        Ok(revoked) => {
+            tracing::info!(user_id = %user.id, revoked = revoked.len(), "password changed");
+            HttpResponse::NoContent().finish()
+        }
+        Err(error) => unexpected(error.into_strategy_error("revoking other sessions")),
+    }
+}
+
+/// `204`: the account and all its sessions are gone.
+pub async fn delete_account(
+    req: HttpRequest,
+    body: web::Payload,
+    user: Authenticated<User>,
+    auth: web::Data<Auth>,
+    store: web::Data<Store>,
+) -> HttpResponse {
+    let request = AuthRequest::from_handler(&req, body);
+    let password = match read_fields(&request, ["password"]).await {
+        Ok([Some(password)]) if !password.is_empty() => password,
+        Ok(_) => {
+            return failure_response(&[Failure::missing_credentials(
+                "Missing credentials: password is required",
+            )]);
+        }
+        Err(failure) => return failure_response(&[failure]),
+    };
+    if let Err(response) = reauthenticate(&auth, &user, &password).await {
+        return response;
+    }
+    match store.delete_user(user.id).await {
+        Ok(_) => {
+            tracing::info!(user_id = %user.id, "account deleted");
+            HttpResponse::NoContent().finish()
+        }
+        Err(error) => unexpected(error.into_strategy_error("deleting the account")),
+    }
+}
+
+/// Checks the user's password like a login (throttle included). A wrong password is
+/// `403 invalid_credentials` (the token is fine; the proof is not), a throttled account `429`.
+async fn reauthenticate(auth: &Auth, user: &User, password: &str) -> Result<(), HttpResponse> {
+    match auth.passwords.check_password(&user.email, password).await {
+        Outcome::Success { user: checked, .. } if checked.id == user.id => Ok(()),
+        Outcome::Success { .. } => Err(forbidden()),
+        Outcome::Fail(failure) if failure.failure_kind() == FailureKind::InvalidCredentials => {
+            Err(forbidden())
+        }
+        Outcome::Fail(failure) => Err(failure_response(&[failure])),
+        Outcome::Error(error) => Err(unexpected(error)),
+        Outcome::Pass | Outcome::Redirect(_) => Err(forbidden()),
+    }
+}
+
+fn forbidden() -> HttpResponse {
+    failure_response(&[Failure::new(
+        StatusCode::FORBIDDEN,
+        "invalid_credentials",
+        "The password is not correct",
+    )])
+}
