@@ -8,6 +8,7 @@ mod input;
 mod login;
 mod races;
 mod rate_limit;
+mod sessions;
 mod signup;
 mod timing;
 mod tokens;

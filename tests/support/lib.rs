@@ -396,6 +396,36 @@ impl TestInstance {
             .unwrap()
     }
 
+    /// Logs in and returns the whole body (`token`, `refresh_token`, …), asserting a 200.
+    pub async fn login_pair(&self, email: &str, password: &str) -> Value {
+        let response = Captured::from(self.login(email, password).await).await;
+        assert_eq!(response.status, 200, "login: {}", response.body);
+        response.json()
+    }
+
+    /// `POST /token/refresh` with a JSON body.
+    pub async fn refresh(&self, refresh_token: &str) -> Captured {
+        Captured::from(
+            self.post_json("/token/refresh", &json!({ "refresh_token": refresh_token }))
+                .await,
+        )
+        .await
+    }
+
+    /// `POST /logout[?scope=…]` with a bearer token.
+    pub async fn logout(&self, token: &str, scope: Option<&str>) -> Captured {
+        let mut request = self.client.post(self.url("/logout")).bearer_auth(token);
+        if let Some(scope) = scope {
+            request = request.query(&[("scope", scope)]);
+        }
+        Captured::from(request.send().await.unwrap()).await
+    }
+
+    /// The status `/user/profile` answers for this bearer token.
+    pub async fn profile_status(&self, token: &str) -> u16 {
+        self.profile_with_bearer(token).await.status().as_u16()
+    }
+
     /// Stops the server (in-flight requests finish first).
     pub async fn stop(&self) {
         self.handle.stop(true).await;
@@ -568,6 +598,35 @@ async fn until_cut(mut mode: tokio::sync::watch::Receiver<ProxyMode>) {
         if mode.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// The claims of a JWT, decoded without verification (the test reads what the server wrote).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a compact JWS");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Polls `check` every 10 ms until it is true or `limit` has passed; returns how long it took,
+/// or `None` if it never became true.
+pub async fn within<F, Fut>(limit: std::time::Duration, mut check: F) -> Option<std::time::Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if check().await {
+            return Some(started.elapsed());
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
