@@ -7,6 +7,7 @@ mod flow;
 mod input;
 mod login;
 mod races;
+mod revocation;
 mod rate_limit;
 mod sessions;
 mod signup;

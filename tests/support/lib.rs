@@ -458,6 +458,7 @@ pub struct TcpProxy {
     addr: std::net::SocketAddr,
     mode: std::sync::Arc<tokio::sync::watch::Sender<ProxyMode>>,
     accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    bytes_up: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     accept_loop: tokio::task::JoinHandle<()>,
 }
 
@@ -482,9 +483,11 @@ impl TcpProxy {
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(tokio::sync::watch::Sender::new(ProxyMode::Open));
         let accepted = Arc::new(AtomicUsize::new(0));
+        let bytes_up = Arc::new(AtomicUsize::new(0));
         let accept_loop = tokio::spawn({
             let mode = Arc::clone(&mode);
             let accepted = Arc::clone(&accepted);
+            let bytes_up = Arc::clone(&bytes_up);
             async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -497,6 +500,7 @@ impl TcpProxy {
                     }
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let rx = mode.subscribe();
+                    let bytes_up = Arc::clone(&bytes_up);
                     tokio::spawn(async move {
                         let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
                             return;
@@ -508,8 +512,8 @@ impl TcpProxy {
                         // Whichever ends first (a side closes, or the proxy is cut) drops
                         // all four halves, closing both connections.
                         tokio::select! {
-                            () = pump(client_read, server_write, rx.clone()) => {}
-                            () = pump(server_read, client_write, rx.clone()) => {}
+                            () = pump(client_read, server_write, rx.clone(), Some(bytes_up)) => {}
+                            () = pump(server_read, client_write, rx.clone(), None) => {}
                             () = until_cut(rx) => {}
                         }
                     });
@@ -520,6 +524,7 @@ impl TcpProxy {
             addr,
             mode,
             accepted,
+            bytes_up,
             accept_loop,
         }
     }
@@ -532,6 +537,11 @@ impl TcpProxy {
     /// How many connections were let through so far (not counting those refused while cut).
     pub fn connections_accepted(&self) -> usize {
         self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// How many bytes went from clients to the upstream so far (queries, for PostgreSQL).
+    pub fn bytes_up(&self) -> usize {
+        self.bytes_up.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Closes every live connection and refuses new ones until [`restore`](Self::restore).
@@ -562,6 +572,7 @@ async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut mode: tokio::sync::watch::Receiver<ProxyMode>,
+    counter: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -585,6 +596,9 @@ async fn pump(
         }
         if to.write_all(&buffer[..n]).await.is_err() {
             return;
+        }
+        if let Some(counter) = &counter {
+            counter.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
