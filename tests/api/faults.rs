@@ -390,3 +390,39 @@ async fn starting_without_a_reachable_postgres_fails_in_bounded_time_with_a_clea
         );
     }
 }
+
+/// A database hang during refresh and logout: `503` in bounded time, and nothing half-done —
+/// after the heal the same refresh token still works (the rotation either happened, inside
+/// the reuse grace, or did not happen at all), and the session was not revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_hang_during_refresh_and_logout_is_503_and_leaves_nothing_half_done() {
+    let (app, proxy) = spawn_behind_proxy().await;
+    app.signup("ada@example.com", PASSWORD).await;
+    let login = app.login_pair("ada@example.com", PASSWORD).await;
+    let token = login["token"].as_str().unwrap().to_owned();
+    let refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    proxy.hang();
+    // Past the liveness cache's trust window: every answer now needs the database.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (refreshed, _) = within("refresh", app.refresh_response(&refresh)).await;
+    refreshed.assert_error(503, "service_unavailable");
+    let (logout, _) = within("logout", async {
+        app.client
+            .post(app.url("/logout"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+    })
+    .await;
+    logout.assert_error(503, "service_unavailable");
+    proxy.restore();
+    wait_until_ready(&app).await;
+    let again = app.refresh(&refresh).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(
+        app.profile_status(&token).await,
+        200,
+        "the session was not revoked"
+    );
+}

@@ -411,8 +411,8 @@ async fn extra_fields_are_ignored_and_change_nothing(backend: Backend) {
     let login = login.json();
     assert_eq!(
         login.as_object().unwrap().len(),
-        3,
-        "token, token_type, expires_in: {login}"
+        4,
+        "token, token_type, expires_in, refresh_token: {login}"
     );
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
         .fetch_one(&pool)

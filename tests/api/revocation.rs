@@ -24,16 +24,24 @@ async fn accepted_by(instance: &TestInstance, token: &str) {
 }
 
 async fn refused_within_a_second(instance: &TestInstance, token: &str, what: &str) -> Duration {
-    within(PROPAGATION, || async { instance.profile_status(token).await == 401 })
-        .await
-        .unwrap_or_else(|| panic!("{what}: still accepted by the other instance after {PROPAGATION:?}"))
+    within(PROPAGATION, || async {
+        instance.profile_status(token).await == 401
+    })
+    .await
+    .unwrap_or_else(|| panic!("{what}: still accepted by the other instance after {PROPAGATION:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_revocation_on_one_instance_is_refused_by_the_other_within_a_second() {
     let a = TestApp::spawn(Backend::Postgres).await;
     let b = a.spawn_sharing(|_| {}).await;
-    let kinds = ["logout", "logout global", "logout others", "password change", "deletion"];
+    let kinds = [
+        "logout",
+        "logout global",
+        "logout others",
+        "password change",
+        "deletion",
+    ];
     for (i, kind) in kinds.into_iter().enumerate() {
         let email = format!("user{i}@example.com");
         a.signup(&email, PASSWORD).await;
@@ -83,7 +91,11 @@ async fn every_kind_of_revocation_on_one_instance_is_refused_by_the_other_within
         refused_within_a_second(&b, &target, kind).await;
         refused_within_a_second(&a, &target, kind).await;
         if kind == "logout others" || kind == "password change" {
-            assert_eq!(b.profile_status(&token(&acting)).await, 200, "{kind} keeps the acting session");
+            assert_eq!(
+                b.profile_status(&token(&acting)).await,
+                200,
+                "{kind} keeps the acting session"
+            );
         }
     }
 }
@@ -174,7 +186,11 @@ async fn a_silent_listener_connection_never_leaves_stale_answers() {
         }
         assert_eq!(a.logout(&token(&victim), None).await.status, 204);
         refused_within_a_second(&b, &token(&victim), fault).await;
-        assert_eq!(b.profile_status(&token(&survivor)).await, 200, "{fault}: live sessions still work");
+        assert_eq!(
+            b.profile_status(&token(&survivor)).await,
+            200,
+            "{fault}: live sessions still work"
+        );
         proxy.restore();
         // Healed without a restart: a revocation after the heal propagates again.
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -222,7 +238,10 @@ async fn guarded_requests_need_no_database_round_trip_in_the_steady_state() {
     let other = a.login_pair("ada@example.com", PASSWORD).await;
     let before = proxy.bytes_up();
     assert_eq!(b.profile_status(&token(&other)).await, 200);
-    assert!(proxy.bytes_up() > before, "a new session is read from the database once");
+    assert!(
+        proxy.bytes_up() > before,
+        "a new session is read from the database once"
+    );
 }
 
 /// Measures propagation over 50 revocations (printed; run with --nocapture) and holds each

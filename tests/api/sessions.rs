@@ -55,13 +55,23 @@ async fn login_starts_a_session_with_a_refresh_token_and_tokens_carry_sid_and_jt
         "an opaque base64url token of at least 128 bits: {refresh}"
     );
     let claims = claims_of(&token(&body));
-    assert!(claims["sid"].as_str().is_some_and(|s| !s.is_empty()), "{claims}");
-    assert!(claims["jti"].as_str().is_some_and(|s| !s.is_empty()), "{claims}");
+    assert!(
+        claims["sid"].as_str().is_some_and(|s| !s.is_empty()),
+        "{claims}"
+    );
+    assert!(
+        claims["jti"].as_str().is_some_and(|s| !s.is_empty()),
+        "{claims}"
+    );
     for claim in ["sub", "email", "iat", "exp", "iss", "aud"] {
         assert!(!claims[claim].is_null(), "{claim} missing: {claims}");
     }
     let second = app.login_pair("ada@example.com", PASSWORD).await;
-    assert_ne!(claims_of(&token(&second))["sid"], claims["sid"], "one session per login");
+    assert_ne!(
+        claims_of(&token(&second))["sid"],
+        claims["sid"],
+        "one session per login"
+    );
     assert_ne!(refresh_token(&second), refresh);
     assert_eq!(app.profile_status(&token(&body)).await, 200);
 }
@@ -80,15 +90,30 @@ async fn refresh_rotates_the_pair_within_the_same_session(backend: Backend) {
     assert!(body["expires_in"].as_u64().is_some());
     let claims = claims_of(&token(&body));
     assert_eq!(claims["sid"], sid, "same session");
-    assert_ne!(claims["jti"], claims_of(&token(&login))["jti"], "a new token id");
-    assert_ne!(refresh_token(&body), refresh_token(&login), "a new refresh token");
+    assert_ne!(
+        claims["jti"],
+        claims_of(&token(&login))["jti"],
+        "a new token id"
+    );
+    assert_ne!(
+        refresh_token(&body),
+        refresh_token(&login),
+        "a new refresh token"
+    );
     assert_eq!(app.profile_status(&token(&body)).await, 200);
-    assert_eq!(app.profile_status(&token(&login)).await, 200, "the old access token lives on");
+    assert_eq!(
+        app.profile_status(&token(&login)).await,
+        200,
+        "the old access token lives on"
+    );
 
     // The form encoding works too, and the chain goes on.
     let form = Captured::from(
-        app.post_form("/token/refresh", &[("refresh_token", &refresh_token(&body))])
-            .await,
+        app.post_form(
+            "/token/refresh",
+            &[("refresh_token", &refresh_token(&body))],
+        )
+        .await,
     )
     .await;
     assert_eq!(form.status, 200, "{}", form.body);
@@ -102,7 +127,11 @@ async fn a_used_refresh_token_within_the_grace_succeeds_and_revokes_nothing(back
     let first = app.refresh(&refresh_token(&login)).await;
     assert_eq!(first.status, 200);
     let retry = app.refresh(&refresh_token(&login)).await;
-    assert_eq!(retry.status, 200, "a retry inside the grace: {}", retry.body);
+    assert_eq!(
+        retry.status, 200,
+        "a retry inside the grace: {}",
+        retry.body
+    );
     let sid = claims_of(&token(&login))["sid"].clone();
     assert_eq!(claims_of(&token(&retry.json()))["sid"], sid);
     // Nothing was revoked: every token of the session works, both refresh tokens too.
@@ -118,8 +147,7 @@ async fn eight_concurrent_refreshes_with_one_token_all_succeed(backend: Backend)
     app.signup("ada@example.com", PASSWORD).await;
     let login = app.login_pair("ada@example.com", PASSWORD).await;
     let presented = refresh_token(&login);
-    let answers =
-        futures_util::future::join_all((0..8).map(|_| app.refresh(&presented))).await;
+    let answers = futures_util::future::join_all((0..8).map(|_| app.refresh(&presented))).await;
     let sid = claims_of(&token(&login))["sid"].clone();
     let mut new_tokens = Vec::new();
     for answer in &answers {
@@ -130,7 +158,11 @@ async fn eight_concurrent_refreshes_with_one_token_all_succeed(backend: Backend)
     new_tokens.sort();
     new_tokens.dedup();
     assert_eq!(new_tokens.len(), 8, "each racer got its own refresh token");
-    assert_eq!(app.profile_status(&token(&login)).await, 200, "nothing revoked");
+    assert_eq!(
+        app.profile_status(&token(&login)).await,
+        200,
+        "nothing revoked"
+    );
 }
 
 async fn reuse_after_the_grace_revokes_the_whole_session(backend: Backend) {
@@ -165,7 +197,10 @@ async fn reuse_after_the_grace_revokes_the_whole_session(backend: Backend) {
     }
     // Another session of the same user is untouched.
     assert_eq!(app.profile_status(&token(&other_session)).await, 200);
-    assert_eq!(app.refresh(&refresh_token(&other_session)).await.status, 200);
+    assert_eq!(
+        app.refresh(&refresh_token(&other_session)).await.status,
+        200
+    );
 }
 
 async fn bad_refresh_requests_get_a_json_4xx_and_never_a_token(backend: Backend) {
@@ -174,18 +209,48 @@ async fn bad_refresh_requests_get_a_json_4xx_and_never_a_token(backend: Backend)
     let login = app.login_pair("ada@example.com", PASSWORD).await;
     let huge = "a".repeat(5000);
     let cases: Vec<(&str, &str, String, u16)> = vec![
-        ("missing field", "application/json", json!({}).to_string(), 400),
-        ("empty", "application/json", json!({"refresh_token": ""}).to_string(), 400),
-        ("garbage", "application/json", json!({"refresh_token": "garbage"}).to_string(), 400),
-        ("huge", "application/json", json!({"refresh_token": huge}).to_string(), 400),
+        (
+            "missing field",
+            "application/json",
+            json!({}).to_string(),
+            400,
+        ),
+        (
+            "empty",
+            "application/json",
+            json!({"refresh_token": ""}).to_string(),
+            400,
+        ),
+        (
+            "garbage",
+            "application/json",
+            json!({"refresh_token": "garbage"}).to_string(),
+            400,
+        ),
+        (
+            "huge",
+            "application/json",
+            json!({"refresh_token": huge}).to_string(),
+            400,
+        ),
         (
             "an access token",
             "application/json",
             json!({"refresh_token": token(&login)}).to_string(),
             400,
         ),
-        ("a number", "application/json", json!({"refresh_token": 42}).to_string(), 400),
-        ("null", "application/json", r#"{"refresh_token":null}"#.to_owned(), 400),
+        (
+            "a number",
+            "application/json",
+            json!({"refresh_token": 42}).to_string(),
+            400,
+        ),
+        (
+            "null",
+            "application/json",
+            r#"{"refresh_token":null}"#.to_owned(),
+            400,
+        ),
         ("not JSON", "application/json", "{".to_owned(), 400),
         (
             "twice",
@@ -194,7 +259,12 @@ async fn bad_refresh_requests_get_a_json_4xx_and_never_a_token(backend: Backend)
             400,
         ),
         ("wrong type", "text/plain", refresh_token(&login), 415),
-        ("too large", "application/json", format!("{{\"refresh_token\":\"{}\"}}", "a".repeat(20_000)), 413),
+        (
+            "too large",
+            "application/json",
+            format!("{{\"refresh_token\":\"{}\"}}", "a".repeat(20_000)),
+            413,
+        ),
     ];
     for (what, content_type, body, status) in cases {
         let response = Captured::from(
@@ -209,11 +279,17 @@ async fn bad_refresh_requests_get_a_json_4xx_and_never_a_token(backend: Backend)
         .await;
         assert_eq!(response.status, status, "{what}: {}", response.body);
         let json = response.json();
-        assert!(json["error"].as_str().is_some(), "{what}: {}", response.body);
+        assert!(
+            json["error"].as_str().is_some(),
+            "{what}: {}",
+            response.body
+        );
         assert!(json.get("token").is_none() && json.get("refresh_token").is_none());
     }
     for garbage in ["garbage", &"a".repeat(43), &token(&login)] {
-        app.refresh(garbage).await.assert_error(400, "invalid_grant");
+        app.refresh(garbage)
+            .await
+            .assert_error(400, "invalid_grant");
     }
     // None of that harmed the real session.
     assert_eq!(app.refresh(&refresh_token(&login)).await.status, 200);
@@ -238,14 +314,22 @@ async fn logout_scopes_end_exactly_the_sessions_they_name(backend: Backend) {
     app.refresh(&refresh_token(&a))
         .await
         .assert_error(400, "invalid_grant");
-    assert_eq!(app.profile_status(&token(&b)).await, 200, "local ends one session");
+    assert_eq!(
+        app.profile_status(&token(&b)).await,
+        200,
+        "local ends one session"
+    );
 
     assert_eq!(app.logout(&token(&b), Some("local")).await.status, 204);
     assert_eq!(app.profile_status(&token(&b)).await, 401);
     assert_eq!(app.profile_status(&token(&c)).await, 200);
 
     assert_eq!(app.logout(&token(&c), Some("others")).await.status, 204);
-    assert_eq!(app.profile_status(&token(&c)).await, 200, "others keeps this one");
+    assert_eq!(
+        app.profile_status(&token(&c)).await,
+        200,
+        "others keeps this one"
+    );
     assert_eq!(app.profile_status(&token(&d)).await, 401);
     app.refresh(&refresh_token(&d))
         .await
@@ -259,7 +343,11 @@ async fn logout_scopes_end_exactly_the_sessions_they_name(backend: Backend) {
             .await
             .assert_error(400, "invalid_grant");
     }
-    assert_eq!(app.profile_status(&token(&bob)).await, 200, "other users untouched");
+    assert_eq!(
+        app.profile_status(&token(&bob)).await,
+        200,
+        "other users untouched"
+    );
     assert_eq!(app.refresh(&refresh_token(&bob)).await.status, 200);
 }
 
@@ -269,7 +357,11 @@ async fn logout_needs_a_valid_token_and_a_known_scope(backend: Backend) {
     let login = app.login_pair("ada@example.com", PASSWORD).await;
     let anonymous = Captured::from(app.client.post(app.url("/logout")).send().await.unwrap()).await;
     anonymous.assert_error(401, "token_missing");
-    assert!(anonymous.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")));
+    assert!(
+        anonymous
+            .header("www-authenticate")
+            .is_some_and(|h| h.starts_with("Bearer"))
+    );
     app.logout("not.a.token", None)
         .await
         .assert_error(401, "token_malformed");
@@ -279,7 +371,11 @@ async fn logout_needs_a_valid_token_and_a_known_scope(backend: Backend) {
         assert_eq!(response.status, 400, "scope {scope:?}: {}", response.body);
         assert!(response.json()["error"].as_str().is_some());
     }
-    assert_eq!(app.profile_status(&token(&login)).await, 200, "a refused logout revokes nothing");
+    assert_eq!(
+        app.profile_status(&token(&login)).await,
+        200,
+        "a refused logout revokes nothing"
+    );
 
     // The query-string token works for logout too.
     let via_query = app
@@ -314,13 +410,25 @@ async fn password_change_keeps_this_session_and_ends_the_others(backend: Backend
     change("wrong password!", "a brand new passphrase")
         .await
         .assert_error(403, "invalid_credentials");
-    change(PASSWORD, "short").await.assert_error(422, "password_too_short");
-    change(PASSWORD, "password").await.assert_error(422, "password_too_common");
-    assert_eq!(app.profile_status(&token(&other)).await, 200, "failed changes revoke nothing");
+    change(PASSWORD, "short")
+        .await
+        .assert_error(422, "password_too_short");
+    change(PASSWORD, "password")
+        .await
+        .assert_error(422, "password_too_common");
+    assert_eq!(
+        app.profile_status(&token(&other)).await,
+        200,
+        "failed changes revoke nothing"
+    );
 
     let done = change(PASSWORD, "a brand new passphrase").await;
     assert_eq!(done.status, 204, "{}", done.body);
-    assert_eq!(app.profile_status(&token(&this)).await, 200, "this session stays");
+    assert_eq!(
+        app.profile_status(&token(&this)).await,
+        200,
+        "this session stays"
+    );
     assert_eq!(app.refresh(&refresh_token(&this)).await.status, 200);
     assert_eq!(app.profile_status(&token(&other)).await, 401, "others end");
     app.refresh(&refresh_token(&other))
@@ -328,7 +436,8 @@ async fn password_change_keeps_this_session_and_ends_the_others(backend: Backend
         .assert_error(400, "invalid_grant");
 
     assert_eq!(app.login("ada@example.com", PASSWORD).await.status(), 401);
-    app.login_pair("ada@example.com", "a brand new passphrase").await;
+    app.login_pair("ada@example.com", "a brand new passphrase")
+        .await;
 
     let form = Captured::from(
         app.client
@@ -369,15 +478,23 @@ async fn wrong_current_passwords_count_toward_the_login_throttle(backend: Backen
         async move { Captured::from(request.send().await.unwrap()).await }
     };
     for _ in 0..3 {
-        attempt("not the password").await.assert_error(403, "invalid_credentials");
+        attempt("not the password")
+            .await
+            .assert_error(403, "invalid_credentials");
     }
     let throttled = attempt("not the password").await;
     throttled.assert_error(429, "too_many_attempts");
     assert!(throttled.header("retry-after").is_some());
     // Throttled means the right password is refused too, here and at /login.
-    attempt(PASSWORD).await.assert_error(429, "too_many_attempts");
+    attempt(PASSWORD)
+        .await
+        .assert_error(429, "too_many_attempts");
     assert_eq!(app.login("ada@example.com", PASSWORD).await.status(), 429);
-    assert_eq!(app.profile_status(&token(&login)).await, 200, "the account still exists");
+    assert_eq!(
+        app.profile_status(&token(&login)).await,
+        200,
+        "the account still exists"
+    );
 }
 
 async fn account_deletion_removes_the_user_and_every_session(backend: Backend) {
@@ -393,7 +510,9 @@ async fn account_deletion_removes_the_user_and_every_session(backend: Backend) {
             .form(&[("password", password)]);
         async move { Captured::from(request.send().await.unwrap()).await }
     };
-    delete("wrong password!").await.assert_error(403, "invalid_credentials");
+    delete("wrong password!")
+        .await
+        .assert_error(403, "invalid_credentials");
     assert_eq!(app.profile_status(&token(&this)).await, 200);
 
     let deleted = delete(PASSWORD).await;
@@ -407,8 +526,15 @@ async fn account_deletion_removes_the_user_and_every_session(backend: Backend) {
     let deleted_login = Captured::from(app.login("ada@example.com", PASSWORD).await).await;
     let unknown_login = Captured::from(app.login("nobody@example.com", PASSWORD).await).await;
     assert_eq!(deleted_login.status, 401);
-    assert_eq!(deleted_login.body, unknown_login.body, "indistinguishable from unknown");
-    assert_eq!(app.signup("ada@example.com", PASSWORD).await.status(), 201, "the email is free again");
+    assert_eq!(
+        deleted_login.body, unknown_login.body,
+        "indistinguishable from unknown"
+    );
+    assert_eq!(
+        app.signup("ada@example.com", PASSWORD).await.status(),
+        201,
+        "the email is free again"
+    );
     // The old tokens do not come back to life for the new account.
     assert_eq!(app.profile_status(&token(&this)).await, 401);
 }
@@ -427,5 +553,9 @@ async fn a_session_ends_at_its_ttl_whatever_the_refreshes(backend: Backend) {
     app.refresh(&refresh_token(&refreshed.json()))
         .await
         .assert_error(400, "invalid_grant");
-    assert_eq!(app.profile_status(&token(&refreshed.json())).await, 401, "the session has ended");
+    assert_eq!(
+        app.profile_status(&token(&refreshed.json())).await,
+        401,
+        "the session has ended"
+    );
 }

@@ -405,11 +405,13 @@ impl TestInstance {
 
     /// `POST /token/refresh` with a JSON body.
     pub async fn refresh(&self, refresh_token: &str) -> Captured {
-        Captured::from(
-            self.post_json("/token/refresh", &json!({ "refresh_token": refresh_token }))
-                .await,
-        )
-        .await
+        Captured::from(self.refresh_response(refresh_token).await).await
+    }
+
+    /// `POST /token/refresh` with a JSON body, the raw response.
+    pub async fn refresh_response(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json("/token/refresh", &json!({ "refresh_token": refresh_token }))
+            .await
     }
 
     /// `POST /logout[?scope=…]` with a bearer token.

@@ -101,6 +101,20 @@
 //! parameter, bearer header, any header, cookie, or several), [`jwt::JwtVerifier`] enforces an
 //! algorithm allow-list and required `exp`/`iss`/`aud`, and [`jwt::TokenIssuer`] signs tokens
 //! with a lifetime.
+//!
+//! # Sessions and refresh tokens
+//!
+//! The [`session`] module adds a lifecycle to tokens: [`session::Sessions`] starts a session
+//! at login and rotates its opaque [`session::RefreshToken`] on every refresh, with reuse
+//! detection (a used-up token presented after a grace revokes the session), over a
+//! [`session::SessionStore`] you implement. Put the session id in your access tokens and
+//! check it in the JWT strategy's verify callback through a [`session::LivenessCache`], so
+//! that revocation is honoured without a database round trip per request.
+//!
+//! # Reading other fields
+//!
+//! [`read_fields`] reads named string fields from a JSON or urlencoded body with the same
+//! strictness as the local strategy (for a refresh token, a new password, …).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtConfig, JwtStrategy, TokenIssuer};
-use passport_actix::session::{IssuedSession, Sessions};
 use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+use passport_actix::session::{IssuedSession, Sessions};
 use passport_actix::{Callback, Passport};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -134,7 +134,9 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
             jwt.verifier(),
             tokens(),
             |claims: Claims<TokenClaims>| async move {
-                Ok(Uuid::parse_str(&claims.sub).ok().map(|id| User::new(id, claims.custom.email)))
+                Ok(Uuid::parse_str(&claims.sub)
+                    .ok()
+                    .map(|id| User::new(id, claims.custom.email)))
             },
         ),
     );

@@ -58,8 +58,8 @@ impl Drop for RevocationListener {
 }
 
 impl RevocationListener {
-    /// Starts listening when the store is PostgreSQL (SQLite needs no listener: one process
-    /// sees its own changes, and its cache entries live one second). Must be called inside
+    /// Starts listening when the store is PostgreSQL (on SQLite the cache is never trusted, so
+    /// there is nothing to keep coherent). Must be called inside
     /// a Tokio runtime.
     pub fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Self>> {
         let Database::Postgres(pool) = store.database() else {
@@ -107,7 +107,9 @@ impl Heartbeat {
     }
 
     fn silent_for(&self) -> Duration {
-        self.last.lock().map_or(Duration::MAX, |last| last.elapsed())
+        self.last
+            .lock()
+            .map_or(Duration::MAX, |last| last.elapsed())
     }
 }
 
@@ -130,7 +132,12 @@ async fn ping(pool: PgPool, payload: String) {
 }
 
 /// Runs a listener, and replaces it whenever it ends or goes silent.
-async fn supervise(options: PgConnectOptions, instance: String, cache: Arc<Cache>, heard: Arc<Heartbeat>) {
+async fn supervise(
+    options: PgConnectOptions,
+    instance: String,
+    cache: Arc<Cache>,
+    heard: Arc<Heartbeat>,
+) {
     let mut reported_down = false;
     loop {
         heard.subscribed.store(false, Ordering::Release);
@@ -163,7 +170,12 @@ async fn supervise(options: PgConnectOptions, instance: String, cache: Arc<Cache
 }
 
 /// One listener connection: subscribe, empty the cache, then apply what is heard.
-async fn listen(options: PgConnectOptions, instance: String, cache: Arc<Cache>, heard: Arc<Heartbeat>) {
+async fn listen(
+    options: PgConnectOptions,
+    instance: String,
+    cache: Arc<Cache>,
+    heard: Arc<Heartbeat>,
+) {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(CONNECT_TIMEOUT)
@@ -201,8 +213,11 @@ async fn listen(options: PgConnectOptions, instance: String, cache: Arc<Cache>, 
                     cache.invalidate_user(user);
                 }
             }
-            // The connection was lost: notifications may have been missed.
-            Ok(None) | Err(_) => return,
+            // The connection was lost: notifications may have been missed from now on.
+            Ok(None) | Err(_) => {
+                cache.distrust();
+                return;
+            }
         }
     }
 }

@@ -18,8 +18,8 @@ use crate::client_ip::ClientIp;
 use crate::configuration::Settings;
 use crate::errors::{json_errors, not_found};
 use crate::rate_limit::RateLimit;
-use crate::routes;
 use crate::revocation::RevocationListener;
+use crate::routes;
 use crate::store::{Database, Store};
 use crate::telemetry::request_span;
 
@@ -58,7 +58,9 @@ impl Application {
                     .unwrap_or(&settings.database_url)
                     .expose_secret(),
             )
-            .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}")
+            })?;
         }
         Ok(Self {
             port,
@@ -98,7 +100,9 @@ impl Application {
                 }
                 match store.purge_sessions().await {
                     Ok(0) => {}
-                    Ok(purged) => tracing::debug!(purged, "ended sessions and old refresh tokens purged"),
+                    Ok(purged) => {
+                        tracing::debug!(purged, "ended sessions and old refresh tokens purged")
+                    }
                     Err(error) => tracing::warn!(%error, "purging sessions failed"),
                 }
             }
@@ -152,9 +156,7 @@ fn serve(
                     }))
                     .route(web::post().to(routes::login)),
             )
-            .service(
-                web::resource("/token/refresh").route(web::post().to(routes::refresh)),
-            )
+            .service(web::resource("/token/refresh").route(web::post().to(routes::refresh)))
             .service(
                 web::resource("/logout")
                     .wrap(jwt_guard.clone())
@@ -164,9 +166,7 @@ fn serve(
                 // Resources (not bare routes), so a wrong method is 405 with `Allow`.
                 web::scope("/user")
                     .wrap(jwt_guard.clone())
-                    .service(
-                        web::resource("").route(web::delete().to(routes::delete_account)),
-                    )
+                    .service(web::resource("").route(web::delete().to(routes::delete_account)))
                     .service(web::resource("/profile").route(web::get().to(routes::profile)))
                     .service(
                         web::resource("/password").route(web::post().to(routes::change_password)),

@@ -4,15 +4,14 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::local::NewPasswordError;
-use passport_actix::{
-    AuthRequest, Authenticated, Failure, FailureKind, Outcome, failure_response,
-    read_fields,
-};
 use passport_actix::local::UserStore;
 use passport_actix::session::SessionStore;
+use passport_actix::{
+    AuthRequest, Authenticated, Failure, FailureKind, Outcome, failure_response, read_fields,
+};
 
-use crate::errors::unexpected;
 use crate::auth::Auth;
+use crate::errors::unexpected;
 use crate::store::{Store, User};
 
 /// `204`: the password is changed and every other session of the user is revoked.
@@ -24,8 +23,7 @@ pub async fn change_password(
     store: web::Data<Store>,
 ) -> HttpResponse {
     let request = AuthRequest::from_handler(&req, body);
-    let (current, new) = match read_fields(&request, ["current_password", "new_password"]).await
-    {
+    let (current, new) = match read_fields(&request, ["current_password", "new_password"]).await {
         Ok([Some(current), Some(new)]) if !current.is_empty() && !new.is_empty() => (current, new),
         Ok(_) => {
             return failure_response(&[Failure::missing_credentials(

@@ -5,8 +5,8 @@ use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::{AuthRequest, ErrorBody, Outcome};
 
-use crate::errors::unexpected;
 use crate::auth::{Auth, TokenPair};
+use crate::errors::unexpected;
 
 /// `200 {"token","token_type":"Bearer","expires_in","refresh_token"}`, or the strategy's
 /// failure.

@@ -3,8 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse};
 use passport_actix::{Authenticated, Failure, failure_response};
 
-use crate::errors::unexpected;
 use crate::auth::Auth;
+use crate::errors::unexpected;
 use crate::store::User;
 
 /// Which sessions a logout ends.

@@ -3,14 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::session::RefreshError;
-use passport_actix::{
-    AuthRequest, ErrorBody, Failure, failure_response, read_fields,
-};
+use passport_actix::{AuthRequest, ErrorBody, Failure, failure_response, read_fields};
 use uuid::Uuid;
 
 use super::login::token_response;
-use crate::errors::unexpected;
 use crate::auth::Auth;
+use crate::errors::unexpected;
 use crate::store::Store;
 
 /// `200` with the login body (a new access token for the same `sid`, a new refresh token);

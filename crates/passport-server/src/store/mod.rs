@@ -11,12 +11,10 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use passport_actix::StoreError;
-use passport_actix::session::{
-    LivenessCache, NewSession, Rotated, Rotation, SessionStore, now_ms,
-};
 use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
+use passport_actix::session::{LivenessCache, NewSession, Rotated, Rotation, SessionStore, now_ms};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -26,12 +24,10 @@ pub use error::classify;
 
 /// The longest a cached session is served without reading the database again, even while
 /// the revocation listener vouches for the cache (a safety net; invalidation is by
-/// notification). Without a listener (SQLite) the cache is trusted for
-/// [`UNLISTENED_CACHE_MAX_AGE`] only.
+/// notification). On SQLite, which has no `NOTIFY`, the cache is never trusted: a session
+/// is read from the local file on every request, so changes made by another process (an
+/// operator's `sqlite3`, a second server on the same file) are seen at once.
 pub const SESSION_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
-/// How long a cached session is served on SQLite, where no listener hears changes made by
-/// another process (an operator's `sqlite3`, a second server on the same file).
-pub const UNLISTENED_CACHE_MAX_AGE: Duration = Duration::from_secs(1);
 
 use crate::configuration::Settings;
 
@@ -92,18 +88,9 @@ impl Store {
         } else {
             anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:");
         };
-        let liveness = match &db {
-            // Trusted only while the revocation listener hears its own heartbeat.
-            Database::Postgres(_) => {
-                LivenessCache::new(settings.session_cache_capacity, SESSION_CACHE_MAX_AGE)
-            }
-            Database::Sqlite(_) => {
-                let cache =
-                    LivenessCache::new(settings.session_cache_capacity, UNLISTENED_CACHE_MAX_AGE);
-                cache.trust_always();
-                cache
-            }
-        };
+        // Trusted only while the revocation listener hears its own heartbeat (PostgreSQL);
+        // never on SQLite, which has no listener.
+        let liveness = LivenessCache::new(settings.session_cache_capacity, SESSION_CACHE_MAX_AGE);
         Ok(Self {
             db,
             timeout: settings.database_timeout,
@@ -165,10 +152,12 @@ impl Store {
                 let ticket = self.liveness.ticket();
                 let found = match &self.db {
                     Database::Postgres(pool) => {
-                        self.timed(postgres::live_session(pool, session_id, now)).await?
+                        self.timed(postgres::live_session(pool, session_id, now))
+                            .await?
                     }
                     Database::Sqlite(pool) => {
-                        self.timed(sqlite::live_session(pool, session_id, now)).await?
+                        self.timed(sqlite::live_session(pool, session_id, now))
+                            .await?
                     }
                 };
                 if let Some((user, expires_at)) = &found {

@@ -63,10 +63,8 @@ pub(super) async fn user_by_id(pool: &PgPool, id: Uuid) -> Result<Option<User>, 
         .bind(id)
         .fetch_optional(pool)
         .await?;
-    row.map(|r| {
-        Ok(User::new(r.try_get("id")?, r.try_get("email")?))
-    })
-    .transpose()
+    row.map(|r| Ok(User::new(r.try_get("id")?, r.try_get("email")?)))
+        .transpose()
 }
 
 pub(super) async fn credentials_by_email(
@@ -149,22 +147,28 @@ pub(super) async fn purge_attempts(pool: &PgPool, cutoff: i64) -> Result<u64, sq
 pub(super) async fn create_session(pool: &PgPool, s: &NewSession) -> Result<(), sqlx::Error> {
     let (Ok(id), Ok(user_id)) = (Uuid::parse_str(&s.session_id), Uuid::parse_str(&s.user_id))
     else {
-        return Err(sqlx::Error::Protocol("session and user ids must be UUIDs".into()));
+        return Err(sqlx::Error::Protocol(
+            "session and user ids must be UUIDs".into(),
+        ));
     };
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(id)
-        .bind(user_id)
-        .bind(s.created_at_ms)
-        .bind(s.expires_at_ms)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-        .bind(s.refresh_token.as_str())
-        .bind(id)
-        .bind(s.created_at_ms)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(s.created_at_ms)
+    .bind(s.expires_at_ms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(s.refresh_token.as_str())
+    .bind(id)
+    .bind(s.created_at_ms)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
@@ -207,12 +211,14 @@ pub(super) async fn rotate(pool: &PgPool, r: &Rotation) -> Result<Rotated, sqlx:
             session_id: session_id.to_string(),
         });
     }
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-        .bind(r.replacement.as_str())
-        .bind(session_id)
-        .bind(r.now_ms)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+    )
+    .bind(r.replacement.as_str())
+    .bind(session_id)
+    .bind(r.now_ms)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Rotated::Rotated(SessionRecord {
         session_id: session_id.to_string(),
@@ -222,11 +228,12 @@ pub(super) async fn rotate(pool: &PgPool, r: &Rotation) -> Result<Rotated, sqlx:
 }
 
 pub(super) async fn revoke_session(pool: &PgPool, id: Uuid, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(now)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -287,10 +294,11 @@ pub(super) async fn purge_sessions(
     now: i64,
     used_before: i64,
 ) -> Result<u64, sqlx::Error> {
-    let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
-        .bind(now)
-        .execute(pool)
-        .await?;
+    let sessions =
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
+            .bind(now)
+            .execute(pool)
+            .await?;
     let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE used_at < $1")
         .bind(used_before)
         .execute(pool)

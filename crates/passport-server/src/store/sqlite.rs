@@ -146,19 +146,23 @@ pub(super) async fn purge_attempts(pool: &SqlitePool, cutoff: i64) -> Result<u64
 
 pub(super) async fn create_session(pool: &SqlitePool, s: &NewSession) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
-        .bind(&s.session_id)
-        .bind(&s.user_id)
-        .bind(s.created_at_ms)
-        .bind(s.expires_at_ms)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)")
-        .bind(s.refresh_token.as_str())
-        .bind(&s.session_id)
-        .bind(s.created_at_ms)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .bind(&s.session_id)
+    .bind(&s.user_id)
+    .bind(s.created_at_ms)
+    .bind(s.expires_at_ms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+    )
+    .bind(s.refresh_token.as_str())
+    .bind(&s.session_id)
+    .bind(s.created_at_ms)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 
@@ -199,12 +203,14 @@ pub(super) async fn rotate(pool: &SqlitePool, r: &Rotation) -> Result<Rotated, s
         tx.commit().await?;
         return Ok(Rotated::ReuseDetected { session_id });
     }
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)")
-        .bind(r.replacement.as_str())
-        .bind(&session_id)
-        .bind(r.now_ms)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+    )
+    .bind(r.replacement.as_str())
+    .bind(&session_id)
+    .bind(r.now_ms)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Rotated::Rotated(SessionRecord {
         session_id,
@@ -218,11 +224,12 @@ pub(super) async fn revoke_session(
     id: Uuid,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
-        .bind(id.to_string())
-        .bind(now)
-        .execute(pool)
-        .await?;
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+            .bind(id.to_string())
+            .bind(now)
+            .execute(pool)
+            .await?;
     Ok(done.rows_affected() > 0)
 }
 
