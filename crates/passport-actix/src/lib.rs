@@ -51,6 +51,7 @@
 //! #         }
 //! #     }
 //! # }
+//! # #[cfg(feature = "jwt")] {
 //! use actix_web::{test, web, App, HttpResponse};
 //! use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
 //! use passport_actix::{Authenticated, Passport};
@@ -85,7 +86,18 @@
 //! assert_eq!(res.status(), 401);
 //! assert_eq!(res.headers().get_all("www-authenticate").count(), 2, "one challenge per strategy");
 //! # });
+//! # }
 //! ```
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it brings |
+//! | --- | --- | --- |
+//! | `jwt` | yes | [`jwt`]: the JWT strategy, token issuer and verifier (jsonwebtoken) |
+//! | `local` | yes | [`local`]: signup/login with bcrypt on a [`BlockingPool`], the email check, the password policy and its 10,000-entry list |
+//!
+//! A service that only verifies tokens needs `default-features = false, features = ["jwt"]`:
+//! no bcrypt, no hashing pool, no password list.
 //!
 //! # Signup and login
 //!
@@ -118,12 +130,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "local")]
 mod blocking;
 mod chain;
 mod error;
 mod extract;
 mod fields;
+#[cfg(feature = "jwt")]
 pub mod jwt;
+#[cfg(feature = "local")]
 pub mod local;
 mod middleware;
 mod outcome;
@@ -134,6 +149,7 @@ pub mod session;
 mod strategy;
 
 pub use async_trait::async_trait;
+#[cfg(feature = "local")]
 pub use blocking::BlockingPool;
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};
 pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
