@@ -10,9 +10,11 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_user_id_idx ON sessions (user_id);
 CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
+CREATE INDEX sessions_revoked_at_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
 
 -- Only the SHA-256 (hex) of a refresh token is stored. used_at is the first use; a token
--- presented again after the reuse grace revokes its session.
+-- presented again after the reuse grace revokes its session, so used tokens are kept until
+-- their session ends (and is purged, with them, by the cascade).
 CREATE TABLE refresh_tokens (
     token_hash TEXT   PRIMARY KEY CHECK (length(token_hash) = 64),
     session_id UUID   NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
@@ -21,4 +23,3 @@ CREATE TABLE refresh_tokens (
 );
 
 CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
-CREATE INDEX refresh_tokens_used_at_idx ON refresh_tokens (used_at) WHERE used_at IS NOT NULL;

@@ -11,6 +11,7 @@ on_both_backends!(
     refresh_rotates_the_pair_within_the_same_session,
     a_used_refresh_token_within_the_grace_succeeds_and_revokes_nothing,
     eight_concurrent_refreshes_with_one_token_all_succeed,
+    retries_inside_the_grace_cannot_multiply_refresh_tokens_without_bound,
     reuse_after_the_grace_revokes_the_whole_session,
     bad_refresh_requests_get_a_json_4xx_and_never_a_token,
     logout_scopes_end_exactly_the_sessions_they_name,
@@ -558,4 +559,30 @@ async fn a_session_ends_at_its_ttl_whatever_the_refreshes(backend: Backend) {
         401,
         "the session has ended"
     );
+}
+
+async fn retries_inside_the_grace_cannot_multiply_refresh_tokens_without_bound(backend: Backend) {
+    let app = app(backend).await;
+    app.signup("ada@example.com", PASSWORD).await;
+    let login = app.login_pair("ada@example.com", PASSWORD).await;
+    let presented = refresh_token(&login);
+    let mut statuses = Vec::new();
+    let mut last_child = None;
+    for _ in 0..40 {
+        let answer = app.refresh(&presented).await;
+        if answer.status == 200 {
+            last_child = Some(refresh_token(&answer.json()));
+        } else {
+            answer.assert_error(400, "invalid_grant");
+        }
+        statuses.push(answer.status);
+    }
+    let granted = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(
+        granted, 32,
+        "at most 32 unused refresh tokens per session: {statuses:?}"
+    );
+    // The cap refuses replacements but revokes nothing.
+    assert_eq!(app.profile_status(&token(&login)).await, 200);
+    assert_eq!(app.refresh(&last_child.unwrap()).await.status, 200);
 }

@@ -9,6 +9,7 @@ CREATE TABLE sessions (
 
 CREATE INDEX sessions_user_id_idx ON sessions (user_id);
 CREATE INDEX sessions_expires_at_idx ON sessions (expires_at);
+CREATE INDEX sessions_revoked_at_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
 
 CREATE TABLE refresh_tokens (
     token_hash TEXT    NOT NULL PRIMARY KEY CHECK (length(token_hash) = 64),
@@ -18,4 +19,3 @@ CREATE TABLE refresh_tokens (
 );
 
 CREATE INDEX refresh_tokens_session_id_idx ON refresh_tokens (session_id);
-CREATE INDEX refresh_tokens_used_at_idx ON refresh_tokens (used_at) WHERE used_at IS NOT NULL;

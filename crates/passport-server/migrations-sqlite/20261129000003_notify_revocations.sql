@@ -1,4 +1,4 @@
 -- SQLite twin of migrations/20261129000003_notify_revocations.sql: SQLite has no
--- LISTEN/NOTIFY. One process sees its own changes at once, and cached sessions are
--- re-read from the file at least once a second (see the server's revocation module).
+-- LISTEN/NOTIFY, so the server never trusts its session cache on SQLite and reads every
+-- session from the file (changes made by another process are seen at once).
 SELECT 1;

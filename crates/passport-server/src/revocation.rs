@@ -8,10 +8,11 @@
 //! [`LivenessCache`].
 //!
 //! A listener that stops hearing must not leave the cache answering: every
-//! [`HEARTBEAT_EVERY`] the instance publishes a ping of its own through its ordinary pool,
-//! and only the ping coming back through the listener extends the cache's trust, by
-//! [`TRUST_WINDOW`]. PostgreSQL delivers notifications in commit order, so a ping heard means
-//! every revocation committed before it was heard too. A silent listener (a black-holed
+//! [`HEARTBEAT_EVERY`] the instance publishes a ping of its own, stamped with the time it was
+//! sent, on a connection of its own, and only the ping coming back through the listener
+//! extends the cache's trust, to [`TRUST_WINDOW`] after it was *sent*. PostgreSQL delivers
+//! notifications in commit order, so a ping heard means every revocation committed before it
+//! was heard too, and a slow listener cannot stretch the window. A silent listener (a black-holed
 //! connection) therefore turns the cache off within [`TRUST_WINDOW`] — requests read the
 //! database, slower but never stale — and is replaced after [`RECONNECT_AFTER`]; the cache is
 //! emptied each time a listener (re)subscribes, since it may have missed notifications.
@@ -72,22 +73,29 @@ impl RevocationListener {
         let options = PgConnectOptions::from_str(url.expose_secret())
             .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?
             .application_name("passport-server-listener");
-        let instance = format!("ping:{}", uuid::Uuid::new_v4().simple());
+        let instance = format!("ping:{}:", uuid::Uuid::new_v4().simple());
         let cache = Arc::clone(store.liveness());
         let heard = Arc::new(Heartbeat::default());
+        // A connection of its own, so a saturated pool cannot silence the heartbeat (which
+        // would turn the cache off just when the database is busiest).
+        let pings = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(1))
+            .connect_lazy_with((*pool.connect_options()).clone());
         let tasks = vec![
-            tokio::spawn(ping(pool.clone(), instance.clone())),
+            tokio::spawn(ping(pings, instance.clone(), Arc::clone(&heard))),
             tokio::spawn(supervise(options, instance, cache, heard)),
         ];
         Ok(Some(Self { tasks }))
     }
 }
 
-/// When this instance last heard its own ping.
+/// When this instance last heard its own ping, and the clock its pings are stamped with.
 #[derive(Debug)]
 struct Heartbeat {
     last: std::sync::Mutex<Instant>,
     subscribed: AtomicBool,
+    origin: Instant,
 }
 
 impl Default for Heartbeat {
@@ -95,6 +103,7 @@ impl Default for Heartbeat {
         Self {
             last: std::sync::Mutex::new(Instant::now()),
             subscribed: AtomicBool::new(false),
+            origin: Instant::now(),
         }
     }
 }
@@ -113,12 +122,14 @@ impl Heartbeat {
     }
 }
 
-/// Publishes this instance's ping through the ordinary pool, forever.
-async fn ping(pool: PgPool, payload: String) {
+/// Publishes this instance's ping, stamped with when it was sent, forever.
+async fn ping(pool: PgPool, instance: String, heard: Arc<Heartbeat>) {
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        // Stamped before sending: a ping heard vouches only for what was committed before it.
+        let payload = format!("{instance}{}", heard.origin.elapsed().as_millis());
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(&payload)
@@ -204,9 +215,17 @@ async fn listen(
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 let payload = notification.payload();
-                if payload == instance {
-                    heard.beat();
-                    cache.trust_until(Instant::now() + TRUST_WINDOW);
+                if let Some(stamp) = payload.strip_prefix(instance.as_str()) {
+                    // Trust runs from when the ping was sent, not heard, so a slow listener
+                    // cannot stretch it: staleness stays under TRUST_WINDOW.
+                    if let Ok(sent_ms) = stamp.parse::<u64>() {
+                        heard.beat();
+                        cache.trust_until(
+                            heard.origin + Duration::from_millis(sent_ms) + TRUST_WINDOW,
+                        );
+                    }
+                } else if payload == "all" {
+                    cache.clear();
                 } else if let Some(session) = payload.strip_prefix("session:") {
                     cache.invalidate(session);
                 } else if let Some(user) = payload.strip_prefix("user:") {

@@ -93,7 +93,8 @@ impl RefreshError {
 /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
 /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
 /// #     }
-/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated, StoreError> {
+/// #     type User = String;
+/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
 /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
 /// #         let sid = rows[i].1.clone();
@@ -103,7 +104,7 @@ impl RefreshError {
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated(SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }))
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
@@ -111,7 +112,8 @@ impl RefreshError {
 /// # actix_web::rt::System::new().block_on(async {
 /// let sessions = Sessions::new(Arc::new(Memory::default()));
 /// let login = sessions.start("ada").await.unwrap();
-/// let next = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+/// let (next, user) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+/// assert_eq!(user, "ada");
 /// assert_eq!(next.session_id, login.session_id, "same session, new refresh token");
 /// assert_ne!(next.refresh_token, login.refresh_token);
 /// assert!(matches!(sessions.refresh("not-a-token").await, Err(RefreshError::InvalidGrant(_))));
@@ -189,8 +191,9 @@ impl<S: SessionStore> Sessions<S> {
         })
     }
 
-    /// Uses `presented` up and returns a new refresh token for the same session.
-    pub async fn refresh(&self, presented: &str) -> Result<IssuedSession, RefreshError> {
+    /// Uses `presented` up and returns a new refresh token for the same session, with the
+    /// session's user as the store read it.
+    pub async fn refresh(&self, presented: &str) -> Result<(IssuedSession, S::User), RefreshError> {
         let Some(presented) = RefreshTokenHash::of_presented(presented) else {
             return Err(RefreshError::InvalidGrant("not a refresh token"));
         };
@@ -202,16 +205,23 @@ impl<S: SessionStore> Sessions<S> {
             grace_ms: millis(self.grace),
         };
         match self.store.rotate_refresh_token(&rotation).await? {
-            Rotated::Rotated(SessionRecord {
-                session_id,
-                user_id,
-                expires_at_ms,
-            }) => Ok(IssuedSession {
-                session_id,
-                user_id,
-                refresh_token,
-                expires_at_ms,
-            }),
+            Rotated::Rotated {
+                session:
+                    SessionRecord {
+                        session_id,
+                        user_id,
+                        expires_at_ms,
+                    },
+                user,
+            } => Ok((
+                IssuedSession {
+                    session_id,
+                    user_id,
+                    refresh_token,
+                    expires_at_ms,
+                },
+                user,
+            )),
             Rotated::Invalid => Err(RefreshError::InvalidGrant(
                 "unknown, expired or revoked refresh token",
             )),

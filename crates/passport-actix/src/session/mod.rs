@@ -18,5 +18,7 @@ pub use cache::{DEFAULT_LIVENESS_CAPACITY, LivenessCache, Ticket};
 pub use manager::{
     DEFAULT_REUSE_GRACE, DEFAULT_SESSION_TTL, IssuedSession, RefreshError, Sessions, now_ms,
 };
-pub use store::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+pub use store::{
+    MAX_UNUSED_REFRESH_TOKENS, NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse,
+};
 pub use token::{RefreshToken, RefreshTokenHash};

@@ -5,6 +5,10 @@ use async_trait::async_trait;
 use crate::error::StoreError;
 use crate::session::token::RefreshTokenHash;
 
+/// The most unused refresh tokens one session may hold (each retry inside the reuse grace
+/// adds one).
+pub const MAX_UNUSED_REFRESH_TOKENS: i64 = 32;
+
 /// A session to store, with its first refresh token.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -72,9 +76,16 @@ pub struct SessionRecord {
 
 /// What a [`SessionStore`] did with a [`Rotation`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rotated {
-    /// The replacement is stored; the session is live.
-    Rotated(SessionRecord),
+pub enum Rotated<U> {
+    /// The replacement is stored; the session is live. `user` is the session's user, read in
+    /// the same transaction (what the new access token needs), so a refresh is one database
+    /// call that either happened or did not.
+    Rotated {
+        /// The session.
+        session: SessionRecord,
+        /// Its user.
+        user: U,
+    },
     /// No such token, or its session is expired, revoked or gone. Nothing changed.
     Invalid,
     /// A used-up token was presented after the grace: the session is now revoked.
@@ -97,7 +108,13 @@ pub enum Rotated {
 /// 2. otherwise [`Rotation::classify`] on the row's first-use time:
 ///    [`TokenUse::First`] sets it to `now_ms` and inserts `replacement` into the same session;
 ///    [`TokenUse::WithinGrace`] only inserts `replacement`;
-///    [`TokenUse::Reuse`] marks the session revoked and answers [`Rotated::ReuseDetected`].
+///    [`TokenUse::Reuse`] marks the session revoked and answers [`Rotated::ReuseDetected`];
+/// 3. a session never holds more than [`MAX_UNUSED_REFRESH_TOKENS`] unused tokens: a
+///    replacement beyond that is refused ([`Rotated::Invalid`], nothing changed), so retries
+///    inside the grace cannot multiply tokens without bound.
+///
+/// Used tokens must be kept until their session ends: a used token presented late is how
+/// theft is detected.
 ///
 /// # Examples
 ///
@@ -105,11 +122,17 @@ pub enum Rotated {
 /// an in-memory one.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
+    /// What the store returns about a session's user when it rotates a token.
+    type User: Send + 'static;
+
     /// Stores a session and its first refresh token, atomically.
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
 
     /// Rotates a refresh token; see the trait documentation for the exact rules.
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated, StoreError>;
+    async fn rotate_refresh_token(
+        &self,
+        rotation: &Rotation,
+    ) -> Result<Rotated<Self::User>, StoreError>;
 
     /// Revokes one session; `true` if it was live.
     async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError>;

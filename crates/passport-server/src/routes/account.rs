@@ -4,8 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::local::NewPasswordError;
-use passport_actix::local::UserStore;
-use passport_actix::session::SessionStore;
 use passport_actix::{
     AuthRequest, Authenticated, Failure, FailureKind, Outcome, failure_response, read_fields,
 };
@@ -40,19 +38,12 @@ pub async fn change_password(
         Err(NewPasswordError::Policy(failure)) => return failure_response(&[failure]),
         Err(NewPasswordError::Hash(error)) => return unexpected(error),
     };
-    if let Err(error) = store.update_password_hash(&user, &hash).await {
-        return unexpected(error.into_strategy_error("storing the new password"));
-    }
-    let keep = user.session_id.map(|id| id.to_string());
-    match store
-        .revoke_user_sessions(&user.id.to_string(), keep.as_deref())
-        .await
-    {
+    match store.change_password(&user, &hash, user.session_id).await {
         Ok(revoked) => {
             tracing::info!(user_id = %user.id, revoked = revoked.len(), "password changed");
             HttpResponse::NoContent().finish()
         }
-        Err(error) => unexpected(error.into_strategy_error("revoking other sessions")),
+        Err(error) => unexpected(error.into_strategy_error("changing the password")),
     }
 }
 

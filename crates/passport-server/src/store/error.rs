@@ -13,11 +13,15 @@ pub fn classify(error: sqlx::Error) -> StoreError {
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
-        // PostgreSQL class 08 (connection exception), 57P0x (shutdown), 53 (resources);
+        // PostgreSQL class 08 (connection exception), 57P0x (shutdown), 57014 (statement
+        // timeout), 53 (resources), 40001/40P01 (serialization failure, deadlock: retryable);
         // SQLite busy/locked.
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             code.starts_with("08")
                 || code.starts_with("57P")
+                || code == "57014"
+                || code == "40001"
+                || code == "40P01"
                 || code.starts_with("53")
                 || code == "5"
                 || code == "6"

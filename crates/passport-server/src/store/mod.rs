@@ -54,10 +54,6 @@ impl User {
     }
 }
 
-/// How long a used refresh token is remembered for reuse detection (after that, presenting
-/// it is an unknown token: still `invalid_grant`, but the session is no longer revoked).
-pub const USED_REFRESH_TOKEN_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
-
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -189,20 +185,49 @@ impl Store {
         deleted
     }
 
-    /// Deletes ended sessions and long-used refresh tokens; returns how many rows.
+    /// Deletes ended (expired or revoked) sessions with their refresh tokens; returns how many.
     pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
         let now = now_ms();
-        let used_before = now - USED_REFRESH_TOKEN_RETENTION.as_millis() as i64;
         match &self.db {
+            Database::Postgres(pool) => self.timed(postgres::purge_sessions(pool, now)).await,
+            Database::Sqlite(pool) => self.timed(sqlite::purge_sessions(pool, now)).await,
+        }
+    }
+
+    /// Replaces `user`'s password hash and revokes every other session but `keep`, in one
+    /// transaction; returns the revoked session ids.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        hash: &PasswordHash,
+        keep: Option<Uuid>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        let now = now_ms();
+        let revoked = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::purge_sessions(pool, now, used_before))
-                    .await
+                self.timed(postgres::change_password(
+                    pool,
+                    user.id,
+                    hash.as_str(),
+                    keep,
+                    now,
+                ))
+                .await
             }
             Database::Sqlite(pool) => {
-                self.timed(sqlite::purge_sessions(pool, now, used_before))
-                    .await
+                self.timed(sqlite::change_password(
+                    pool,
+                    user.id,
+                    hash.as_str(),
+                    keep,
+                    now,
+                ))
+                .await
             }
-        }
+        };
+        // Whatever happened, forget this user's cached sessions (the triggers tell the others).
+        self.liveness.invalidate_user(&user.id.to_string());
+        revoked
     }
 
     /// Deletes expired throttling rows; returns how many.
@@ -284,6 +309,8 @@ impl UserStore for Store {
 
 #[async_trait]
 impl SessionStore for Store {
+    type User = User;
+
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
         match &self.db {
             Database::Postgres(pool) => self.timed(postgres::create_session(pool, session)).await,
@@ -291,7 +318,7 @@ impl SessionStore for Store {
         }
     }
 
-    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated, StoreError> {
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
         let rotated = match &self.db {
             Database::Postgres(pool) => self.timed(postgres::rotate(pool, rotation)).await?,
             Database::Sqlite(pool) => self.timed(sqlite::rotate(pool, rotation)).await?,
@@ -311,6 +338,7 @@ impl SessionStore for Store {
             Database::Postgres(pool) => self.timed(postgres::revoke_session(pool, id, now)).await,
             Database::Sqlite(pool) => self.timed(sqlite::revoke_session(pool, id, now)).await,
         };
+        // Invalidated even on error: the revocation may have committed before a timeout.
         self.liveness.invalidate(session_id);
         revoked
     }
@@ -335,11 +363,9 @@ impl SessionStore for Store {
                     .await
             }
         };
-        let revoked = revoked?;
-        for id in &revoked {
-            self.liveness.invalidate(&id.to_string());
-        }
-        Ok(revoked.iter().map(Uuid::to_string).collect())
+        // Forget the user's cached sessions even on error: the revocation may have committed.
+        self.liveness.invalidate_user(user_id);
+        Ok(revoked?.iter().map(Uuid::to_string).collect())
     }
 }
 

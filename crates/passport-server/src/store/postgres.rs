@@ -7,7 +7,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
-use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, TokenUse};
+use passport_actix::session::{
+    MAX_UNUSED_REFRESH_TOKENS, NewSession, Rotated, Rotation, SessionRecord, TokenUse,
+};
 
 use super::User;
 use crate::configuration::Settings;
@@ -172,34 +174,33 @@ pub(super) async fn create_session(pool: &PgPool, s: &NewSession) -> Result<(), 
     tx.commit().await
 }
 
-/// One transaction; the first statement marks the token used (keeping an earlier use time)
-/// and locks its row, so concurrent refreshes with one token run one after another.
-pub(super) async fn rotate(pool: &PgPool, r: &Rotation) -> Result<Rotated, sqlx::Error> {
+/// One transaction. It locks the session row first (the same order as a revocation or a
+/// deletion, so they cannot deadlock), which also serializes concurrent refreshes of one
+/// session; then marks the token used, keeping an earlier use time.
+pub(super) async fn rotate(pool: &PgPool, r: &Rotation) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let Some(token) = sqlx::query(
-        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE token_hash = $1
-         RETURNING session_id, used_at",
+    let Some(session) = sqlx::query(
+        "SELECT s.id, s.expires_at, u.id AS user_id, u.email
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+         WHERE t.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
+         FOR UPDATE OF s",
     )
     .bind(r.presented.as_str())
     .bind(r.now_ms)
     .fetch_optional(&mut *tx)
     .await?
     else {
-        return Ok(Rotated::Invalid);
+        return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
     };
-    let session_id: Uuid = token.try_get("session_id")?;
-    let used_at: i64 = token.try_get("used_at")?;
-    let session = sqlx::query(
-        "SELECT user_id, expires_at FROM sessions
-         WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2 FOR UPDATE",
+    let session_id: Uuid = session.try_get("id")?;
+    let used_at: i64 = sqlx::query_scalar(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE token_hash = $1
+         RETURNING used_at",
     )
-    .bind(session_id)
+    .bind(r.presented.as_str())
     .bind(r.now_ms)
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    let Some(session) = session else {
-        return Ok(Rotated::Invalid); // dropped: rolled back, nothing changed
-    };
     if r.classify(Some(used_at)) == TokenUse::Reuse {
         sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
             .bind(session_id)
@@ -211,20 +212,59 @@ pub(super) async fn rotate(pool: &PgPool, r: &Rotation) -> Result<Rotated, sqlx:
             session_id: session_id.to_string(),
         });
     }
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+    let inserted = sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at)
+         SELECT $1, $2, $3
+         WHERE (SELECT count(*) FROM refresh_tokens WHERE session_id = $2 AND used_at IS NULL) < $4",
     )
     .bind(r.replacement.as_str())
     .bind(session_id)
     .bind(r.now_ms)
+    .bind(MAX_UNUSED_REFRESH_TOKENS)
     .execute(&mut *tx)
     .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
+    }
     tx.commit().await?;
-    Ok(Rotated::Rotated(SessionRecord {
-        session_id: session_id.to_string(),
-        user_id: session.try_get::<Uuid, _>("user_id")?.to_string(),
-        expires_at_ms: session.try_get("expires_at")?,
-    }))
+    let user = User::new(session.try_get("user_id")?, session.try_get("email")?);
+    Ok(Rotated::Rotated {
+        session: SessionRecord {
+            session_id: session_id.to_string(),
+            user_id: user.id.to_string(),
+            expires_at_ms: session.try_get("expires_at")?,
+        },
+        user,
+    })
+}
+
+/// Replaces the password hash and revokes every other session, in one transaction: a
+/// password change either fully happened or not at all.
+pub(super) async fn change_password(
+    pool: &PgPool,
+    user_id: Uuid,
+    hash: &str,
+    keep: Option<Uuid>,
+    now: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = $3
+         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
 }
 
 pub(super) async fn revoke_session(pool: &PgPool, id: Uuid, now: i64) -> Result<bool, sqlx::Error> {
@@ -288,20 +328,12 @@ pub(super) async fn delete_user(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::E
     Ok(done.rows_affected() > 0)
 }
 
-/// Deletes ended sessions (their tokens cascade) and used tokens older than `used_before`.
-pub(super) async fn purge_sessions(
-    pool: &PgPool,
-    now: i64,
-    used_before: i64,
-) -> Result<u64, sqlx::Error> {
-    let sessions =
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
-            .bind(now)
-            .execute(pool)
-            .await?;
-    let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE used_at < $1")
-        .bind(used_before)
+/// Deletes ended sessions; their refresh tokens, used or not, go with them (cascade). Used
+/// tokens are kept until then: presenting one late is how theft is detected.
+pub(super) async fn purge_sessions(pool: &PgPool, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
+        .bind(now)
         .execute(pool)
         .await?;
-    Ok(sessions.rows_affected() + tokens.rows_affected())
+    Ok(done.rows_affected())
 }

@@ -9,7 +9,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
-use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, TokenUse};
+use passport_actix::session::{
+    MAX_UNUSED_REFRESH_TOKENS, NewSession, Rotated, Rotation, SessionRecord, TokenUse,
+};
 
 use super::User;
 use crate::configuration::Settings;
@@ -168,11 +170,11 @@ pub(super) async fn create_session(pool: &SqlitePool, s: &NewSession) -> Result<
 
 /// One transaction that starts with a write, so SQLite takes its write lock first and
 /// concurrent refreshes run one after another (never a read lock upgraded mid-way).
-pub(super) async fn rotate(pool: &SqlitePool, r: &Rotation) -> Result<Rotated, sqlx::Error> {
+pub(super) async fn rotate(pool: &SqlitePool, r: &Rotation) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let Some(token) = sqlx::query(
+    let Some(used_at) = sqlx::query_scalar::<_, i64>(
         "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE token_hash = ?1
-         RETURNING session_id, used_at",
+         RETURNING used_at",
     )
     .bind(r.presented.as_str())
     .bind(r.now_ms)
@@ -181,19 +183,19 @@ pub(super) async fn rotate(pool: &SqlitePool, r: &Rotation) -> Result<Rotated, s
     else {
         return Ok(Rotated::Invalid);
     };
-    let session_id: String = token.try_get("session_id")?;
-    let used_at: i64 = token.try_get("used_at")?;
     let session = sqlx::query(
-        "SELECT user_id, expires_at FROM sessions
-         WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+        "SELECT s.id AS session_id, s.expires_at, u.id, u.email
+         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+         WHERE t.token_hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2",
     )
-    .bind(&session_id)
+    .bind(r.presented.as_str())
     .bind(r.now_ms)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(session) = session else {
         return Ok(Rotated::Invalid); // dropped: rolled back, nothing changed
     };
+    let session_id: String = session.try_get("session_id")?;
     if r.classify(Some(used_at)) == TokenUse::Reuse {
         sqlx::query("UPDATE sessions SET revoked_at = ?2 WHERE id = ?1")
             .bind(&session_id)
@@ -203,20 +205,63 @@ pub(super) async fn rotate(pool: &SqlitePool, r: &Rotation) -> Result<Rotated, s
         tx.commit().await?;
         return Ok(Rotated::ReuseDetected { session_id });
     }
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+    let inserted = sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, created_at)
+         SELECT ?1, ?2, ?3
+         WHERE (SELECT count(*) FROM refresh_tokens WHERE session_id = ?2 AND used_at IS NULL) < ?4",
     )
     .bind(r.replacement.as_str())
     .bind(&session_id)
     .bind(r.now_ms)
+    .bind(MAX_UNUSED_REFRESH_TOKENS)
     .execute(&mut *tx)
     .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
+    }
     tx.commit().await?;
-    Ok(Rotated::Rotated(SessionRecord {
-        session_id,
-        user_id: session.try_get("user_id")?,
-        expires_at_ms: session.try_get("expires_at")?,
-    }))
+    let user = user(&session)?;
+    Ok(Rotated::Rotated {
+        session: SessionRecord {
+            session_id,
+            user_id: user.id.to_string(),
+            expires_at_ms: session.try_get("expires_at")?,
+        },
+        user,
+    })
+}
+
+/// Replaces the password hash and revokes every other session, in one transaction.
+pub(super) async fn change_password(
+    pool: &SqlitePool,
+    user_id: Uuid,
+    hash: &str,
+    keep: Option<Uuid>,
+    now: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = ?1 WHERE id = ?2")
+        .bind(hash)
+        .bind(user_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    let rows = sqlx::query(
+        "UPDATE sessions SET revoked_at = ?3
+         WHERE user_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id <> ?2)
+         RETURNING id",
+    )
+    .bind(user_id.to_string())
+    .bind(keep.map(|k| k.to_string()))
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        })
+        .collect()
 }
 
 pub(super) async fn revoke_session(
@@ -284,20 +329,11 @@ pub(super) async fn delete_user(pool: &SqlitePool, id: Uuid) -> Result<bool, sql
     Ok(done.rows_affected() > 0)
 }
 
-/// Deletes ended sessions (their tokens cascade) and used tokens older than `used_before`.
-pub(super) async fn purge_sessions(
-    pool: &SqlitePool,
-    now: i64,
-    used_before: i64,
-) -> Result<u64, sqlx::Error> {
-    let sessions =
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1 OR revoked_at IS NOT NULL")
-            .bind(now)
-            .execute(pool)
-            .await?;
-    let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE used_at < ?1")
-        .bind(used_before)
+/// Deletes ended sessions; their refresh tokens, used or not, go with them (cascade).
+pub(super) async fn purge_sessions(pool: &SqlitePool, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?1 OR revoked_at IS NOT NULL")
+        .bind(now)
         .execute(pool)
         .await?;
-    Ok(sessions.rows_affected() + tokens.rows_affected())
+    Ok(done.rows_affected())
 }
