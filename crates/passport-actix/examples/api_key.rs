@@ -1,13 +1,12 @@
 //! A custom API-key strategy, registered by name and chained with `"jwt"` on one scope.
 //!
 //! ```sh
-//! API_KEY='a long random key' JWT_SECRET='a secret of at least thirty-two bytes' \
-//!     cargo run -p passport-actix --example api_key
-//!
-//! curl -H "x-api-key: $API_KEY" http://127.0.0.1:8080/user/me
-//! curl -H "authorization: Bearer <a JWT signed with JWT_SECRET>" http://127.0.0.1:8080/user/me
-//! curl -i http://127.0.0.1:8080/user/me   # 401 with a Bearer and an ApiKey challenge
+//! cargo run -p passport-actix --example api_key
 //! ```
+//!
+//! With no setup it generates a development API key and JWT secret and prints ready-to-paste
+//! `curl` commands: one with the key, one with a freshly signed token, one with neither (a 401
+//! with both challenges). Set `API_KEY` and `JWT_SECRET` (at least 32 bytes) to choose them.
 //!
 //! Tokens must be HS256, issued by `api-key-example` for the audience `api-key-example`.
 //! The functions here are reused by `tests/api_key_example.rs`.
@@ -17,8 +16,8 @@ use std::sync::Arc;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
 use passport_actix::{
-    AuthRequest, Authenticate, Authenticated, ConfigError, Failure, FailureKind, Info, Outcome,
-    Passport, async_trait,
+    AuthRequest, Authenticate, Authenticated, ConfigError, Failure, Info, Outcome, Passport,
+    async_trait, constant_time_eq,
 };
 use serde::Serialize;
 
@@ -52,21 +51,13 @@ impl ApiKeyStrategy {
     }
 }
 
-/// Compares two byte strings in time that depends only on their lengths, never on where
-/// they first differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
-}
-
 #[async_trait(?Send)]
 impl Authenticate<Principal> for ApiKeyStrategy {
     async fn authenticate(&self, req: &AuthRequest) -> Outcome<Principal> {
         let challenge = r#"ApiKey realm="api", header="x-api-key""#;
         match req.http().headers().get(API_KEY_HEADER) {
             None => Outcome::Fail(
-                Failure::unauthorized("api_key_missing", "An API key is required")
-                    .kind(FailureKind::MissingCredentials)
-                    .challenge(challenge),
+                Failure::missing("api_key_missing", "An API key is required").challenge(challenge),
             ),
             Some(given)
                 if !self.key.is_empty() && constant_time_eq(given.as_bytes(), &self.key) =>
@@ -127,26 +118,36 @@ pub(crate) fn configure(
     })
 }
 
-fn required_env(name: &str) -> std::io::Result<String> {
+/// The variable's value, or a random development value (announced, never a secret you chose).
+fn env_or_generated(name: &str) -> String {
     match std::env::var(name) {
-        Ok(value) if !value.is_empty() => Ok(value),
-        // Name the variable, never its value.
-        _ => Err(std::io::Error::other(format!(
-            "set {name} to run this example"
-        ))),
+        Ok(value) if !value.is_empty() => value,
+        _ => {
+            let value = passport_actix::session::RefreshToken::generate()
+                .as_str()
+                .to_owned();
+            println!("{name} is not set: using a random development value for this run");
+            value
+        }
     }
 }
 
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
-    let api_key = required_env("API_KEY")?;
-    let jwt_secret = required_env("JWT_SECRET")?;
+    let api_key = env_or_generated("API_KEY");
+    let jwt_secret = env_or_generated("JWT_SECRET");
     let jwt = jwt_config(jwt_secret.as_bytes()).map_err(std::io::Error::other)?;
+    let token = jwt
+        .issuer()
+        .issue("ada", ())
+        .map_err(std::io::Error::other)?
+        .token;
     let routes = configure(&passport(&jwt, &api_key)).map_err(std::io::Error::other)?;
 
-    println!(
-        "listening on http://127.0.0.1:8080 (GET /user/me with a bearer token or {API_KEY_HEADER})"
-    );
+    println!("listening on http://127.0.0.1:8080 — try:");
+    println!("  curl -H '{API_KEY_HEADER}: {api_key}' http://127.0.0.1:8080/user/me");
+    println!("  curl -H 'authorization: Bearer {token}' http://127.0.0.1:8080/user/me");
+    println!("  curl -i http://127.0.0.1:8080/user/me   # 401 with both challenges");
     HttpServer::new(move || App::new().configure(routes.clone()))
         .workers(2)
         .bind(("127.0.0.1", 8080))?

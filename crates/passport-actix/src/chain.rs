@@ -38,7 +38,10 @@ impl<U> ChainResult<U> {
             Self::Pass => Outcome::Pass,
             Self::Error(error) => Outcome::Error(error),
             Self::Redirect(redirect) => Outcome::Redirect(redirect),
-            Self::Failed(mut failures) => Outcome::Fail(failures.swap_remove(0)),
+            Self::Failed(mut failures) => {
+                let index = crate::responder::most_specific(&failures);
+                Outcome::Fail(failures.swap_remove(index))
+            }
         }
     }
 

@@ -27,7 +27,7 @@
 //!         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
 //!             Some(b"let-me-in") => Outcome::success("robot".to_owned()),
 //!             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").challenge("ApiKey")),
-//!             None => Outcome::Fail(Failure::unauthorized("missing_api_key", "No API key").challenge("ApiKey")),
+//!             None => Outcome::Fail(Failure::missing("missing_api_key", "No API key").challenge("ApiKey")),
 //!         }
 //!     }
 //! }
@@ -154,6 +154,23 @@ pub use blocking::BlockingPool;
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};
 pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
 pub use fields::read_fields;
+
+/// Compares two byte strings in constant time (for the lengths given), so a response time
+/// never reveals how much of a secret matched. Use it for API keys and other shared secrets.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::constant_time_eq;
+///
+/// assert!(constant_time_eq(b"let-me-in", b"let-me-in"));
+/// assert!(!constant_time_eq(b"let-me-in", b"let-me-out"));
+/// assert!(!constant_time_eq(b"short", b"longer"));
+/// ```
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(a.ct_eq(b))
+}
 pub use middleware::{Authenticator, AuthenticatorService};
 pub use outcome::{Failure, FailureKind, Info, Outcome, Redirect};
 pub use passport::{Callback, Passport, StrategyNames};

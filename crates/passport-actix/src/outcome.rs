@@ -162,6 +162,28 @@ impl Failure {
         Self::new(StatusCode::UNAUTHORIZED, code, message).kind(FailureKind::InvalidCredentials)
     }
 
+    /// A `401` saying "this strategy found no credentials of its kind here": the natural
+    /// answer of a header or token strategy when its header is absent. An
+    /// [`optional`](crate::Authenticator::optional) guard lets such a request through as
+    /// anonymous, and when a whole chain fails, a more specific failure (credentials found and
+    /// refused) is the one the client reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::missing("api_key_missing", "An API key is required").challenge("ApiKey");
+    /// assert_eq!(failure.status(), 401);
+    /// assert_eq!(failure.failure_kind(), FailureKind::MissingCredentials);
+    /// ```
+    pub fn missing(
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message).kind(FailureKind::MissingCredentials)
+    }
+
     /// A `400` for a request without credentials (passport-local's "Missing credentials").
     pub fn missing_credentials(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "missing_credentials", message)

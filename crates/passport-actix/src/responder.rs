@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorKind, StrategyError};
-use crate::outcome::Failure;
+use crate::outcome::{Failure, FailureKind};
 
 /// The JSON body of every error response: `{"error": "<machine_code>", "message": "<human text>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +46,8 @@ pub trait FailureResponder: Send + Sync + 'static {
     }
 }
 
-/// The default responder: the first failure's status and JSON body, every challenge in
+/// The default responder: the most specific failure's status and JSON body (the first that
+/// found credentials and refused them, else the first), every challenge in
 /// `WWW-Authenticate` on a 401, `Retry-After` on a 429.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonResponder;
@@ -81,7 +82,7 @@ where
 /// assert_eq!(response.headers().get_all("www-authenticate").count(), 2);
 /// ```
 pub fn failure_response(failures: &[Failure]) -> HttpResponse {
-    let Some(first) = failures.first() else {
+    let Some(first) = failures.get(most_specific(failures)) else {
         return ErrorBody::new("unauthorized", "Authentication required")
             .response(StatusCode::UNAUTHORIZED);
     };
@@ -103,6 +104,15 @@ pub fn failure_response(failures: &[Failure]) -> HttpResponse {
         builder.insert_header((header::RETRY_AFTER, seconds.max(1)));
     }
     builder.json(ErrorBody::new(first.code(), first.message()))
+}
+
+/// The index of the failure a client should read: the first that found credentials and
+/// refused them (it says more than one that found none), else the first.
+pub(crate) fn most_specific(failures: &[Failure]) -> usize {
+    failures
+        .iter()
+        .position(|f| f.failure_kind() != FailureKind::MissingCredentials)
+        .unwrap_or(0)
 }
 
 /// The default response for a strategy error: `500 internal_error` or

@@ -19,22 +19,18 @@ use crate::request::AuthRequest;
 /// An API-key strategy:
 ///
 /// ```
-/// use passport_actix::{async_trait, AuthRequest, Authenticate, Failure, Outcome};
+/// use passport_actix::{async_trait, constant_time_eq, AuthRequest, Authenticate, Failure, Outcome};
 ///
 /// struct ApiKey { key: String }
-///
-/// /// Compares in constant time, so response times do not reveal how much of a key matched.
-/// fn same(a: &[u8], b: &[u8]) -> bool {
-///     a.len() == b.len() && a.iter().zip(b).fold(0, |acc, (x, y)| acc | (x ^ y)) == 0
-/// }
 ///
 /// #[async_trait(?Send)]
 /// impl Authenticate<String> for ApiKey {
 ///     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
 ///         match req.http().headers().get("x-api-key") {
-///             None => Outcome::Fail(Failure::unauthorized("missing_api_key", "No API key")
+///             // No key at all: "not for me", so an optional guard lets the request through.
+///             None => Outcome::Fail(Failure::missing("missing_api_key", "No API key")
 ///                 .challenge(r#"ApiKey realm="api""#)),
-///             Some(v) if same(v.as_bytes(), self.key.as_bytes()) => Outcome::success("robot".into()),
+///             Some(v) if constant_time_eq(v.as_bytes(), self.key.as_bytes()) => Outcome::success("robot".into()),
 ///             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key")
 ///                 .challenge(r#"ApiKey realm="api", error="invalid_key""#)),
 ///         }

@@ -9,7 +9,8 @@ mod api_key;
 use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{App, test};
-use api_key::{API_KEY_HEADER, Principal, configure, constant_time_eq, jwt_config, passport};
+use api_key::{API_KEY_HEADER, Principal, configure, jwt_config, passport};
+use passport_actix::constant_time_eq;
 use serde_json::{Value, json};
 
 const KEY: &str = "test-only api key, 0123456789abcdef";

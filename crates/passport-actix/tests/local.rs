@@ -433,6 +433,38 @@ async fn signup_when_the_store_is_down_is_503() {
 // ---------------------------------------------------------------------------------------------
 
 #[actix_web::test]
+async fn missing_credential_messages_name_the_field_and_the_usual_mistake() {
+    let h = harness();
+    let message = |reply: &Reply| {
+        serde_json::from_slice::<Value>(&reply.body).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let reply = h
+        .send(json_post("/login", json!({ "email": "ada@example.com" })))
+        .await;
+    assert_eq!(message(&reply), "Missing credentials: password is required");
+    let reply = h
+        .send(json_post("/login", json!({ "password": GOOD_PASSWORD })))
+        .await;
+    assert_eq!(message(&reply), "Missing credentials: email is required");
+    // curl -d '{"email":…}' sends JSON with the form content type.
+    let reply = h
+        .send(form_post(
+            "/login",
+            r#"{"email":"ada@example.com","password":"x"}"#,
+        ))
+        .await;
+    assert_eq!(reply.error(), "missing_credentials");
+    assert!(
+        message(&reply).contains("looks like JSON"),
+        "{}",
+        message(&reply)
+    );
+}
+
+#[actix_web::test]
 async fn missing_credentials_are_400_without_touching_the_store() {
     let h = harness();
     for uri in ["/signup", "/login"] {

@@ -819,3 +819,60 @@ async fn a_callback_hands_the_outcome_to_the_handler() {
         "{outcome:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The natural way to write a strategy is the right one
+// ---------------------------------------------------------------------------------------------
+
+fn fail_wrong_api_key() -> Outcome<String> {
+    Outcome::Fail(
+        Failure::unauthorized("api_key_invalid", "The API key is not valid")
+            .challenge(r#"ApiKey realm="api", error="invalid_key""#),
+    )
+}
+
+#[actix_web::test]
+async fn when_every_strategy_fails_the_body_is_the_most_specific_failure() {
+    // "jwt" found no token, "api-key" found a wrong key: the client is told about the key.
+    let (passport, _) = fixed(&[("jwt", fail_bearer), ("api-key", fail_wrong_api_key)]);
+    let reply = call(&passport, &["jwt", "api-key"], false, get("/me")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_body().error, "api_key_invalid");
+    assert_eq!(
+        reply.challenges(),
+        vec![
+            r#"Bearer realm="api""#,
+            r#"ApiKey realm="api", error="invalid_key""#
+        ],
+        "every challenge, in chain order"
+    );
+    // When none found credentials, the first one speaks.
+    let (passport, _) = fixed(&[("jwt", fail_bearer), ("api-key", fail_api_key)]);
+    let reply = call(&passport, &["jwt", "api-key"], false, get("/me")).await;
+    assert_eq!(reply.error_body().error, "token_missing");
+}
+
+#[actix_web::test]
+async fn an_optional_guard_lets_through_a_strategy_written_with_failure_missing() {
+    let mut passport = Passport::<String>::new();
+    passport.register(
+        "api-key",
+        strategy_fn(|req| async move {
+            match req.headers().get("x-api-key") {
+                None => Outcome::Fail(Failure::missing("api_key_missing", "No API key")),
+                Some(_) => Outcome::Fail(Failure::unauthorized("api_key_invalid", "Bad key")),
+            }
+        }),
+    );
+    let reply = call(&passport, &["api-key"], true, get("/maybe")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.text(), "anonymous");
+    let reply = call(
+        &passport,
+        &["api-key"],
+        true,
+        get("/maybe").insert_header(("x-api-key", "wrong")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}

@@ -77,7 +77,10 @@ impl TokenError {
     pub fn into_failure(self, realm: &str) -> Failure {
         let description = self.to_string();
         match self {
-            Self::Missing => Failure::unauthorized(self.code(), "A bearer token is required")
+            Self::Missing => Failure::unauthorized(
+                self.code(),
+                "A bearer token is required (Authorization: Bearer <token>)",
+            )
                 .kind(FailureKind::MissingCredentials)
                 .challenge(format!("Bearer realm=\"{realm}\"")),
             Self::Multiple => Failure::new(

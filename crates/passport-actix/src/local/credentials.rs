@@ -62,16 +62,52 @@ impl Credentials {
                     password: SecretString::from(password),
                 })
             }
-            _ => Err(Failure::missing_credentials(format!(
-                "Missing credentials: both {} and {} are required",
-                fields.username, fields.password
-            ))),
+            (username, password) => Err(Failure::missing_credentials(
+                missing_message(
+                    req,
+                    fields,
+                    username.is_some_and(|u| !u.is_empty()),
+                    password.is_some_and(|p| !p.is_empty()),
+                )
+                .await,
+            )),
         }
     }
 
     /// The password bytes (for hashing).
     pub fn password_bytes(&self) -> &[u8] {
         self.password.expose_secret().as_bytes()
+    }
+}
+
+/// Names what is missing, and the usual cause: JSON sent as a form (curl's `-d` default).
+async fn missing_message(
+    req: &AuthRequest,
+    fields: &FieldNames,
+    has_username: bool,
+    has_password: bool,
+) -> String {
+    use actix_web::HttpMessage;
+    let looks_like_json = req
+        .body()
+        .await
+        .is_ok_and(|body| body.trim_ascii_start().starts_with(b"{"));
+    if !has_username
+        && !has_password
+        && looks_like_json
+        && req.http().content_type() == "application/x-www-form-urlencoded"
+    {
+        return "Missing credentials: the body looks like JSON but was sent as a form \
+                (Content-Type: application/x-www-form-urlencoded); send Content-Type: application/json"
+            .to_owned();
+    }
+    match (has_username, has_password) {
+        (false, false) => format!(
+            "Missing credentials: both {} and {} are required",
+            fields.username, fields.password
+        ),
+        (false, true) => format!("Missing credentials: {} is required", fields.username),
+        _ => format!("Missing credentials: {} is required", fields.password),
     }
 }
 
