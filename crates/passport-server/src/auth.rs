@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtConfig, JwtStrategy, TokenIssuer};
-use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+use passport_actix::local::{Argon2id, Bcrypt, LocalStrategy, Migrating, Mode, PasswordHasher};
 use passport_actix::session::{IssuedSession, Sessions};
 use passport_actix::{Callback, Passport};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::configuration::Settings;
+use crate::configuration::{PasswordScheme, Settings};
 use crate::store::{Store, User};
 
 /// The application's own token claims, beside `sub`, `iss`, `aud`, `iat` and `exp`.
@@ -86,7 +86,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     )?
     .ttl(settings.jwt_ttl)
     .leeway(settings.jwt_leeway);
-    let hasher: Arc<Bcrypt> = Arc::new(Bcrypt::new(settings.bcrypt_cost)?);
+    let hasher = password_hasher(settings)?;
     let store = Arc::new(store);
     let tokens = || {
         ExtractJwt::from_extractors([
@@ -150,5 +150,16 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         passwords,
         sessions,
         issuer: jwt.issuer(),
+    })
+}
+
+/// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are
+/// verified and upgraded at the next successful login.
+fn password_hasher(settings: &Settings) -> anyhow::Result<Arc<dyn PasswordHasher>> {
+    let bcrypt = Bcrypt::new(settings.bcrypt_cost)?;
+    let argon2 = Argon2id::new(settings.argon2)?;
+    Ok(match settings.password_hasher {
+        PasswordScheme::Bcrypt => Arc::new(Migrating::new(bcrypt).previous(argon2)),
+        PasswordScheme::Argon2id => Arc::new(Migrating::new(argon2).previous(bcrypt)),
     })
 }

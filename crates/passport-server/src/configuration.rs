@@ -48,6 +48,15 @@ impl fmt::Debug for JwtSecret {
     }
 }
 
+/// The password hashing scheme of new hashes (`PASSWORD_HASHER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordScheme {
+    /// bcrypt (the default).
+    Bcrypt,
+    /// argon2id.
+    Argon2id,
+}
+
 /// Every setting of the server. See `.env.example` for their meaning and defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -75,6 +84,11 @@ pub struct Settings {
     pub jwt_leeway: Duration,
     /// `BCRYPT_COST`.
     pub bcrypt_cost: u32,
+    /// `PASSWORD_HASHER`: the scheme new hashes use; hashes of the other are verified and
+    /// upgraded at the next login.
+    pub password_hasher: PasswordScheme,
+    /// `ARGON2_MEMORY_KIB` and `ARGON2_ITERATIONS` (argon2id; OWASP defaults).
+    pub argon2: passport_actix::local::Argon2idParams,
     /// `CORS_ALLOWED_ORIGINS`.
     pub cors_allowed_origins: Vec<String>,
     /// `LOGIN_MAX_FAILURES`.
@@ -222,6 +236,32 @@ impl Settings {
                 "a number of seconds",
             )?),
             bcrypt_cost,
+            password_hasher: match get("PASSWORD_HASHER").as_deref() {
+                None | Some("bcrypt") => PasswordScheme::Bcrypt,
+                Some("argon2id" | "argon2") => PasswordScheme::Argon2id,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "PASSWORD_HASHER",
+                        value: other.to_owned(),
+                        expected: "bcrypt or argon2id",
+                    });
+                }
+            },
+            argon2: passport_actix::local::Argon2idParams {
+                memory_kib: parse(
+                    &get,
+                    "ARGON2_MEMORY_KIB",
+                    passport_actix::local::OWASP_ARGON2ID.memory_kib,
+                    "KiB of memory per hash, at least 8",
+                )?
+                .max(8),
+                iterations: positive(
+                    &get,
+                    "ARGON2_ITERATIONS",
+                    passport_actix::local::OWASP_ARGON2ID.iterations,
+                )?,
+                parallelism: 1,
+            },
             cors_allowed_origins: list(get("CORS_ALLOWED_ORIGINS"))
                 .into_iter()
                 .map(|origin| parse_origin(&origin))
@@ -389,6 +429,8 @@ mod tests {
         assert!(s.uses_ephemeral_secret());
         assert_eq!(s.session_ttl, Duration::from_secs(2_592_000));
         assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
+        assert_eq!(s.password_hasher, PasswordScheme::Bcrypt);
+        assert!(settings(&[("PASSWORD_HASHER", "md5")]).is_err());
     }
 
     #[test]

@@ -51,6 +51,106 @@ pub trait PasswordHasher: Send + Sync + 'static {
     fn max_password_bytes(&self) -> Option<usize> {
         None
     }
+
+    /// Whether `hash` is of this hasher's scheme (by its prefix), so that a [`Migrating`]
+    /// hasher knows which one verifies it. The default claims every hash.
+    fn recognizes(&self, _hash: &PasswordHash) -> bool {
+        true
+    }
+}
+
+/// Moves stored hashes from earlier schemes to the current one, transparently: new hashes
+/// and the dummy hash are the current hasher's; a hash of an earlier scheme is verified by
+/// the hasher that [recognizes](PasswordHasher::recognizes) it and always
+/// [needs a rehash](PasswordHasher::needs_rehash), so the next successful login stores the
+/// password under the current scheme.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use passport_actix::local::{Bcrypt, Migrating, PasswordHasher};
+///
+/// let old = Bcrypt::new(4).unwrap();
+/// let stored = old.hash(b"correct horse").unwrap();
+/// // Today: bcrypt at a higher cost; hashes of the old cost still verify and get upgraded.
+/// let hasher = Migrating::new(Bcrypt::new(5).unwrap()).previous(old);
+/// assert!(hasher.verify(b"correct horse", &stored).unwrap());
+/// assert!(hasher.needs_rehash(&stored));
+/// ```
+pub struct Migrating {
+    current: Box<dyn PasswordHasher>,
+    previous: Vec<Box<dyn PasswordHasher>>,
+}
+
+impl fmt::Debug for Migrating {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Migrating")
+            .field("previous", &self.previous.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Migrating {
+    /// Hashes with `current`; add earlier schemes with [`previous`](Self::previous).
+    pub fn new(current: impl PasswordHasher) -> Self {
+        Self {
+            current: Box::new(current),
+            previous: Vec::new(),
+        }
+    }
+
+    /// Also verifies hashes that `hasher` recognizes (and upgrades them).
+    pub fn previous(mut self, hasher: impl PasswordHasher) -> Self {
+        self.previous.push(Box::new(hasher));
+        self
+    }
+
+    fn verifier_for(&self, hash: &PasswordHash) -> Option<&dyn PasswordHasher> {
+        if self.current.recognizes(hash) {
+            return Some(self.current.as_ref());
+        }
+        self.previous
+            .iter()
+            .find(|h| h.recognizes(hash))
+            .map(|h| h.as_ref())
+    }
+}
+
+impl PasswordHasher for Migrating {
+    fn hash(&self, password: &[u8]) -> Result<PasswordHash, HashError> {
+        self.current.hash(password)
+    }
+
+    fn verify(&self, password: &[u8], hash: &PasswordHash) -> Result<bool, HashError> {
+        let Some(hasher) = self.verifier_for(hash) else {
+            return Ok(false);
+        };
+        // A password the earlier scheme could not have hashed (too long for it) cannot match.
+        if hasher
+            .max_password_bytes()
+            .is_some_and(|max| password.len() > max)
+        {
+            return Ok(false);
+        }
+        hasher.verify(password, hash)
+    }
+
+    fn dummy_hash(&self) -> &PasswordHash {
+        self.current.dummy_hash()
+    }
+
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        !self.current.recognizes(hash) || self.current.needs_rehash(hash)
+    }
+
+    fn max_password_bytes(&self) -> Option<usize> {
+        self.current.max_password_bytes()
+    }
+
+    fn recognizes(&self, hash: &PasswordHash) -> bool {
+        self.verifier_for(hash).is_some()
+    }
 }
 
 /// bcrypt with a configurable cost (default 12). Passwords over 72 bytes are refused.
@@ -144,6 +244,10 @@ impl PasswordHasher for Bcrypt {
 
     fn max_password_bytes(&self) -> Option<usize> {
         Some(BCRYPT_MAX_PASSWORD_BYTES)
+    }
+
+    fn recognizes(&self, hash: &PasswordHash) -> bool {
+        hash.as_str().starts_with("$2")
     }
 }
 
