@@ -9,5 +9,6 @@ mod login;
 mod races;
 mod rate_limit;
 mod signup;
+mod slow_bodies;
 mod timing;
 mod tokens;

@@ -124,6 +124,6 @@ pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
 pub use middleware::{Authenticator, AuthenticatorService};
 pub use outcome::{Failure, FailureKind, Info, Outcome, Redirect};
 pub use passport::{Callback, Passport, StrategyNames};
-pub use request::{AuthRequest, BodyError, DEFAULT_BODY_LIMIT};
+pub use request::{AuthRequest, BodyError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT};
 pub use responder::{ErrorBody, FailureResponder, JsonResponder, error_response, failure_response};
 pub use strategy::{Authenticate, FnStrategy, strategy_fn};

@@ -52,6 +52,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     };
 
     let mut passport = Passport::new();
+    passport.body_read_timeout(settings.body_read_timeout);
     passport.register(
         "signup",
         LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),

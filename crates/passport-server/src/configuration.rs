@@ -87,6 +87,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// `BENCH_ROUTES`: mount the `/bench/*` routes used by the load script.
     pub bench_routes: bool,
+    /// `BODY_READ_TIMEOUT_SECONDS`: the longest a whole request body may take to arrive.
+    pub body_read_timeout: Duration,
+    /// `MAX_CONNECTIONS_PER_ADDRESS`: concurrent connections one client address may hold.
+    pub max_connections_per_address: usize,
 }
 
 /// A setting that could not be used.
@@ -233,6 +237,9 @@ impl Settings {
                 }
                 enabled => enabled,
             },
+            body_read_timeout: seconds(&get, "BODY_READ_TIMEOUT_SECONDS", 5)?,
+            max_connections_per_address: positive(&get, "MAX_CONNECTIONS_PER_ADDRESS", 256)?
+                as usize,
         })
     }
 
@@ -362,6 +369,8 @@ mod tests {
         assert_eq!(s.jwt_ttl, Duration::from_secs(3600));
         assert!(s.trusted_proxies.is_empty());
         assert!(s.uses_ephemeral_secret());
+        assert_eq!(s.body_read_timeout, Duration::from_secs(5));
+        assert_eq!(s.max_connections_per_address, 256);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use actix_web::{App, HttpServer, web};
 use crate::auth::{self, Auth};
 use crate::client_ip::ClientIp;
 use crate::configuration::Settings;
+use crate::connections::{self, BodyReadTimeout, ConnectionCap};
 use crate::errors::{json_errors, not_found};
 use crate::rate_limit::RateLimit;
 use crate::routes;
@@ -101,6 +102,11 @@ fn serve(
     let [signup_limit, login_limit] = [limits[0].clone(), limits[1].clone()];
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
+    let body_read_timeout = settings.body_read_timeout;
+    let connection_cap = ConnectionCap::new(
+        settings.max_connections_per_address,
+        settings.trusted_proxies.clone(),
+    );
 
     let mut server = HttpServer::new(move || {
         let signup_limit = signup_limit.clone();
@@ -108,11 +114,16 @@ fn serve(
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
+            .app_data(BodyReadTimeout(body_read_timeout))
+            .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
+            .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
             // Innermost first: CORS answers preflights before any route's guard, and its
             // refusals still pass through `json_errors` like every other error.
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(json_errors())
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(from_fn(connections::body_deadline))
+            .wrap(from_fn(ConnectionCap::enforce))
             .wrap(from_fn(request_span))
             .service(
                 web::resource("/signup")
@@ -148,6 +159,7 @@ fn serve(
             })
             .default_service(web::to(not_found))
     })
+    .on_connect(move |connection, data| connection_cap.on_connect(connection, data))
     .shutdown_timeout(30)
     .listen(listener)?;
     if settings.workers > 0 {

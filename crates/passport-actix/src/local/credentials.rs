@@ -62,6 +62,12 @@ impl Credentials {
                 format!("The request body must not exceed {limit} bytes"),
             )
             .kind(FailureKind::InvalidRequest),
+            BodyError::TimedOut { .. } => Failure::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time",
+            )
+            .kind(FailureKind::InvalidRequest),
             BodyError::Read(_) => {
                 Failure::bad_request("malformed_body", "The request body could not be read")
             }
