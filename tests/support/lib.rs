@@ -427,6 +427,8 @@ pub enum ProxyMode {
 pub struct TcpProxy {
     addr: std::net::SocketAddr,
     mode: std::sync::Arc<tokio::sync::watch::Sender<ProxyMode>>,
+    /// Connections accepted before this generation are black-holed for good.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     accept_loop: tokio::task::JoinHandle<()>,
 }
@@ -452,9 +454,11 @@ impl TcpProxy {
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(tokio::sync::watch::Sender::new(ProxyMode::Open));
         let accepted = Arc::new(AtomicUsize::new(0));
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let accept_loop = tokio::spawn({
             let mode = Arc::clone(&mode);
             let accepted = Arc::clone(&accepted);
+            let generation = Arc::clone(&generation);
             async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -467,6 +471,10 @@ impl TcpProxy {
                     }
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let rx = mode.subscribe();
+                    let live = Liveness {
+                        born: generation.load(Ordering::SeqCst),
+                        current: Arc::clone(&generation),
+                    };
                     tokio::spawn(async move {
                         let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
                             return;
@@ -478,8 +486,8 @@ impl TcpProxy {
                         // Whichever ends first (a side closes, or the proxy is cut) drops
                         // all four halves, closing both connections.
                         tokio::select! {
-                            () = pump(client_read, server_write, rx.clone()) => {}
-                            () = pump(server_read, client_write, rx.clone()) => {}
+                            () = pump(client_read, server_write, rx.clone(), live.clone()) => {}
+                            () = pump(server_read, client_write, rx.clone(), live) => {}
                             () = until_cut(rx) => {}
                         }
                     });
@@ -489,6 +497,7 @@ impl TcpProxy {
         Self {
             addr,
             mode,
+            generation,
             accepted,
             accept_loop,
         }
@@ -518,6 +527,15 @@ impl TcpProxy {
     pub fn restore(&self) {
         self.mode.send_replace(ProxyMode::Open);
     }
+
+    /// Heals a partition the way a NAT or firewall that forgot its flows does: new connections
+    /// work, but every connection that exists now stays silent for good — no byte in either
+    /// direction, no FIN, no RST.
+    pub fn restore_dropping_existing(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.mode.send_replace(ProxyMode::Open);
+    }
 }
 
 impl Drop for TcpProxy {
@@ -527,11 +545,27 @@ impl Drop for TcpProxy {
     }
 }
 
+/// Whether a proxied connection still carries bytes (it was accepted in the current
+/// generation; see [`TcpProxy::restore_dropping_existing`]).
+#[derive(Clone)]
+struct Liveness {
+    born: u64,
+    current: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Liveness {
+    fn dropped(&self) -> bool {
+        self.born < self.current.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Copies `from` to `to`, holding bytes while the proxy hangs; returns on EOF, error or cut.
+/// A connection the proxy dropped holds its bytes for ever (until cut).
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut mode: tokio::sync::watch::Receiver<ProxyMode>,
+    live: Liveness,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -544,6 +578,11 @@ async fn pump(
         loop {
             let current = *mode.borrow_and_update();
             match current {
+                ProxyMode::Open if live.dropped() => {
+                    if mode.changed().await.is_err() {
+                        return;
+                    }
+                }
                 ProxyMode::Open => break,
                 ProxyMode::Cut => return,
                 ProxyMode::Hang => {

@@ -30,6 +30,67 @@ pub struct User {
     pub email: String,
 }
 
+/// Runs one PostgreSQL call on a pooled connection within the store's deadline, healing the
+/// pool as it goes:
+///
+/// - a call that times out detaches its connection (closed, never pinged or reused: after a
+///   silent partition it would hang every later user);
+/// - a call that fails because its connection is gone (I/O, protocol, 08xxx, 57P0x — e.g. the
+///   backend was terminated) detaches it and runs once more, on a connection that first
+///   answered a bounded ping, within what is left of the same deadline.
+///
+/// Every call here is safe to repeat: reads and idempotent writes, the login-attempt counter
+/// (a repeat counts one attempt twice, erring on the safe side) and the signup insert (a
+/// repeat that hits the unique index checks whether its own id got in).
+macro_rules! on_postgres {
+    ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
+        let store: &Store = $store;
+        let pool: &sqlx::PgPool = $pool;
+        let deadline = tokio::time::Instant::now() + store.timeout;
+        let mut retried = false;
+        loop {
+            let mut pooled = match tokio::time::timeout_at(deadline, pool.acquire()).await {
+                Ok(Ok(pooled)) => pooled,
+                Ok(Err(error)) => break Err(classify(error)),
+                Err(elapsed) => break Err(StoreError::unavailable(elapsed)),
+            };
+            if retried {
+                let bound = store.ping_timeout.min(deadline - tokio::time::Instant::now());
+                if postgres::bounded_ping(&mut pooled, bound).await.is_err() {
+                    drop(pooled.detach());
+                    if tokio::time::Instant::now() >= deadline {
+                        break Err(StoreError::unavailable(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no live database connection in time",
+                        )));
+                    }
+                    continue;
+                }
+            }
+            let result = {
+                let $conn: &mut sqlx::PgConnection = &mut pooled;
+                tokio::time::timeout_at(deadline, $call).await
+            };
+            match result {
+                Ok(Ok(value)) => break Ok(value),
+                Ok(Err(error)) if error::connection_lost(&error) => {
+                    drop(pooled.detach());
+                    if retried {
+                        break Err(classify(error));
+                    }
+                    tracing::info!(%error, "a pooled database connection was gone; retrying once");
+                    retried = true;
+                }
+                Ok(Err(error)) => break Err(classify(error)),
+                Err(elapsed) => {
+                    drop(pooled.detach());
+                    break Err(StoreError::unavailable(elapsed));
+                }
+            }
+        }
+    }};
+}
+
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -44,6 +105,7 @@ pub enum Database {
 pub struct Store {
     db: Database,
     timeout: Duration,
+    ping_timeout: Duration,
     login_window: Duration,
     login_max_attempts: u32,
 }
@@ -62,6 +124,7 @@ impl Store {
         Ok(Self {
             db,
             timeout: settings.database_timeout,
+            ping_timeout: postgres::ping_timeout(settings),
             login_window: settings.login_failure_window,
             login_max_attempts: settings.login_max_failures,
         })
@@ -85,7 +148,7 @@ impl Store {
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::ping(pool)).await,
+            Database::Postgres(pool) => on_postgres!(self, pool, |conn| postgres::ping(conn)),
             Database::Sqlite(pool) => self.timed(sqlite::ping(pool)).await,
         }
     }
@@ -93,7 +156,9 @@ impl Store {
     /// The user with this id, if it still exists.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::user_by_id(pool, id)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::user_by_id(conn, id))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::user_by_id(pool, id)).await,
         }
     }
@@ -102,7 +167,9 @@ impl Store {
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         let cutoff = unix_now() - self.login_window.as_secs() as i64;
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::purge_attempts(pool, cutoff)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::purge_attempts(conn, cutoff))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::purge_attempts(pool, cutoff)).await,
         }
     }
@@ -118,8 +185,9 @@ impl UserStore for Store {
     ) -> Result<Option<StoredCredentials<User>>, StoreError> {
         let row = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::credentials_by_email(pool, email))
-                    .await?
+                on_postgres!(self, pool, |conn| postgres::credentials_by_email(
+                    conn, email
+                ))?
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::credentials_by_email(pool, email))
@@ -143,8 +211,33 @@ impl UserStore for Store {
         };
         let inserted = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::insert_user(pool, &user, hash.as_str()))
-                    .await
+                // The insert takes effect only if the database runs it within half the
+                // timeout: a 503 (given at the full timeout) then means nothing was written.
+                let deadline = unix_now_f64() + self.timeout.as_secs_f64() / 2.0;
+                match on_postgres!(self, pool, |conn| postgres::insert_user(
+                    conn,
+                    &user,
+                    hash.as_str(),
+                    deadline
+                )) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(StoreError::unavailable(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the insert reached the database after its deadline; nothing was written",
+                    ))),
+                    Err(StoreError::Other(source))
+                        if error::is_unique_violation(source.as_ref()) =>
+                    {
+                        // A retried insert may collide with its own first attempt.
+                        match on_postgres!(self, pool, |conn| postgres::user_exists(conn, user.id))
+                        {
+                            Ok(true) => Ok(()),
+                            Ok(false) => Err(StoreError::Other(source)),
+                            Err(other) => Err(other),
+                        }
+                    }
+                    Err(other) => Err(other),
+                }
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::insert_user(pool, &user, hash.as_str()))
@@ -167,8 +260,11 @@ impl UserStore for Store {
     ) -> Result<(), StoreError> {
         match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::update_hash(pool, user.id, hash.as_str()))
-                    .await
+                on_postgres!(self, pool, |conn| postgres::update_hash(
+                    conn,
+                    user.id,
+                    hash.as_str()
+                ))
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::update_hash(pool, user.id, hash.as_str()))
@@ -186,8 +282,9 @@ impl LoginThrottle for Store {
         let window = self.login_window.as_secs() as i64;
         let (attempts, started) = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::register_attempt(pool, &key, now, window))
-                    .await?
+                on_postgres!(self, pool, |conn| postgres::register_attempt(
+                    conn, &key, now, window
+                ))?
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::register_attempt(pool, &key, now, window))
@@ -206,7 +303,9 @@ impl LoginThrottle for Store {
     async fn clear(&self, email: &str) -> Result<(), StoreError> {
         let key = account_key(email);
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::clear_attempts(pool, &key)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::clear_attempts(conn, &key))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::clear_attempts(pool, &key)).await,
         }
     }
@@ -219,6 +318,12 @@ fn account_key(email: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+fn unix_now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn unix_now() -> i64 {
