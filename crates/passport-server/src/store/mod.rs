@@ -121,13 +121,85 @@ impl Store {
         } else {
             anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:");
         };
-        Ok(Self {
+        let store = Self {
             db,
             timeout: settings.database_timeout,
             ping_timeout: postgres::ping_timeout(settings),
             login_window: settings.login_failure_window,
             login_max_attempts: settings.login_max_failures,
-        })
+        };
+        store.renormalize_emails().await?;
+        Ok(store)
+    }
+
+    /// The one-off data migration of `20261129000001_email_unicode_normalization`: rewrites
+    /// emails stored under the older rule (trim + lower-case) to today's normalized form.
+    /// Candidates are the rows with non-ASCII characters or quotes (an ASCII address without
+    /// quotes normalizes to itself). A row whose new form another account already holds is
+    /// left unchanged and logged by id.
+    async fn renormalize_emails(&self) -> anyhow::Result<()> {
+        const NAME: &str = "20261129000001_email_unicode_normalization";
+        let (done_sql, rows_sql, update_sql, mark_sql) = match &self.db {
+            Database::Postgres(_) => (
+                "SELECT name FROM data_migrations WHERE name = $1",
+                "SELECT id::text AS id, email FROM users
+                 WHERE octet_length(email) <> char_length(email) OR email LIKE '%\"%'",
+                "UPDATE users SET email = $1 WHERE id = $2::uuid",
+                "INSERT INTO data_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            ),
+            Database::Sqlite(_) => (
+                "SELECT name FROM data_migrations WHERE name = ?1",
+                "SELECT id, email FROM users
+                 WHERE length(CAST(email AS BLOB)) <> length(email) OR email LIKE '%\"%'",
+                "UPDATE users SET email = ?1 WHERE id = ?2",
+                "INSERT INTO data_migrations (name) VALUES (?1) ON CONFLICT DO NOTHING",
+            ),
+        };
+        macro_rules! run {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let done: Option<String> = sqlx::query_scalar(done_sql)
+                    .bind(NAME)
+                    .fetch_optional(pool)
+                    .await?;
+                if done.is_some() {
+                    return Ok(());
+                }
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as(rows_sql).fetch_all(pool).await?;
+                let mut changed = 0usize;
+                for (id, email) in rows {
+                    let Ok(normalized) = passport_actix::local::normalize_email(&email) else {
+                        tracing::warn!(user_id = %id, "stored email is not valid under the new rule; left unchanged");
+                        continue;
+                    };
+                    if normalized == email {
+                        continue;
+                    }
+                    match sqlx::query(update_sql)
+                        .bind(&normalized)
+                        .bind(&id)
+                        .execute(pool)
+                        .await
+                    {
+                        Ok(_) => changed += 1,
+                        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                            tracing::warn!(user_id = %id, "another account holds this email's normalized form; left unchanged")
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                sqlx::query(mark_sql).bind(NAME).execute(pool).await?;
+                if changed > 0 {
+                    tracing::info!(changed, "stored emails renormalized (NFKC, IDNA)");
+                }
+                Ok(())
+            }};
+        }
+        match &self.db {
+            Database::Postgres(pool) => run!(pool),
+            Database::Sqlite(pool) => run!(pool),
+        }
     }
 
     /// The underlying pool.
