@@ -53,6 +53,23 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `passport_test_<uuid>`, or `passport_test_<run>_<16 hex>` when `PASSPORT_TEST_RUN_ID` names
+/// the run (`.ci/run` does, to drop exactly its own leftovers after an interrupted run).
+fn database_name() -> String {
+    let id = Uuid::new_v4().simple().to_string();
+    match std::env::var("PASSPORT_TEST_RUN_ID") {
+        Ok(run)
+            if (1..=16).contains(&run.len())
+                && run
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            format!("passport_test_{run}_{}", &id[..16])
+        }
+        _ => format!("passport_test_{id}"),
+    }
+}
+
 /// A database that exists for one test and is removed when dropped.
 pub struct TestDatabase {
     pub url: String,
@@ -65,7 +82,7 @@ impl TestDatabase {
     pub async fn create(backend: Backend) -> Self {
         match backend {
             Backend::Postgres => {
-                let name = format!("passport_test_{}", Uuid::new_v4().simple());
+                let name = database_name();
                 let admin = admin_url();
                 let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
                     panic!(

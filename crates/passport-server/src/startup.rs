@@ -64,9 +64,11 @@ impl Application {
         self.server.handle()
     }
 
-    /// Runs until SIGINT/SIGTERM (graceful: in-flight requests finish, up to 30 s) or
-    /// until [`ServerHandle::stop`], with housekeeping in the background.
+    /// Runs until SIGINT/SIGTERM (graceful: in-flight requests finish, up to 30 s; a second
+    /// SIGINT forces the stop) or until [`ServerHandle::stop`], with housekeeping in the
+    /// background.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let signals = tokio::spawn(stop_on_signals(self.server.handle()));
         let store = self.store;
         let limits = self.limits;
         let housekeeping = tokio::spawn(async move {
@@ -83,7 +85,36 @@ impl Application {
         });
         let result = self.server.await;
         housekeeping.abort();
+        signals.abort();
         result
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM both stop the server gracefully (actix's own handling makes
+/// SIGINT a forced stop); a second SIGINT while stopping forces it.
+async fn stop_on_signals(handle: ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot listen for SIGINT/SIGTERM; stop the server with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(
+        signal = name,
+        "stopping gracefully: in-flight requests finish (up to 30 s); SIGINT again forces it"
+    );
+    tokio::select! {
+        () = handle.stop(true) => {}
+        _ = interrupt.recv() => {
+            tracing::warn!("second SIGINT: stopping now");
+            handle.stop(false).await;
+        }
     }
 }
 
@@ -161,6 +192,7 @@ fn serve(
     })
     .on_connect(move |connection, data| connection_cap.on_connect(connection, data))
     .shutdown_timeout(30)
+    .disable_signals()
     .listen(listener)?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);

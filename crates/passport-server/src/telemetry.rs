@@ -11,10 +11,15 @@ use tracing_subscriber::EnvFilter;
 /// Query parameters whose values are replaced by `[redacted]` in logs.
 const REDACTED_PARAMETERS: &[&str] = &["secret_token", "access_token", "token", "password"];
 
+/// actix-http logs every request its parser refuses (a bad character in the URL, a malformed
+/// head: the client gets a bare `400`) as `ERROR stream error: …` — a client's mistake, not the
+/// server's, and not worth paging anyone. Off unless `RUST_LOG` names `actix_http` itself.
+const QUIET_PARSER_ERRORS: &str = "actix_http::h1::dispatcher=off";
+
 /// Installs the global subscriber: `RUST_LOG` filter (default `info`), JSON lines when
 /// `LOG_FORMAT=json`. Safe to call more than once (later calls do nothing).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -23,6 +28,20 @@ pub fn init() {
     } else {
         builder.try_init()
     };
+}
+
+/// The log filter for a `RUST_LOG` value (unset: `info`), with actix-http's parser errors off
+/// unless the value mentions `actix_http`.
+fn filter(rust_log: Option<&str>) -> EnvFilter {
+    let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
+    let filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    if spec.contains("actix_http") {
+        return filter;
+    }
+    match QUIET_PARSER_ERRORS.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
 }
 
 /// The request target with every sensitive query value replaced by `[redacted]`.
@@ -86,6 +105,21 @@ pub async fn request_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parser_errors_are_quiet_unless_asked_for() {
+        assert!(filter(None).to_string().contains(QUIET_PARSER_ERRORS));
+        assert!(
+            filter(Some("debug"))
+                .to_string()
+                .contains(QUIET_PARSER_ERRORS)
+        );
+        assert!(
+            !filter(Some("info,actix_http=debug"))
+                .to_string()
+                .contains("=off")
+        );
+    }
 
     #[test]
     fn tokens_never_reach_the_log_line() {
