@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cors;
+mod edges;
 mod emails;
 mod faults;
 mod flow;

@@ -65,7 +65,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.register(
         "jwt",
         JwtStrategy::new(
-            jwt.verifier(),
+            jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
             tokens(),
             move |claims: Claims<TokenClaims>| {
                 let users = Arc::clone(&users);
@@ -82,7 +82,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.register(
         "jwt-stateless",
         JwtStrategy::new(
-            jwt.verifier(),
+            jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
             tokens(),
             |claims: Claims<TokenClaims>| async move {
                 Ok(Uuid::parse_str(&claims.sub).ok().map(|id| User {

@@ -91,6 +91,10 @@ pub struct Settings {
     pub body_read_timeout: Duration,
     /// `MAX_CONNECTIONS_PER_ADDRESS`: concurrent connections one client address may hold.
     pub max_connections_per_address: usize,
+    /// `LISTEN_BACKLOG`: the listen socket's queue of connections not yet accepted.
+    pub listen_backlog: u32,
+    /// `JWT_MAX_LIFETIME_SECONDS`: the longest `exp - iat` a token accepted may claim.
+    pub jwt_max_lifetime: Duration,
 }
 
 /// A setting that could not be used.
@@ -186,6 +190,15 @@ impl Settings {
                 expected: "an integer from 4 to 31 (at least 10 in production)",
             });
         }
+        let jwt_ttl = seconds(&get, "JWT_TTL_SECONDS", 3600)?;
+        let jwt_max_lifetime = seconds(&get, "JWT_MAX_LIFETIME_SECONDS", 86_400)?;
+        if jwt_max_lifetime < jwt_ttl {
+            return Err(ConfigError::Invalid {
+                name: "JWT_MAX_LIFETIME_SECONDS",
+                value: jwt_max_lifetime.as_secs().to_string(),
+                expected: "at least JWT_TTL_SECONDS (the server's own tokens must be accepted)",
+            });
+        }
         Ok(Self {
             environment,
             bind_addr: parse(
@@ -206,7 +219,7 @@ impl Settings {
             database_max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: seconds(&get, "DATABASE_TIMEOUT_SECONDS", 5)?,
             jwt_secret,
-            jwt_ttl: seconds(&get, "JWT_TTL_SECONDS", 3600)?,
+            jwt_ttl,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "passport-server".to_owned()),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "passport-api".to_owned()),
             jwt_leeway: Duration::from_secs(parse(
@@ -240,6 +253,8 @@ impl Settings {
             body_read_timeout: seconds(&get, "BODY_READ_TIMEOUT_SECONDS", 5)?,
             max_connections_per_address: positive(&get, "MAX_CONNECTIONS_PER_ADDRESS", 256)?
                 as usize,
+            listen_backlog: positive(&get, "LISTEN_BACKLOG", 1024)?,
+            jwt_max_lifetime,
         })
     }
 
@@ -371,6 +386,8 @@ mod tests {
         assert!(s.uses_ephemeral_secret());
         assert_eq!(s.body_read_timeout, Duration::from_secs(5));
         assert_eq!(s.max_connections_per_address, 256);
+        assert_eq!(s.listen_backlog, 1024);
+        assert_eq!(s.jwt_max_lifetime, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -417,6 +434,13 @@ mod tests {
         assert!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).is_err());
         assert!(settings(&[("LOGIN_MAX_FAILURES", "0")]).is_err());
         assert!(settings(&[("BIND_ADDR", "localhost")]).is_err());
+        let err = settings(&[
+            ("JWT_TTL_SECONDS", "7200"),
+            ("JWT_MAX_LIFETIME_SECONDS", "3600"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("JWT_MAX_LIFETIME_SECONDS"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Building the application from settings; production and tests start it the same way.
 
-use std::net::TcpListener;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -35,17 +34,13 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
         let auth = auth::build(&settings, store.clone())?;
-        let listener = TcpListener::bind(settings.bind_addr).map_err(|e| {
-            anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr)
-        })?;
-        let port = listener.local_addr()?.port();
         let client_ip = ClientIp::new(settings.trusted_proxies.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = vec![
             RateLimit::per_minute(per_minute, client_ip.clone()),
             RateLimit::per_minute(per_minute, client_ip),
         ];
-        let server = serve(listener, &settings, store.clone(), auth, &limits)?;
+        let (server, port) = serve(&settings, store.clone(), auth, &limits)?;
         Ok(Self {
             port,
             server,
@@ -118,13 +113,14 @@ async fn stop_on_signals(handle: ServerHandle) {
     }
 }
 
+/// Binds through actix (so `LISTEN_BACKLOG` applies; a `std` listener is stuck at 128) and
+/// returns the server with its port.
 fn serve(
-    listener: TcpListener,
     settings: &Settings,
     store: Store,
     auth: Auth,
     limits: &[RateLimit],
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
     let jwt_guard = auth.passport.authenticate("jwt")?;
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
@@ -155,6 +151,7 @@ fn serve(
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
             .wrap(from_fn(connections::body_deadline))
             .wrap(from_fn(ConnectionCap::enforce))
+            .wrap(from_fn(routes::head_as_get))
             .wrap(from_fn(request_span))
             .service(
                 web::resource("/signup")
@@ -193,11 +190,18 @@ fn serve(
     .on_connect(move |connection, data| connection_cap.on_connect(connection, data))
     .shutdown_timeout(30)
     .disable_signals()
-    .listen(listener)?;
+    .backlog(settings.listen_backlog)
+    .bind(settings.bind_addr)
+    .map_err(|e| anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr))?;
+    let port = server
+        .addrs()
+        .first()
+        .map(|addr| addr.port())
+        .ok_or_else(|| anyhow::anyhow!("BIND_ADDR={} bound no socket", settings.bind_addr))?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }
-    Ok(server.run())
+    Ok((server.run(), port))
 }
 
 fn cors(origins: &[String]) -> Cors {
