@@ -110,7 +110,13 @@ impl<U: 'static> Passport<U> {
     }
 
     /// Sets the total time a strategy waits for the whole request body (default 5 s); a body
-    /// that stalls or trickles past it gets `408 request_timeout` and its connection is closed.
+    /// that stalls or trickles past it gets `408 request_timeout`.
+    ///
+    /// This bounds the strategy, not the connection: after the response, actix-http drains
+    /// the unread rest of a *chunked* body (a `Content-Length` body closes the connection). An
+    /// app facing the internet should also put one deadline on every body at the connection
+    /// level, as `passport-server` does (its `connections::body_deadline` middleware keeps the
+    /// unread payload alive until the 408 is sent, so actix closes instead of draining).
     pub fn body_read_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.body_read_timeout = timeout;
         self
