@@ -296,3 +296,83 @@ impl ConnectionCap {
 pub fn raise_file_limit() -> io::Result<u64> {
     rlimit::increase_nofile_limit(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::dev::Service;
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test};
+    use futures_util::StreamExt;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// A body whose first bytes arrive and whose rest never does.
+    fn stalled_payload() -> Payload {
+        let first = futures_util::stream::once(async { Ok(web::Bytes::from_static(b"{\"a\":")) });
+        Payload::from(Box::pin(first.chain(futures_util::stream::pending())) as PayloadStream)
+    }
+
+    #[actix_web::test]
+    async fn framework_extractors_get_a_json_408_past_the_deadline() {
+        let app = test::init_service(
+            App::new()
+                .app_data(BodyReadTimeout(Duration::from_millis(200)))
+                .app_data(json_config(1024))
+                .app_data(form_config(1024))
+                .wrap(from_fn(body_deadline))
+                .route(
+                    "/json",
+                    web::post().to(|_: web::Json<Value>| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/form",
+                    web::post().to(|_: web::Form<Vec<(String, String)>>| async {
+                        HttpResponse::Ok().finish()
+                    }),
+                ),
+        )
+        .await;
+        for (path, content_type) in [
+            ("/json", "application/json"),
+            ("/form", "application/x-www-form-urlencoded"),
+        ] {
+            let (req, _) = test::TestRequest::post()
+                .uri(path)
+                .insert_header(("content-type", content_type))
+                .to_request()
+                .replace_payload(stalled_payload());
+            let res = app.call(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT, "{path}");
+            assert_eq!(
+                res.response().head().connection_type(),
+                actix_web::http::ConnectionType::Close,
+                "{path}"
+            );
+            let body: Value = test::read_body_json(res).await;
+            assert_eq!(body["error"], "request_timeout", "{path}");
+        }
+    }
+
+    #[actix_web::test]
+    async fn a_body_within_the_deadline_is_untouched() {
+        let app = test::init_service(
+            App::new()
+                .app_data(BodyReadTimeout(Duration::from_secs(5)))
+                .wrap(from_fn(body_deadline))
+                .route(
+                    "/json",
+                    web::post().to(|body: web::Json<Value>| async move {
+                        HttpResponse::Ok().json(body.into_inner())
+                    }),
+                ),
+        )
+        .await;
+        let req = test::TestRequest::post()
+            .uri("/json")
+            .set_json(serde_json::json!({ "a": 1 }))
+            .to_request();
+        let body: Value = test::call_and_read_body_json(&app, req).await;
+        assert_eq!(body["a"], 1);
+    }
+}
