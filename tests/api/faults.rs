@@ -426,3 +426,153 @@ async fn a_database_hang_during_refresh_and_logout_is_503_and_leaves_nothing_hal
         "the session was not revoked"
     );
 }
+
+/// Signs up `n` users at once, so the pool holds several connections.
+async fn warm_the_pool(app: &TestApp, prefix: &str, n: usize) {
+    let signups = (0..n).map(|i| {
+        let email = format!("{prefix}{i}@example.com");
+        async move { app.signup(&email, PASSWORD).await.status() }
+    });
+    for status in futures_util::future::join_all(signups).await {
+        assert_eq!(status, 201);
+    }
+}
+
+/// How soon after a partition heals the server must answer again: a few database timeouts,
+/// far below "never" (the pool used to keep every connection the partition killed).
+const HEAL_BOUND: Duration = Duration::from_secs(3 * DATABASE_TIMEOUT_SECONDS);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_silent_partition_that_killed_every_pooled_connection_the_server_heals_within_seconds()
+ {
+    const POOL: usize = 4;
+    let proxy = TcpProxy::to_postgres().await;
+    let db = TestDatabase::create(Backend::Postgres).await;
+    let mut env = test_env(&db.url_through(&proxy));
+    env.insert(
+        "DATABASE_TIMEOUT_SECONDS".into(),
+        DATABASE_TIMEOUT_SECONDS.to_string(),
+    );
+    env.insert("DATABASE_MAX_CONNECTIONS".into(), POOL.to_string());
+    let app = TestApp::spawn_on(db, env).await;
+    warm_the_pool(&app, "warm", 2 * POOL).await;
+    let token = app.token_for("before@example.com", PASSWORD).await;
+
+    // The partition: every byte held, more requests in flight than the pool has connections.
+    proxy.hang();
+    let during = (0..2 * POOL).map(|i| {
+        let app = &app;
+        async move {
+            let email = format!("during{i}@example.com");
+            within("signup", app.signup(&email, PASSWORD)).await
+        }
+    });
+    for answer in futures_util::future::join_all(during).await {
+        assert_unavailable("signup during the partition", &answer);
+    }
+    assert_unavailable("ready", &within("ready", get(&app, "/ready")).await);
+
+    // The network heals, but a NAT forgot every flow: the old connections stay silent for
+    // good (no RST), new ones work. No restart.
+    proxy.restore_dropping_existing();
+    let healed = Instant::now();
+    let took = wait_until_ready(&app).await;
+    eprintln!("ready again {took:?} after the heal");
+    assert!(took < HEAL_BOUND, "ready only {took:?} after the heal");
+    // From then on everything works at once, however many dead connections the pool held.
+    for i in 0..2 * POOL {
+        let (ready, _) = within("ready", get(&app, "/ready")).await;
+        assert_eq!(
+            ready.status, 200,
+            "ready #{i} after the heal: {}",
+            ready.body
+        );
+        let (signup, _) = within(
+            "signup",
+            app.signup(&format!("after{i}@example.com"), PASSWORD),
+        )
+        .await;
+        assert_eq!(
+            signup.status, 201,
+            "signup #{i} after the heal: {}",
+            signup.body
+        );
+    }
+    assert_everything_works(&app, "before@example.com", &token).await;
+    eprintln!("everything worked {:?} after the heal", healed.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_every_database_backend_is_terminated_no_request_sees_a_503() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    warm_the_pool(&app, "warm", 8).await;
+    let token = app.token_for("before@example.com", PASSWORD).await;
+    let database = app
+        .db
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // A database restart as the pool sees it: every backend of this database is gone.
+    let admin = passport_e2e::admin_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&database)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(!terminated.is_empty(), "the server had pooled connections");
+
+    // Every request right after: the stale connections are retried, never shown to users.
+    for i in 0..6 {
+        let email = format!("after{i}@example.com");
+        let (signup, login, profile, ready) = tokio::join!(
+            within("signup", app.signup(&email, PASSWORD)),
+            within("login", app.login("before@example.com", PASSWORD)),
+            within("profile", app.profile_with_bearer(&token)),
+            within("ready", get(&app, "/ready")),
+        );
+        assert_eq!(signup.0.status, 201, "signup #{i}: {}", signup.0.body);
+        assert_eq!(login.0.status, 200, "login #{i}: {}", login.0.body);
+        assert_eq!(profile.0.status, 200, "profile #{i}: {}", profile.0.body);
+        assert_eq!(ready.0.status, 200, "ready #{i}: {}", ready.0.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signup_answered_503_during_a_hang_is_not_written_when_the_database_comes_back() {
+    let (app, proxy) = spawn_behind_proxy().await;
+    warm_the_pool(&app, "warm", 2).await;
+    proxy.hang();
+    let (signup, _) = within("signup", app.signup("limbo@example.com", PASSWORD)).await;
+    signup.assert_error(503, "service_unavailable");
+    // The held statement reaches the database well after the client was told 503.
+    tokio::time::sleep(Duration::from_secs(DATABASE_TIMEOUT_SECONDS)).await;
+    proxy.restore();
+    wait_until_ready(&app).await;
+    // Give the held bytes every chance to be executed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let pool = app.db.pool().await;
+    let rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'limbo@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, 0, "a 503 means nothing was written");
+    // So the client's retry simply works.
+    assert_eq!(
+        app.signup("limbo@example.com", PASSWORD).await.status(),
+        201
+    );
+}

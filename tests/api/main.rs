@@ -2,8 +2,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod cors;
+mod edges;
+mod emails;
 mod faults;
 mod flow;
+mod hashers;
 mod input;
 mod login;
 mod races;
@@ -11,5 +14,6 @@ mod rate_limit;
 mod revocation;
 mod sessions;
 mod signup;
+mod slow_bodies;
 mod timing;
 mod tokens;

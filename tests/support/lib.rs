@@ -53,6 +53,23 @@ pub fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `passport_test_<uuid>`, or `passport_test_<run>_<16 hex>` when `PASSPORT_TEST_RUN_ID` names
+/// the run (`.ci/run` does, to drop exactly its own leftovers after an interrupted run).
+fn database_name() -> String {
+    let id = Uuid::new_v4().simple().to_string();
+    match std::env::var("PASSPORT_TEST_RUN_ID") {
+        Ok(run)
+            if (1..=16).contains(&run.len())
+                && run
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            format!("passport_test_{run}_{}", &id[..16])
+        }
+        _ => format!("passport_test_{id}"),
+    }
+}
+
 /// A database that exists for one test and is removed when dropped.
 pub struct TestDatabase {
     pub url: String,
@@ -65,7 +82,7 @@ impl TestDatabase {
     pub async fn create(backend: Backend) -> Self {
         match backend {
             Backend::Postgres => {
-                let name = format!("passport_test_{}", Uuid::new_v4().simple());
+                let name = database_name();
                 let admin = admin_url();
                 let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
                     panic!(
@@ -459,6 +476,8 @@ pub enum ProxyMode {
 pub struct TcpProxy {
     addr: std::net::SocketAddr,
     mode: std::sync::Arc<tokio::sync::watch::Sender<ProxyMode>>,
+    /// Connections accepted before this generation are black-holed for good.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
     accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     bytes_up: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     accept_loop: tokio::task::JoinHandle<()>,
@@ -486,10 +505,12 @@ impl TcpProxy {
         let mode = Arc::new(tokio::sync::watch::Sender::new(ProxyMode::Open));
         let accepted = Arc::new(AtomicUsize::new(0));
         let bytes_up = Arc::new(AtomicUsize::new(0));
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let accept_loop = tokio::spawn({
             let mode = Arc::clone(&mode);
             let accepted = Arc::clone(&accepted);
             let bytes_up = Arc::clone(&bytes_up);
+            let generation = Arc::clone(&generation);
             async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -503,6 +524,10 @@ impl TcpProxy {
                     accepted.fetch_add(1, Ordering::SeqCst);
                     let rx = mode.subscribe();
                     let bytes_up = Arc::clone(&bytes_up);
+                    let live = Liveness {
+                        born: generation.load(Ordering::SeqCst),
+                        current: Arc::clone(&generation),
+                    };
                     tokio::spawn(async move {
                         let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
                             return;
@@ -514,8 +539,8 @@ impl TcpProxy {
                         // Whichever ends first (a side closes, or the proxy is cut) drops
                         // all four halves, closing both connections.
                         tokio::select! {
-                            () = pump(client_read, server_write, rx.clone(), Some(bytes_up)) => {}
-                            () = pump(server_read, client_write, rx.clone(), None) => {}
+                            () = pump(client_read, server_write, rx.clone(), live.clone(), Some(bytes_up)) => {}
+                            () = pump(server_read, client_write, rx.clone(), live, None) => {}
                             () = until_cut(rx) => {}
                         }
                     });
@@ -525,6 +550,7 @@ impl TcpProxy {
         Self {
             addr,
             mode,
+            generation,
             accepted,
             bytes_up,
             accept_loop,
@@ -560,6 +586,15 @@ impl TcpProxy {
     pub fn restore(&self) {
         self.mode.send_replace(ProxyMode::Open);
     }
+
+    /// Heals a partition the way a NAT or firewall that forgot its flows does: new connections
+    /// work, but every connection that exists now stays silent for good — no byte in either
+    /// direction, no FIN, no RST.
+    pub fn restore_dropping_existing(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.mode.send_replace(ProxyMode::Open);
+    }
 }
 
 impl Drop for TcpProxy {
@@ -569,11 +604,27 @@ impl Drop for TcpProxy {
     }
 }
 
+/// Whether a proxied connection still carries bytes (it was accepted in the current
+/// generation; see [`TcpProxy::restore_dropping_existing`]).
+#[derive(Clone)]
+struct Liveness {
+    born: u64,
+    current: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Liveness {
+    fn dropped(&self) -> bool {
+        self.born < self.current.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Copies `from` to `to`, holding bytes while the proxy hangs; returns on EOF, error or cut.
+/// A connection the proxy dropped holds its bytes for ever (until cut).
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut mode: tokio::sync::watch::Receiver<ProxyMode>,
+    live: Liveness,
     counter: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -587,6 +638,11 @@ async fn pump(
         loop {
             let current = *mode.borrow_and_update();
             match current {
+                ProxyMode::Open if live.dropped() => {
+                    if mode.changed().await.is_err() {
+                        return;
+                    }
+                }
                 ProxyMode::Open => break,
                 ProxyMode::Cut => return,
                 ProxyMode::Hang => {

@@ -1,6 +1,7 @@
 //! Running strategies in order, with Passport's chain semantics.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
@@ -16,6 +17,7 @@ pub(crate) struct Chain<U> {
     steps: Vec<(String, Arc<dyn Authenticate<U>>)>,
     responder: Arc<dyn FailureResponder>,
     body_limit: usize,
+    body_read_timeout: Duration,
 }
 
 /// What a whole chain decided.
@@ -58,16 +60,22 @@ impl<U: 'static> Chain<U> {
         steps: Vec<(String, Arc<dyn Authenticate<U>>)>,
         responder: Arc<dyn FailureResponder>,
         body_limit: usize,
+        body_read_timeout: Duration,
     ) -> Self {
         Self {
             steps,
             responder,
             body_limit,
+            body_read_timeout,
         }
     }
 
     pub(crate) fn body_limit(&self) -> usize {
         self.body_limit
+    }
+
+    pub(crate) fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
     }
 
     /// Runs the strategies in order: the first success, pass, error or redirect ends the

@@ -14,7 +14,8 @@ use crate::request::{AuthRequest, BodyError};
 /// `application/json` (an object whose fields are strings or `null`) and
 /// `application/x-www-form-urlencoded` are accepted; other fields are ignored, and an empty
 /// body without a content type reads as no fields. Every refusal is a [`Failure`] a client
-/// can act on: `413 payload_too_large`, `415 unsupported_media_type`, `400 malformed_body`
+/// can act on: `413 payload_too_large`, `408 request_timeout` (the body did not arrive within
+/// the read deadline), `415 unsupported_media_type`, `400 malformed_body`
 /// (not JSON, not an object, not UTF-8) or `400 invalid_field` (a field that is not a string,
 /// or is given twice — a proxy could check one value while the server used the other).
 /// A missing field is `None`; deciding whether it is required is the caller's job.
@@ -43,6 +44,12 @@ pub async fn read_fields<const N: usize>(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("The request body must not exceed {limit} bytes"),
+        )
+        .kind(FailureKind::InvalidRequest),
+        BodyError::TimedOut { .. } => Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request body did not arrive in time",
         )
         .kind(FailureKind::InvalidRequest),
         BodyError::Read(_) => {

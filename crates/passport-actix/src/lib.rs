@@ -174,6 +174,6 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub use middleware::{Authenticator, AuthenticatorService};
 pub use outcome::{Failure, FailureKind, Info, Outcome, Redirect};
 pub use passport::{Callback, Passport, StrategyNames};
-pub use request::{AuthRequest, BodyError, DEFAULT_BODY_LIMIT};
+pub use request::{AuthRequest, BodyError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT};
 pub use responder::{ErrorBody, FailureResponder, JsonResponder, error_response, failure_response};
 pub use strategy::{Authenticate, FnStrategy, strategy_fn};

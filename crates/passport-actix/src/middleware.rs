@@ -95,7 +95,8 @@ where
         let optional = self.optional;
         Box::pin(async move {
             let auth_req = AuthRequest::new(req.request().clone(), req.take_payload())
-                .body_limit(chain.body_limit());
+                .body_limit(chain.body_limit())
+                .body_read_timeout(chain.body_read_timeout());
             let result = chain.run(&auth_req).await;
             req.set_payload(auth_req.into_payload());
             let state = match result {

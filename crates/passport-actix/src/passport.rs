@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::chain::Chain;
 use crate::error::ConfigError;
 use crate::middleware::Authenticator;
 use crate::outcome::Outcome;
-use crate::request::{AuthRequest, DEFAULT_BODY_LIMIT};
+use crate::request::{AuthRequest, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT};
 use crate::responder::{FailureResponder, JsonResponder};
 use crate::strategy::Authenticate;
 
@@ -32,6 +33,7 @@ pub struct Passport<U> {
     strategies: BTreeMap<String, Arc<dyn Authenticate<U>>>,
     responder: Arc<dyn FailureResponder>,
     body_limit: usize,
+    body_read_timeout: Duration,
 }
 
 impl<U> Clone for Passport<U> {
@@ -40,6 +42,7 @@ impl<U> Clone for Passport<U> {
             strategies: self.strategies.clone(),
             responder: Arc::clone(&self.responder),
             body_limit: self.body_limit,
+            body_read_timeout: self.body_read_timeout,
         }
     }
 }
@@ -49,6 +52,7 @@ impl<U> fmt::Debug for Passport<U> {
         f.debug_struct("Passport")
             .field("strategies", &self.strategies.keys().collect::<Vec<_>>())
             .field("body_limit", &self.body_limit)
+            .field("body_read_timeout", &self.body_read_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -60,12 +64,14 @@ impl<U: 'static> Default for Passport<U> {
 }
 
 impl<U: 'static> Passport<U> {
-    /// An empty registry with the [`JsonResponder`] and an 8 KiB body limit.
+    /// An empty registry with the [`JsonResponder`], an 8 KiB body limit and a 5 s body read
+    /// timeout.
     pub fn new() -> Self {
         Self {
             strategies: BTreeMap::new(),
             responder: Arc::new(JsonResponder),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
         }
     }
 
@@ -100,6 +106,19 @@ impl<U: 'static> Passport<U> {
     /// Sets the largest request body a strategy may read (default 8 KiB); larger bodies get 413.
     pub fn body_limit(&mut self, bytes: usize) -> &mut Self {
         self.body_limit = bytes;
+        self
+    }
+
+    /// Sets the total time a strategy waits for the whole request body (default 5 s); a body
+    /// that stalls or trickles past it gets `408 request_timeout`.
+    ///
+    /// This bounds the strategy, not the connection: after the response, actix-http drains
+    /// the unread rest of a *chunked* body (a `Content-Length` body closes the connection). An
+    /// app facing the internet should also put one deadline on every body at the connection
+    /// level, as `passport-server` does (its `connections::body_deadline` middleware keeps the
+    /// unread payload alive until the 408 is sent, so actix closes instead of draining).
+    pub fn body_read_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.body_read_timeout = timeout;
         self
     }
 
@@ -141,6 +160,7 @@ impl<U: 'static> Passport<U> {
             steps,
             Arc::clone(&self.responder),
             self.body_limit,
+            self.body_read_timeout,
         ))
     }
 }
@@ -225,7 +245,9 @@ impl<U: 'static> Callback<U> {
     /// chain of several strategies whose combined challenges you need, guard the route with
     /// [`Passport::authenticate`] instead.
     pub async fn run(&self, req: AuthRequest) -> Outcome<U> {
-        let req = req.body_limit(self.chain.body_limit());
+        let req = req
+            .body_limit(self.chain.body_limit())
+            .body_read_timeout(self.chain.body_read_timeout());
         self.chain.run(&req).await.into_outcome()
     }
 

@@ -96,6 +96,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     };
 
     let mut passport = Passport::new();
+    passport.body_read_timeout(settings.body_read_timeout);
     passport.register(
         "signup",
         LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
@@ -109,7 +110,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.register(
         "jwt",
         JwtStrategy::new(
-            jwt.verifier(),
+            jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
             tokens(),
             move |claims: Claims<TokenClaims>| {
                 let users = Arc::clone(&users);
@@ -131,7 +132,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.register(
         "jwt-stateless",
         JwtStrategy::new(
-            jwt.verifier(),
+            jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
             tokens(),
             |claims: Claims<TokenClaims>| async move {
                 Ok(Uuid::parse_str(&claims.sub)

@@ -111,6 +111,14 @@ pub struct Settings {
     /// `DATABASE_LISTEN_URL`: a direct PostgreSQL connection for `LISTEN` (default:
     /// `DATABASE_URL`; set it when `DATABASE_URL` goes through a transaction pooler).
     pub database_listen_url: Option<SecretString>,
+    /// `BODY_READ_TIMEOUT_SECONDS`: the longest a whole request body may take to arrive.
+    pub body_read_timeout: Duration,
+    /// `MAX_CONNECTIONS_PER_ADDRESS`: concurrent connections one client address may hold.
+    pub max_connections_per_address: usize,
+    /// `LISTEN_BACKLOG`: the listen socket's queue of connections not yet accepted.
+    pub listen_backlog: u32,
+    /// `JWT_MAX_LIFETIME_SECONDS`: the longest `exp - iat` a token accepted may claim.
+    pub jwt_max_lifetime: Duration,
 }
 
 /// A setting that could not be used.
@@ -206,6 +214,15 @@ impl Settings {
                 expected: "an integer from 4 to 31 (at least 10 in production)",
             });
         }
+        let jwt_ttl = seconds(&get, "JWT_TTL_SECONDS", 3600)?;
+        let jwt_max_lifetime = seconds(&get, "JWT_MAX_LIFETIME_SECONDS", 86_400)?;
+        if jwt_max_lifetime < jwt_ttl {
+            return Err(ConfigError::Invalid {
+                name: "JWT_MAX_LIFETIME_SECONDS",
+                value: jwt_max_lifetime.as_secs().to_string(),
+                expected: "at least JWT_TTL_SECONDS (the server's own tokens must be accepted)",
+            });
+        }
         Ok(Self {
             environment,
             bind_addr: parse(
@@ -226,7 +243,7 @@ impl Settings {
             database_max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: seconds(&get, "DATABASE_TIMEOUT_SECONDS", 5)?,
             jwt_secret,
-            jwt_ttl: seconds(&get, "JWT_TTL_SECONDS", 3600)?,
+            jwt_ttl,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "passport-server".to_owned()),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "passport-api".to_owned()),
             jwt_leeway: Duration::from_secs(parse(
@@ -298,6 +315,11 @@ impl Settings {
             )?
             .max(1),
             database_listen_url: get("DATABASE_LISTEN_URL").map(SecretString::from),
+            body_read_timeout: seconds(&get, "BODY_READ_TIMEOUT_SECONDS", 5)?,
+            max_connections_per_address: positive(&get, "MAX_CONNECTIONS_PER_ADDRESS", 256)?
+                as usize,
+            listen_backlog: positive(&get, "LISTEN_BACKLOG", 1024)?,
+            jwt_max_lifetime,
         })
     }
 
@@ -431,6 +453,10 @@ mod tests {
         assert_eq!(s.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(s.password_hasher, PasswordScheme::Bcrypt);
         assert!(settings(&[("PASSWORD_HASHER", "md5")]).is_err());
+        assert_eq!(s.body_read_timeout, Duration::from_secs(5));
+        assert_eq!(s.max_connections_per_address, 256);
+        assert_eq!(s.listen_backlog, 1024);
+        assert_eq!(s.jwt_max_lifetime, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -477,6 +503,13 @@ mod tests {
         assert!(settings(&[("TRUSTED_PROXIES", "10.0.0.0/8, nonsense")]).is_err());
         assert!(settings(&[("LOGIN_MAX_FAILURES", "0")]).is_err());
         assert!(settings(&[("BIND_ADDR", "localhost")]).is_err());
+        let err = settings(&[
+            ("JWT_TTL_SECONDS", "7200"),
+            ("JWT_MAX_LIFETIME_SECONDS", "3600"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("JWT_MAX_LIFETIME_SECONDS"), "{err}");
     }
 
     #[test]

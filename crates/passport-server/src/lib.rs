@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod configuration;
+pub mod connections;
 pub mod errors;
 pub mod rate_limit;
 pub mod revocation;

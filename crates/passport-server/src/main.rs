@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use passport_server::configuration::{self, Environment, Settings};
+use passport_server::connections;
 use passport_server::startup::Application;
 use passport_server::telemetry;
 
@@ -24,6 +25,10 @@ async fn main() -> ExitCode {
              Tokens will not survive a restart or work across instances. Set JWT_SECRET (at least 32 bytes) \
              before going to production (APP_ENV=production refuses to start without it)."
         );
+    }
+    match connections::raise_file_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit raised to the hard limit"),
+        Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
     if settings.environment == Environment::Development {
         tracing::info!("running in development mode (set APP_ENV=production in production)");

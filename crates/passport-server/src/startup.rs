@@ -1,6 +1,5 @@
 //! Building the application from settings; production and tests start it the same way.
 
-use std::net::TcpListener;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,6 +15,7 @@ use secrecy::ExposeSecret;
 use crate::auth::{self, Auth};
 use crate::client_ip::ClientIp;
 use crate::configuration::Settings;
+use crate::connections::{self, BodyReadTimeout, ConnectionCap};
 use crate::errors::{json_errors, not_found};
 use crate::rate_limit::RateLimit;
 use crate::revocation::RevocationListener;
@@ -38,17 +38,13 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
         let auth = auth::build(&settings, store.clone())?;
-        let listener = TcpListener::bind(settings.bind_addr).map_err(|e| {
-            anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr)
-        })?;
-        let port = listener.local_addr()?.port();
         let client_ip = ClientIp::new(settings.trusted_proxies.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = vec![
             RateLimit::per_minute(per_minute, client_ip.clone()),
             RateLimit::per_minute(per_minute, client_ip),
         ];
-        let server = serve(listener, &settings, store.clone(), auth, &limits)?;
+        let (server, port) = serve(&settings, store.clone(), auth, &limits)?;
         // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
         if let Database::Postgres(_) = store.database() {
             sqlx::postgres::PgConnectOptions::from_str(
@@ -81,9 +77,11 @@ impl Application {
         self.server.handle()
     }
 
-    /// Runs until SIGINT/SIGTERM (graceful: in-flight requests finish, up to 30 s) or
-    /// until [`ServerHandle::stop`], with housekeeping in the background.
+    /// Runs until SIGINT/SIGTERM (graceful: in-flight requests finish, up to 30 s; a second
+    /// SIGINT forces the stop) or until [`ServerHandle::stop`], with housekeeping in the
+    /// background.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let signals = tokio::spawn(stop_on_signals(self.server.handle()));
         let store = self.store;
         let limits = self.limits;
         let revocations =
@@ -109,18 +107,48 @@ impl Application {
         });
         let result = self.server.await;
         housekeeping.abort();
+        signals.abort();
         drop(revocations);
         result
     }
 }
 
+/// SIGINT (Ctrl-C) and SIGTERM both stop the server gracefully (actix's own handling makes
+/// SIGINT a forced stop); a second SIGINT while stopping forces it.
+async fn stop_on_signals(handle: ServerHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::warn!("cannot listen for SIGINT/SIGTERM; stop the server with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(
+        signal = name,
+        "stopping gracefully: in-flight requests finish (up to 30 s); SIGINT again forces it"
+    );
+    tokio::select! {
+        () = handle.stop(true) => {}
+        _ = interrupt.recv() => {
+            tracing::warn!("second SIGINT: stopping now");
+            handle.stop(false).await;
+        }
+    }
+}
+
+/// Binds through actix (so `LISTEN_BACKLOG` applies; a `std` listener is stuck at 128) and
+/// returns the server with its port.
 fn serve(
-    listener: TcpListener,
     settings: &Settings,
     store: Store,
     auth: Auth,
     limits: &[RateLimit],
-) -> anyhow::Result<Server> {
+) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
     let jwt_guard = auth.passport.authenticate("jwt")?;
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
@@ -129,6 +157,11 @@ fn serve(
     let [signup_limit, login_limit] = [limits[0].clone(), limits[1].clone()];
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
+    let body_read_timeout = settings.body_read_timeout;
+    let connection_cap = ConnectionCap::new(
+        settings.max_connections_per_address,
+        settings.trusted_proxies.clone(),
+    );
 
     let mut server = HttpServer::new(move || {
         let signup_limit = signup_limit.clone();
@@ -136,11 +169,17 @@ fn serve(
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
+            .app_data(BodyReadTimeout(body_read_timeout))
+            .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
+            .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
             // Innermost first: CORS answers preflights before any route's guard, and its
             // refusals still pass through `json_errors` like every other error.
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(json_errors())
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(from_fn(connections::body_deadline))
+            .wrap(from_fn(ConnectionCap::enforce))
+            .wrap(from_fn(routes::head_as_get))
             .wrap(from_fn(request_span))
             .service(
                 web::resource("/signup")
@@ -187,19 +226,28 @@ fn serve(
             })
             .default_service(web::to(not_found))
     })
+    .on_connect(move |connection, data| connection_cap.on_connect(connection, data))
     .shutdown_timeout(30)
-    .listen(listener)?;
+    .disable_signals()
+    .backlog(settings.listen_backlog)
+    .bind(settings.bind_addr)
+    .map_err(|e| anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr))?;
+    let port = server
+        .addrs()
+        .first()
+        .map(|addr| addr.port())
+        .ok_or_else(|| anyhow::anyhow!("BIND_ADDR={} bound no socket", settings.bind_addr))?;
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }
-    Ok(server.run())
+    Ok((server.run(), port))
 }
 
 fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
-        .allowed_methods([Method::GET, Method::POST])
+        .allowed_methods([Method::GET, Method::POST, Method::DELETE])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(3600)
 }

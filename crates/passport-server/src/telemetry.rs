@@ -11,10 +11,15 @@ use tracing_subscriber::EnvFilter;
 /// Query parameters whose values are replaced by `[redacted]` in logs.
 const REDACTED_PARAMETERS: &[&str] = &["secret_token", "access_token", "token", "password"];
 
+/// actix-http logs every request its parser refuses (a bad character in the URL, a malformed
+/// head: the client gets a bare `400`) as `ERROR stream error: …` — a client's mistake, not the
+/// server's, and not worth paging anyone. Off unless `RUST_LOG` names `actix_http` itself.
+const QUIET_PARSER_ERRORS: &str = "actix_http::h1::dispatcher=off";
+
 /// Installs the global subscriber: `RUST_LOG` filter (default `info`), JSON lines when
 /// `LOG_FORMAT=json`. Safe to call more than once (later calls do nothing).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -25,22 +30,54 @@ pub fn init() {
     };
 }
 
-/// The request target with every sensitive query value replaced by `[redacted]`.
+/// The log filter for a `RUST_LOG` value (unset: `info`), with actix-http's parser errors off
+/// unless the value mentions `actix_http`.
+fn filter(rust_log: Option<&str>) -> EnvFilter {
+    let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
+    let filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    if spec.contains("actix_http") {
+        return filter;
+    }
+    match QUIET_PARSER_ERRORS.parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
+/// The request target with every sensitive query value, and every path segment or query value
+/// that looks like a JWT (`/user/profile/<token>`, `?t=<token>`), replaced by `[redacted]`.
 ///
 /// ```
 /// use passport_server::telemetry::redact_target;
 /// assert_eq!(redact_target("/user/profile", "secret_token=eyJ.x.y&a=1"),
 ///            "/user/profile?secret_token=%5Bredacted%5D&a=1");
+/// assert_eq!(redact_target("/user/profile/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", ""),
+///            "/user/profile/[redacted]");
 /// ```
 pub fn redact_target(path: &str, query: &str) -> String {
+    let path = if path.split('/').any(looks_like_jwt) {
+        path.split('/')
+            .map(|segment| {
+                if looks_like_jwt(segment) {
+                    "[redacted]"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/")
+    } else {
+        path.to_owned()
+    };
     if query.is_empty() {
-        return path.to_owned();
+        return path;
     }
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if REDACTED_PARAMETERS
-            .iter()
-            .any(|p| key.eq_ignore_ascii_case(p))
+        if looks_like_jwt(&value)
+            || REDACTED_PARAMETERS
+                .iter()
+                .any(|p| key.eq_ignore_ascii_case(p))
         {
             out.append_pair(&key, "[redacted]");
         } else {
@@ -48,6 +85,20 @@ pub fn redact_target(path: &str, query: &str) -> String {
         }
     }
     format!("{path}?{}", out.finish())
+}
+
+/// Three base64url segments separated by dots, the first long enough to be a JOSE header
+/// (a compact JWS/JWE; `eyJ…` when it is JSON).
+fn looks_like_jwt(text: &str) -> bool {
+    let segments: Vec<&str> = text.split('.').collect();
+    let base64url = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    segments.len() >= 3
+        && segments[0].len() >= 10
+        && segments[1].len() >= 2
+        && segments.iter().all(|s| base64url(s))
 }
 
 /// Middleware: one span per request (method, redacted target, client address) and one log
@@ -88,6 +139,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parser_errors_are_quiet_unless_asked_for() {
+        assert!(filter(None).to_string().contains(QUIET_PARSER_ERRORS));
+        assert!(
+            filter(Some("debug"))
+                .to_string()
+                .contains(QUIET_PARSER_ERRORS)
+        );
+        assert!(
+            !filter(Some("info,actix_http=debug"))
+                .to_string()
+                .contains("=off")
+        );
+    }
+
+    #[test]
     fn tokens_never_reach_the_log_line() {
         let line = redact_target(
             "/user/profile",
@@ -96,5 +162,16 @@ mod tests {
         assert!(!line.contains("abc"), "{line}");
         assert!(!line.contains("=x") && !line.contains("=y"), "{line}");
         assert_eq!(redact_target("/health", ""), "/health");
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        for (path, query) in [
+            (format!("/user/profile/{jwt}"), String::new()),
+            ("/user/profile".to_owned(), format!("other={jwt}")),
+            (format!("/a/{jwt}/b"), "x=1".to_owned()),
+        ] {
+            let line = redact_target(&path, &query);
+            assert!(!line.contains("eyJ"), "{line}");
+            assert!(line.contains("redacted"), "{line}");
+        }
+        assert_eq!(redact_target("/v1.2.3/x", ""), "/v1.2.3/x");
     }
 }

@@ -40,6 +40,9 @@ pub enum TokenError {
     /// `iat` is in the future (beyond the leeway).
     #[error("the token was issued in the future")]
     IssuedInFuture,
+    /// `exp - iat` is longer than the verifier accepts.
+    #[error("the token lifetime is longer than accepted")]
+    LifetimeTooLong,
     /// `iss` is not the configured issuer.
     #[error("the token issuer is not accepted")]
     WrongIssuer,
@@ -65,6 +68,7 @@ impl TokenError {
             Self::InvalidSignature => "token_signature_invalid",
             Self::AlgorithmNotAllowed => "token_algorithm_invalid",
             Self::Expired => "token_expired",
+            Self::LifetimeTooLong => "token_lifetime_too_long",
             Self::NotYetValid | Self::IssuedInFuture => "token_not_yet_valid",
             Self::WrongIssuer => "token_issuer_invalid",
             Self::WrongAudience => "token_audience_invalid",

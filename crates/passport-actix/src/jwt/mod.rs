@@ -20,4 +20,4 @@ pub use extract::{ExtractJwt, Extracted};
 pub use issuer::{IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
 pub use strategy::JwtStrategy;
-pub use verifier::{DEFAULT_MAX_TOKEN_BYTES, JwtVerifier};
+pub use verifier::{DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKEN_LIFETIME, JwtVerifier};

@@ -16,6 +16,9 @@ use crate::jwt::error::TokenError;
 /// The default bound on a token's size: 8 KiB. Ours are about 300 bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 
+/// The default longest lifetime (`exp - iat`) a token may claim: 24 hours.
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Checks a compact JWS as RFC 8725 asks: size bound first, then the algorithm allow-list
 /// (never `none`), the signature, required `exp`, `iss`, `aud`, `sub` and `iat`, `nbf` when
 /// present, `iat` not in the future, and no `crit` or key-selecting header (`jku`, `jwk`, `x5u`, `x5c`,
@@ -26,6 +29,7 @@ pub struct JwtVerifier {
     validation: Validation,
     leeway: u64,
     max_token_bytes: usize,
+    max_lifetime: u64,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -36,6 +40,7 @@ impl fmt::Debug for JwtVerifier {
             .field("audience", &self.validation.aud)
             .field("leeway", &self.leeway)
             .field("max_token_bytes", &self.max_token_bytes)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -63,7 +68,15 @@ impl JwtVerifier {
             validation,
             leeway: leeway.as_secs(),
             max_token_bytes,
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME.as_secs(),
         }
+    }
+
+    /// Sets the longest lifetime (`exp - iat`) a token may claim (default 24 h): a token
+    /// signed to live for a year, even with the right key, is refused.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = lifetime.as_secs();
+        self
     }
 
     /// Verifies `token` and returns its claims.
@@ -83,6 +96,9 @@ impl JwtVerifier {
         let now = jsonwebtoken::get_current_timestamp();
         if claims.iat > now + self.leeway {
             return Err(TokenError::IssuedInFuture);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err(TokenError::LifetimeTooLong);
         }
         Ok(claims)
     }

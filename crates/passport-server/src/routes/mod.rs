@@ -17,3 +17,15 @@ pub use logout::logout;
 pub use profile::profile;
 pub use refresh::refresh;
 pub use signup::signup;
+
+/// Middleware: `HEAD` is answered wherever `GET` is (RFC 9110 §9.3.2) — the request is routed
+/// as a `GET`, and actix-http, which remembers the method it parsed, sends the headers only.
+pub async fn head_as_get(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}

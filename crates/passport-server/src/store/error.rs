@@ -42,3 +42,17 @@ pub(super) fn is_unique_violation(error: &(dyn StdError + Send + Sync + 'static)
         _ => false,
     }
 }
+
+/// Whether `error` says the connection itself is gone (so the statement did not run on a live
+/// session and the call may be repeated on another connection): I/O and protocol errors,
+/// PostgreSQL class 08 (connection exception) and 57P01–57P03 (the backend was terminated).
+pub(super) fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(io) => io.kind() != std::io::ErrorKind::TimedOut,
+        sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
+}

@@ -54,6 +54,67 @@ impl User {
     }
 }
 
+/// Runs one PostgreSQL call on a pooled connection within the store's deadline, healing the
+/// pool as it goes:
+///
+/// - a call that times out detaches its connection (closed, never pinged or reused: after a
+///   silent partition it would hang every later user);
+/// - a call that fails because its connection is gone (I/O, protocol, 08xxx, 57P0x — e.g. the
+///   backend was terminated) detaches it and runs once more, on a connection that first
+///   answered a bounded ping, within what is left of the same deadline.
+///
+/// Every call here is safe to repeat: reads and idempotent writes, the login-attempt counter
+/// (a repeat counts one attempt twice, erring on the safe side) and the signup insert (a
+/// repeat that hits the unique index checks whether its own id got in).
+macro_rules! on_postgres {
+    ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
+        let store: &Store = $store;
+        let pool: &sqlx::PgPool = $pool;
+        let deadline = tokio::time::Instant::now() + store.timeout;
+        let mut retried = false;
+        loop {
+            let mut pooled = match tokio::time::timeout_at(deadline, pool.acquire()).await {
+                Ok(Ok(pooled)) => pooled,
+                Ok(Err(error)) => break Err(classify(error)),
+                Err(elapsed) => break Err(StoreError::unavailable(elapsed)),
+            };
+            if retried {
+                let bound = store.ping_timeout.min(deadline - tokio::time::Instant::now());
+                if postgres::bounded_ping(&mut pooled, bound).await.is_err() {
+                    drop(pooled.detach());
+                    if tokio::time::Instant::now() >= deadline {
+                        break Err(StoreError::unavailable(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "no live database connection in time",
+                        )));
+                    }
+                    continue;
+                }
+            }
+            let result = {
+                let $conn: &mut sqlx::PgConnection = &mut pooled;
+                tokio::time::timeout_at(deadline, $call).await
+            };
+            match result {
+                Ok(Ok(value)) => break Ok(value),
+                Ok(Err(error)) if error::connection_lost(&error) => {
+                    drop(pooled.detach());
+                    if retried {
+                        break Err(classify(error));
+                    }
+                    tracing::info!(%error, "a pooled database connection was gone; retrying once");
+                    retried = true;
+                }
+                Ok(Err(error)) => break Err(classify(error)),
+                Err(elapsed) => {
+                    drop(pooled.detach());
+                    break Err(StoreError::unavailable(elapsed));
+                }
+            }
+        }
+    }};
+}
+
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -68,6 +129,7 @@ pub enum Database {
 pub struct Store {
     db: Database,
     timeout: Duration,
+    ping_timeout: Duration,
     login_window: Duration,
     login_max_attempts: u32,
     liveness: Arc<LivenessCache<(User, i64)>>,
@@ -87,13 +149,86 @@ impl Store {
         // Trusted only while the revocation listener hears its own heartbeat (PostgreSQL);
         // never on SQLite, which has no listener.
         let liveness = LivenessCache::new(settings.session_cache_capacity, SESSION_CACHE_MAX_AGE);
-        Ok(Self {
+        let store = Self {
             db,
             timeout: settings.database_timeout,
+            ping_timeout: postgres::ping_timeout(settings),
             login_window: settings.login_failure_window,
             login_max_attempts: settings.login_max_failures,
             liveness: Arc::new(liveness),
-        })
+        };
+        store.renormalize_emails().await?;
+        Ok(store)
+    }
+
+    /// The one-off data migration of `20261129000001_email_unicode_normalization`: rewrites
+    /// emails stored under the older rule (trim + lower-case) to today's normalized form.
+    /// Candidates are the rows with non-ASCII characters or quotes (an ASCII address without
+    /// quotes normalizes to itself). A row whose new form another account already holds is
+    /// left unchanged and logged by id.
+    async fn renormalize_emails(&self) -> anyhow::Result<()> {
+        const NAME: &str = "20261129000001_email_unicode_normalization";
+        let (done_sql, rows_sql, update_sql, mark_sql) = match &self.db {
+            Database::Postgres(_) => (
+                "SELECT name FROM data_migrations WHERE name = $1",
+                "SELECT id::text AS id, email FROM users
+                 WHERE octet_length(email) <> char_length(email) OR email LIKE '%\"%'",
+                "UPDATE users SET email = $1 WHERE id = $2::uuid",
+                "INSERT INTO data_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            ),
+            Database::Sqlite(_) => (
+                "SELECT name FROM data_migrations WHERE name = ?1",
+                "SELECT id, email FROM users
+                 WHERE length(CAST(email AS BLOB)) <> length(email) OR email LIKE '%\"%'",
+                "UPDATE users SET email = ?1 WHERE id = ?2",
+                "INSERT INTO data_migrations (name) VALUES (?1) ON CONFLICT DO NOTHING",
+            ),
+        };
+        macro_rules! run {
+            ($pool:expr) => {{
+                let pool = $pool;
+                let done: Option<String> = sqlx::query_scalar(done_sql)
+                    .bind(NAME)
+                    .fetch_optional(pool)
+                    .await?;
+                if done.is_some() {
+                    return Ok(());
+                }
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as(rows_sql).fetch_all(pool).await?;
+                let mut changed = 0usize;
+                for (id, email) in rows {
+                    let Ok(normalized) = passport_actix::local::normalize_email(&email) else {
+                        tracing::warn!(user_id = %id, "stored email is not valid under the new rule; left unchanged");
+                        continue;
+                    };
+                    if normalized == email {
+                        continue;
+                    }
+                    match sqlx::query(update_sql)
+                        .bind(&normalized)
+                        .bind(&id)
+                        .execute(pool)
+                        .await
+                    {
+                        Ok(_) => changed += 1,
+                        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                            tracing::warn!(user_id = %id, "another account holds this email's normalized form; left unchanged")
+                        }
+                        Err(error) => return Err(error.into()),
+                    }
+                }
+                sqlx::query(mark_sql).bind(NAME).execute(pool).await?;
+                if changed > 0 {
+                    tracing::info!(changed, "stored emails renormalized (NFKC, IDNA)");
+                }
+                Ok(())
+            }};
+        }
+        match &self.db {
+            Database::Postgres(pool) => run!(pool),
+            Database::Sqlite(pool) => run!(pool),
+        }
     }
 
     /// The underlying pool.
@@ -114,7 +249,7 @@ impl Store {
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::ping(pool)).await,
+            Database::Postgres(pool) => on_postgres!(self, pool, |conn| postgres::ping(conn)),
             Database::Sqlite(pool) => self.timed(sqlite::ping(pool)).await,
         }
     }
@@ -122,7 +257,9 @@ impl Store {
     /// The user with this id, if it still exists.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::user_by_id(pool, id)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::user_by_id(conn, id))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::user_by_id(pool, id)).await,
         }
     }
@@ -148,8 +285,9 @@ impl Store {
                 let ticket = self.liveness.ticket();
                 let found = match &self.db {
                     Database::Postgres(pool) => {
-                        self.timed(postgres::live_session(pool, session_id, now))
-                            .await?
+                        on_postgres!(self, pool, |conn| postgres::live_session(
+                            conn, session_id, now
+                        ))?
                     }
                     Database::Sqlite(pool) => {
                         self.timed(sqlite::live_session(pool, session_id, now))
@@ -178,7 +316,9 @@ impl Store {
     /// Deletes a user with every session; `true` if there was such a user.
     pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
         let deleted = match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::delete_user(pool, id)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::delete_user(conn, id))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::delete_user(pool, id)).await,
         };
         self.liveness.invalidate_user(&id.to_string());
@@ -189,7 +329,9 @@ impl Store {
     pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
         let now = now_ms();
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::purge_sessions(pool, now)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::purge_sessions(conn, now))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::purge_sessions(pool, now)).await,
         }
     }
@@ -205,14 +347,13 @@ impl Store {
         let now = now_ms();
         let revoked = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::change_password(
-                    pool,
+                on_postgres!(self, pool, |conn| postgres::change_password(
+                    conn,
                     user.id,
                     hash.as_str(),
                     keep,
-                    now,
+                    now
                 ))
-                .await
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::change_password(
@@ -234,7 +375,9 @@ impl Store {
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         let cutoff = unix_now() - self.login_window.as_secs() as i64;
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::purge_attempts(pool, cutoff)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::purge_attempts(conn, cutoff))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::purge_attempts(pool, cutoff)).await,
         }
     }
@@ -250,8 +393,9 @@ impl UserStore for Store {
     ) -> Result<Option<StoredCredentials<User>>, StoreError> {
         let row = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::credentials_by_email(pool, email))
-                    .await?
+                on_postgres!(self, pool, |conn| postgres::credentials_by_email(
+                    conn, email
+                ))?
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::credentials_by_email(pool, email))
@@ -272,8 +416,33 @@ impl UserStore for Store {
         let user = User::new(Uuid::new_v4(), email.to_owned());
         let inserted = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::insert_user(pool, &user, hash.as_str()))
-                    .await
+                // The insert takes effect only if the database runs it within half the
+                // timeout: a 503 (given at the full timeout) then means nothing was written.
+                let deadline = unix_now_f64() + self.timeout.as_secs_f64() / 2.0;
+                match on_postgres!(self, pool, |conn| postgres::insert_user(
+                    conn,
+                    &user,
+                    hash.as_str(),
+                    deadline
+                )) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err(StoreError::unavailable(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the insert reached the database after its deadline; nothing was written",
+                    ))),
+                    Err(StoreError::Other(source))
+                        if error::is_unique_violation(source.as_ref()) =>
+                    {
+                        // A retried insert may collide with its own first attempt.
+                        match on_postgres!(self, pool, |conn| postgres::user_exists(conn, user.id))
+                        {
+                            Ok(true) => Ok(()),
+                            Ok(false) => Err(StoreError::Other(source)),
+                            Err(other) => Err(other),
+                        }
+                    }
+                    Err(other) => Err(other),
+                }
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::insert_user(pool, &user, hash.as_str()))
@@ -296,8 +465,11 @@ impl UserStore for Store {
     ) -> Result<(), StoreError> {
         match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::update_hash(pool, user.id, hash.as_str()))
-                    .await
+                on_postgres!(self, pool, |conn| postgres::update_hash(
+                    conn,
+                    user.id,
+                    hash.as_str()
+                ))
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::update_hash(pool, user.id, hash.as_str()))
@@ -313,14 +485,18 @@ impl SessionStore for Store {
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::create_session(pool, session)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::create_session(conn, session))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::create_session(pool, session)).await,
         }
     }
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
         let rotated = match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::rotate(pool, rotation)).await?,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::rotate(conn, rotation))?
+            }
             Database::Sqlite(pool) => self.timed(sqlite::rotate(pool, rotation)).await?,
         };
         if let Rotated::ReuseDetected { session_id } = &rotated {
@@ -335,7 +511,9 @@ impl SessionStore for Store {
         };
         let now = now_ms();
         let revoked = match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::revoke_session(pool, id, now)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::revoke_session(conn, id, now))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::revoke_session(pool, id, now)).await,
         };
         // Invalidated even on error: the revocation may have committed before a timeout.
@@ -355,8 +533,9 @@ impl SessionStore for Store {
         let now = now_ms();
         let revoked = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::revoke_user_sessions(pool, user, keep, now))
-                    .await
+                on_postgres!(self, pool, |conn| postgres::revoke_user_sessions(
+                    conn, user, keep, now
+                ))
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::revoke_user_sessions(pool, user, keep, now))
@@ -377,8 +556,9 @@ impl LoginThrottle for Store {
         let window = self.login_window.as_secs() as i64;
         let (attempts, started) = match &self.db {
             Database::Postgres(pool) => {
-                self.timed(postgres::register_attempt(pool, &key, now, window))
-                    .await?
+                on_postgres!(self, pool, |conn| postgres::register_attempt(
+                    conn, &key, now, window
+                ))?
             }
             Database::Sqlite(pool) => {
                 self.timed(sqlite::register_attempt(pool, &key, now, window))
@@ -397,7 +577,9 @@ impl LoginThrottle for Store {
     async fn clear(&self, email: &str) -> Result<(), StoreError> {
         let key = account_key(email);
         match &self.db {
-            Database::Postgres(pool) => self.timed(postgres::clear_attempts(pool, &key)).await,
+            Database::Postgres(pool) => {
+                on_postgres!(self, pool, |conn| postgres::clear_attempts(conn, &key))
+            }
             Database::Sqlite(pool) => self.timed(sqlite::clear_attempts(pool, &key)).await,
         }
     }
@@ -410,6 +592,12 @@ fn account_key(email: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+fn unix_now_f64() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn unix_now() -> i64 {
