@@ -5,6 +5,7 @@ mod cors;
 mod faults;
 mod flow;
 mod input;
+mod keys;
 mod login;
 mod races;
 mod rate_limit;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy, TokenIssuer};
+use passport_actix::jwt::{Claims, ExtractJwt, JwtStrategy, TokenIssuer};
 use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
 use passport_actix::{Callback, Passport};
 use serde::{Deserialize, Serialize};
@@ -31,17 +31,13 @@ pub struct Auth {
     pub login: Callback<User>,
     /// Signs tokens.
     pub issuer: TokenIssuer,
+    /// The body of `/.well-known/jwks.json`: every accepted public key.
+    pub jwks: String,
 }
 
 /// Registers the strategies.
 pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
-    let jwt = JwtConfig::hmac(
-        settings.jwt_secret.expose(),
-        &settings.jwt_issuer,
-        &settings.jwt_audience,
-    )?
-    .ttl(settings.jwt_ttl)
-    .leeway(settings.jwt_leeway);
+    let jwt = crate::keys::jwt_config(settings)?;
     let hasher = Arc::new(Bcrypt::new(settings.bcrypt_cost)?);
     let store = Arc::new(store);
     let tokens = || {
@@ -96,5 +92,6 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         passport,
         login,
         issuer: jwt.issuer(),
+        jwks: jwt.jwks().to_string(),
     })
 }

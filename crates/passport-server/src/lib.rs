@@ -7,6 +7,8 @@ pub mod auth;
 pub mod client_ip;
 pub mod configuration;
 pub mod errors;
+pub mod keygen;
+pub mod keys;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;

@@ -8,6 +8,10 @@ use passport_server::telemetry;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|command| command == "keygen") {
+        return passport_server::keygen::run(&args[1..]);
+    }
     // `.env` first, so that RUST_LOG and LOG_FORMAT written there shape the logs too.
     let dotenv = configuration::load_dotenv();
     telemetry::init();
@@ -24,6 +28,9 @@ async fn main() -> ExitCode {
              Tokens will not survive a restart or work across instances. Set JWT_SECRET (at least 32 bytes) \
              before going to production (APP_ENV=production refuses to start without it)."
         );
+    }
+    for warning in &settings.jwt_keys.warnings {
+        tracing::warn!("{warning}");
     }
     if settings.environment == Environment::Development {
         tracing::info!("running in development mode (set APP_ENV=production in production)");

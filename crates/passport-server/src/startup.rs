@@ -133,6 +133,7 @@ fn serve(
                     .wrap(jwt_guard.clone())
                     .route("/profile", web::get().to(routes::profile)),
             )
+            .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
             .configure(|cfg| {

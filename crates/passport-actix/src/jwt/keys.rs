@@ -530,7 +530,8 @@ impl SigningKey {
         &self.public
     }
 
-    pub(crate) fn encoding_key(&self) -> &EncodingKey {
+    /// The `jsonwebtoken` key, to sign with `jsonwebtoken::encode` directly (tests, tools).
+    pub fn encoding_key(&self) -> &EncodingKey {
         &self.encoding
     }
 }
