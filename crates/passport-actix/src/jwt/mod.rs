@@ -11,6 +11,8 @@ mod config;
 mod error;
 mod extract;
 mod issuer;
+#[cfg(feature = "jwks")]
+mod jwks;
 mod keys;
 mod strategy;
 mod verifier;
@@ -22,6 +24,8 @@ pub use error::{IssueError, TokenError};
 pub use extract::{ExtractJwt, Extracted};
 pub use issuer::{IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwks")]
+pub use jwks::{JwksError, RemoteKeySet};
 pub use keys::{
     ASYMMETRIC_ALGORITHMS, GENERATED_RSA_BITS, KeyError, KeySet, MIN_RSA_BITS, SigningKey,
     VerifyingKey,
