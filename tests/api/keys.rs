@@ -80,16 +80,16 @@ fn keys(alg: Algorithm) -> &'static Keys {
 }
 
 /// A folder of key files (mode 0600), removed on drop.
-struct KeyFiles(PathBuf);
+pub(crate) struct KeyFiles(PathBuf);
 
 impl KeyFiles {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("passport-e2e-keys-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&dir).unwrap();
         Self(dir)
     }
 
-    fn write(&self, name: &str, pem: &str) -> String {
+    pub(crate) fn write(&self, name: &str, pem: &str) -> String {
         let path = self.0.join(name);
         std::fs::write(&path, pem).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();

@@ -9,6 +9,7 @@ mod keys;
 mod login;
 mod races;
 mod rate_limit;
+mod resource_server;
 mod signup;
 mod timing;
 mod tokens;
