@@ -96,6 +96,8 @@ impl KeySettings {
             let pem = read_key_file(name, path, environment, &mut settings.warnings)?;
             let key = VerifyingKey::from_pem(&pem)
                 .map_err(|e| key_error(name, &format!("{path}: {e}")))?;
+            // The same key listed twice (or the signing key listed again, as happens
+            // mid-rotation) is accepted once: its kid is its thumbprint, so same kid, same key.
             let known = settings
                 .signing_key
                 .iter()
@@ -103,10 +105,7 @@ impl KeySettings {
                 .chain(&settings.verify_keys)
                 .any(|k| k.kid() == key.kid());
             if known {
-                return Err(key_error(
-                    name,
-                    &format!("{path}: this key is already listed (kid {})", key.kid()),
-                ));
+                continue;
             }
             settings.verify_keys.push(key);
         }
@@ -352,20 +351,49 @@ mod tests {
                 ],
                 "JWT_VERIFY_KEY_FILES",
             ),
-            (
-                &[
-                    ("JWT_ALGORITHM", "ES256"),
-                    ("JWT_PRIVATE_KEY_FILE", &file),
-                    ("JWT_VERIFY_KEY_FILES", &public),
-                ],
-                "JWT_VERIFY_KEY_FILES",
-            ),
         ];
         for (vars, name) in cases {
             let message = error(vars);
             assert!(message.contains(name), "{vars:?}: {message}");
             assert!(!message.contains(text.lines().nth(1).unwrap()), "{message}");
         }
+    }
+
+    #[test]
+    fn a_key_listed_twice_or_the_signing_key_listed_again_is_accepted_once() {
+        let dir = Dir::new();
+        let (key, text) = pem(Algorithm::ES256);
+        let (old, old_text) = pem(Algorithm::ES256);
+        let file = dir.write("key.pem", &text, 0o600);
+        let public = dir.write(
+            "pub.pem",
+            &key.verifying_key().to_public_pem().unwrap(),
+            0o644,
+        );
+        let old_file = dir.write("old.pem", &old_text, 0o600);
+        let s = settings(&[
+            ("JWT_ALGORITHM", "ES256"),
+            ("JWT_PRIVATE_KEY_FILE", &file),
+            (
+                "JWT_VERIFY_KEY_FILES",
+                &format!("{public},{old_file},{file},{old_file}"),
+            ),
+        ])
+        .unwrap();
+        let kids: Vec<_> = s
+            .jwt_keys
+            .verify_keys
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect();
+        assert_eq!(kids, [old.kid()]);
+        assert_eq!(
+            jwt_config(&s).unwrap().jwks()["keys"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
