@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use passport_actix::jwt::{Algorithm, SigningKey};
 
 const USAGE: &str = "usage: passport-server keygen --alg EdDSA|ES256|RS256 [--out FILE]
-  Writes a new private signing key (PKCS#8 PEM) to FILE (created with mode 0600, never
-  overwritten) or to standard output, and prints its kid (RFC 7638 thumbprint) on stderr.
+  Writes a new private signing key (PKCS#8 PEM) to FILE (mode 0600; an existing non-empty
+  file is never overwritten) or to standard output, and prints its kid (RFC 7638 thumbprint) on stderr.
   Use it as JWT_PRIVATE_KEY_FILE with the same JWT_ALGORITHM.";
 
 /// Runs the subcommand with its arguments (after `keygen`). Exit code 2 for a usage error,
@@ -92,10 +92,17 @@ fn parse(args: &[String]) -> Result<Option<(Algorithm, Option<String>)>, String>
     Ok(Some((algorithm, out)))
 }
 
-/// Creates `path` with mode 0600 (never replacing a file) and writes `bytes`.
+/// Creates `path` with mode 0600 and writes `bytes`. An existing file is never replaced,
+/// except an empty regular file (as `mktemp` leaves), which gets mode 0600 first.
 fn write_private(path: &str, bytes: &[u8]) -> Result<(), String> {
+    let empty_file = std::fs::symlink_metadata(path)
+        .is_ok_and(|meta| meta.file_type().is_file() && meta.len() == 0);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    if empty_file {
+        options.write(true);
+    } else {
+        options.write(true).create_new(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -105,6 +112,15 @@ fn write_private(path: &str, bytes: &[u8]) -> Result<(), String> {
         std::io::ErrorKind::AlreadyExists => format!("{path} exists; not overwriting it"),
         _ => format!("cannot create {path}: {e}"),
     })?;
+    #[cfg(unix)]
+    if empty_file {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {path} to mode 0600: {e}"))?;
+        if file.metadata().map(|m| m.len()).unwrap_or(1) != 0 {
+            return Err(format!("{path} is no longer empty; not overwriting it"));
+        }
+    }
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {path}: {e}"))

@@ -50,6 +50,22 @@ fn keygen_writes_a_private_pkcs8_key_for_each_algorithm_and_never_overwrites() {
         assert_eq!(again.status.code(), Some(1), "an existing file is kept");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), pem);
     }
+    // An empty file, as mktemp leaves it, is filled and restricted to 0600.
+    let empty = dir.join("mktemp");
+    std::fs::write(&empty, "").unwrap();
+    std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = keygen(&["--alg", "EdDSA", "--out", empty.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::metadata(&empty).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let pem = std::fs::read_to_string(&empty).unwrap();
+    assert!(SigningKey::from_pkcs8_pem_for(Algorithm::EdDSA, &pem).is_ok());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
