@@ -120,6 +120,8 @@ impl JwtVerifier {
         let leeway = Duration::from_secs(30);
         Self {
             keys,
+            // Never used to decode here (each key has its algorithm's validation below); it
+            // keeps the issuer and audience for `Debug`.
             validation: validation(Algorithm::EdDSA, issuer, audience, leeway),
             asymmetric: ASYMMETRIC_ALGORITHMS
                 .iter()
