@@ -313,6 +313,21 @@ async fn tokens_without_kid_with_an_unknown_kid_or_signed_by_another_key_are_ref
             &k.old_private,
         ),
         ("an empty kid", header(alg, Some("")), &k.signing),
+        (
+            "the signing key under an unknown kid",
+            header(alg, Some("no-such-kid")),
+            &k.signing,
+        ),
+        (
+            "a verify-only key under an unknown kid",
+            header(alg, Some("no-such-kid")),
+            &k.old_public,
+        ),
+        (
+            "the signing key under a verify-only key's kid",
+            header(alg, Some(k.old_public.kid())),
+            &k.signing,
+        ),
     ];
     for (what, header, key) in cases {
         let token = keyed.forge(&header, key.encoding_key());

@@ -870,6 +870,11 @@ mod tests {
                 TokenError::Malformed,
             ),
             (
+                json!({"alg": "EdDSA", "kid": "nope"}),
+                &key,
+                TokenError::UnknownKey,
+            ),
+            (
                 json!({"alg": "EdDSA", "kid": key.kid(), "jku": "http://127.0.0.1:1/jwks"}),
                 &key,
                 TokenError::UnsupportedHeader("jku"),
