@@ -34,6 +34,9 @@ pub enum ConfigError {
     /// The algorithm allow-list is empty or holds an algorithm the key cannot serve.
     #[error("invalid JWT algorithm configuration: {0}")]
     Algorithms(String),
+    /// Key material was refused (duplicate `kid`, wrong algorithm, ...).
+    #[error("invalid JWT key: {0}")]
+    Key(#[from] crate::jwt::KeyError),
 }
 
 /// How an unexpected failure should be reported to the client.

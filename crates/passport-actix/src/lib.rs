@@ -127,6 +127,16 @@
 //!
 //! [`read_fields`] reads named string fields from a JSON or urlencoded body with the same
 //! strictness as the local strategy (for a refresh token, a new password, …).
+//!
+//! # Signing keys
+//!
+//! Keys are an HMAC secret ([`jwt::JwtConfig::hmac`], HS256 by default) or asymmetric
+//! ([`jwt::JwtConfig::asymmetric`] with a [`jwt::SigningKey`]: EdDSA, ES256 or RS256). Asymmetric
+//! tokens carry `kid`, the RFC 7638 thumbprint of their key; a verifier picks the key by `kid`
+//! from a [`jwt::KeySet`] and takes the algorithm from the key, never from the token, and
+//! [`jwt::JwtConfig::jwks`] is the JWKS to publish. With the `jwks` cargo feature (`jwks-rustls`
+//! for HTTPS), `jwt::RemoteKeySet` lets a resource server verify with nothing but the issuer's
+//! JWKS URL (see `examples/resource_server.rs`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

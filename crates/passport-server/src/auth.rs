@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtConfig, JwtStrategy, TokenIssuer};
+use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtStrategy, TokenIssuer};
 use passport_actix::local::{Argon2id, Bcrypt, LocalStrategy, Migrating, Mode, PasswordHasher};
 use passport_actix::session::{IssuedSession, Sessions};
 use passport_actix::{Callback, Passport};
@@ -44,6 +44,8 @@ pub struct Auth {
     pub sessions: Sessions<Store>,
     /// Signs tokens.
     pub issuer: TokenIssuer,
+    /// The body of `/.well-known/jwks.json`: every accepted public key.
+    pub jwks: String,
 }
 
 /// The body of `/login` and `/token/refresh`.
@@ -79,13 +81,7 @@ impl Auth {
 
 /// Registers the strategies.
 pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
-    let jwt = JwtConfig::hmac(
-        settings.jwt_secret.expose(),
-        &settings.jwt_issuer,
-        &settings.jwt_audience,
-    )?
-    .ttl(settings.jwt_ttl)
-    .leeway(settings.jwt_leeway);
+    let jwt = crate::keys::jwt_config(settings)?;
     let hasher = password_hasher(settings)?;
     let store = Arc::new(store);
     let tokens = || {
@@ -151,6 +147,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         passwords,
         sessions,
         issuer: jwt.issuer(),
+        jwks: jwt.jwks().to_string(),
     })
 }
 

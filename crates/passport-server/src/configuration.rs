@@ -9,6 +9,8 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
 
+use crate::keys::KeySettings;
+
 /// The shortest `JWT_SECRET` accepted, in bytes.
 pub const MIN_JWT_SECRET_BYTES: usize = passport_actix::jwt::MIN_HMAC_SECRET_BYTES;
 
@@ -72,8 +74,10 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// `DATABASE_TIMEOUT_SECONDS`: the longest a request waits for the database.
     pub database_timeout: Duration,
-    /// `JWT_SECRET`.
+    /// `JWT_SECRET` (HS256 only).
     pub jwt_secret: JwtSecret,
+    /// `JWT_ALGORITHM`, `JWT_PRIVATE_KEY_FILE`, `JWT_VERIFY_KEY_FILES`.
+    pub jwt_keys: KeySettings,
     /// `JWT_TTL_SECONDS`.
     pub jwt_ttl: Duration,
     /// `JWT_ISSUER`.
@@ -134,6 +138,14 @@ pub enum ConfigError {
         /// What was expected.
         expected: &'static str,
     },
+    /// A key setting cannot be used (missing, unreadable, wrong type or algorithm, exposed).
+    #[error("invalid {name}: {message}")]
+    Key {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong (never the key's bytes).
+        message: String,
+    },
     /// The `.env` file exists but cannot be read.
     #[error("cannot read .env: {0}")]
     DotEnv(String),
@@ -186,6 +198,7 @@ impl Settings {
                 });
             }
         };
+        let jwt_keys = KeySettings::from_lookup(&get, environment)?;
         let jwt_secret = match get("JWT_SECRET") {
             Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => {
                 JwtSecret::Configured(SecretString::from(secret))
@@ -195,7 +208,7 @@ impl Settings {
                     Some(s) => format!("{} bytes", s.len()),
                     None => "unset".to_owned(),
                 };
-                if environment == Environment::Production {
+                if environment == Environment::Production && jwt_keys.is_hmac() {
                     return Err(ConfigError::ProductionSecret(problem));
                 }
                 JwtSecret::Ephemeral(random_secret())
@@ -243,6 +256,7 @@ impl Settings {
             database_max_connections: positive(&get, "DATABASE_MAX_CONNECTIONS", 10)?,
             database_timeout: seconds(&get, "DATABASE_TIMEOUT_SECONDS", 5)?,
             jwt_secret,
+            jwt_keys,
             jwt_ttl,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "passport-server".to_owned()),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "passport-api".to_owned()),
@@ -332,9 +346,9 @@ impl Settings {
         }
     }
 
-    /// Whether the JWT secret was generated for this process.
+    /// Whether tokens are signed with an HMAC secret generated for this process.
     pub fn uses_ephemeral_secret(&self) -> bool {
-        matches!(self.jwt_secret, JwtSecret::Ephemeral(_))
+        self.jwt_keys.is_hmac() && matches!(self.jwt_secret, JwtSecret::Ephemeral(_))
     }
 }
 

@@ -8,6 +8,8 @@ pub mod client_ip;
 pub mod configuration;
 pub mod connections;
 pub mod errors;
+pub mod keygen;
+pub mod keys;
 pub mod rate_limit;
 pub mod revocation;
 pub mod routes;

@@ -9,6 +9,10 @@ use passport_server::telemetry;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|command| command == "keygen") {
+        return passport_server::keygen::run(&args[1..]);
+    }
     // `.env` first, so that RUST_LOG and LOG_FORMAT written there shape the logs too.
     let dotenv = configuration::load_dotenv();
     telemetry::init();
@@ -29,6 +33,9 @@ async fn main() -> ExitCode {
     match connections::raise_file_limit() {
         Ok(limit) => tracing::debug!(limit, "open-file limit raised to the hard limit"),
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
+    }
+    for warning in &settings.jwt_keys.warnings {
+        tracing::warn!("{warning}");
     }
     if settings.environment == Environment::Development {
         tracing::info!("running in development mode (set APP_ENV=production in production)");

@@ -211,6 +211,7 @@ fn serve(
                         web::resource("/password").route(web::post().to(routes::change_password)),
                     ),
             )
+            .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
             .configure(|cfg| {

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretSlice};
+use serde_json::Value;
 
 use crate::error::ConfigError;
 use crate::jwt::issuer::TokenIssuer;
+use crate::jwt::keys::{KeySet, SigningKey, VerifyingKey};
 use crate::jwt::verifier::{DEFAULT_MAX_TOKEN_BYTES, JwtVerifier};
 
 /// The shortest HMAC secret accepted, in bytes (RFC 7518 §3.2 for HS256).
@@ -16,7 +18,10 @@ pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 /// Token settings shared by the [`TokenIssuer`] and the [`JwtVerifier`], so that what is
 /// signed is exactly what is accepted.
 ///
-/// Defaults: HS256 only, lifetime 3600 s, leeway 30 s, tokens of at most 8 KiB.
+/// Defaults: HS256 only, lifetime 3600 s, leeway 30 s, tokens of at most 8 KiB. With
+/// [`asymmetric`](Self::asymmetric), tokens are signed with a [`SigningKey`] and carry its
+/// `kid`; the verifier accepts that key and the [`verify_keys`](Self::verify_keys) added for a
+/// rotation, each for its own algorithm only, selected by the token's `kid`.
 ///
 /// # Examples
 ///
@@ -34,10 +39,25 @@ pub const MIN_HMAC_SECRET_BYTES: usize = 32;
 ///
 /// assert!(JwtConfig::hmac(b"too short", "i", "a").is_err());
 /// ```
+///
+/// With asymmetric keys, during a rotation:
+///
+/// ```
+/// use passport_actix::jwt::{Algorithm, JwtConfig, SigningKey};
+///
+/// let old = SigningKey::generate(Algorithm::EdDSA).unwrap();
+/// let new = SigningKey::generate(Algorithm::EdDSA).unwrap();
+/// let before = JwtConfig::asymmetric(old.clone(), "my-issuer", "my-api");
+/// let after = JwtConfig::asymmetric(new, "my-issuer", "my-api")
+///     .verify_keys([old.verifying_key().clone()])
+///     .unwrap();
+/// let old_token = before.issuer().issue("user-1", ()).unwrap().token;
+/// assert!(after.verifier().verify::<()>(&old_token).is_ok());
+/// assert_eq!(after.jwks()["keys"].as_array().unwrap().len(), 2);
+/// ```
 #[derive(Clone)]
 pub struct JwtConfig {
-    secret: SecretSlice<u8>,
-    algorithm: Algorithm,
+    keys: Keys,
     issuer: String,
     audience: String,
     ttl: Duration,
@@ -45,11 +65,31 @@ pub struct JwtConfig {
     max_token_bytes: usize,
 }
 
+/// The keys of a [`JwtConfig`].
+#[derive(Clone)]
+enum Keys {
+    Hmac {
+        secret: SecretSlice<u8>,
+        algorithm: Algorithm,
+    },
+    Asymmetric {
+        signer: SigningKey,
+        accepted: KeySet,
+    },
+}
+
 impl fmt::Debug for JwtConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtConfig")
-            .field("secret", &"[redacted]")
-            .field("algorithm", &self.algorithm)
+        let mut debug = f.debug_struct("JwtConfig");
+        match &self.keys {
+            Keys::Hmac { algorithm, .. } => debug
+                .field("secret", &"[redacted]")
+                .field("algorithm", algorithm),
+            Keys::Asymmetric { signer, accepted } => debug
+                .field("signing_key", signer)
+                .field("accepted", &accepted.keys()),
+        };
+        debug
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl", &self.ttl)
@@ -73,8 +113,10 @@ impl JwtConfig {
             });
         }
         Ok(Self {
-            secret: SecretSlice::from(secret.to_vec()),
-            algorithm: Algorithm::HS256,
+            keys: Keys::Hmac {
+                secret: SecretSlice::from(secret.to_vec()),
+                algorithm: Algorithm::HS256,
+            },
             issuer: issuer.into(),
             audience: audience.into(),
             ttl: Duration::from_secs(3600),
@@ -83,9 +125,78 @@ impl JwtConfig {
         })
     }
 
+    /// Signs with `signing_key` (its algorithm, its `kid`) and accepts it, issuing and
+    /// accepting only `issuer`/`audience`.
+    pub fn asymmetric(
+        signing_key: SigningKey,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Self {
+        // A set of one key cannot hold a duplicate `kid`.
+        let accepted = KeySet::new([signing_key.verifying_key().clone()]).unwrap_or_default();
+        Self {
+            keys: Keys::Asymmetric {
+                signer: signing_key,
+                accepted,
+            },
+            issuer: issuer.into(),
+            audience: audience.into(),
+            ttl: Duration::from_secs(3600),
+            leeway: Duration::from_secs(30),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        }
+    }
+
+    /// Also accepts tokens signed by these public keys (earlier keys, during a rotation).
+    /// Each key accepts only its own algorithm. Refused for an HMAC configuration, and for a
+    /// key whose `kid` is already accepted.
+    pub fn verify_keys(
+        mut self,
+        keys: impl IntoIterator<Item = VerifyingKey>,
+    ) -> Result<Self, ConfigError> {
+        match &mut self.keys {
+            Keys::Hmac { .. } => Err(ConfigError::Algorithms(
+                "verify-only keys need an asymmetric signing key, not an HMAC secret".to_owned(),
+            )),
+            Keys::Asymmetric { accepted, .. } => {
+                for key in keys {
+                    accepted.insert(key)?;
+                }
+                Ok(self)
+            }
+        }
+    }
+
+    /// The signing algorithm.
+    pub fn signing_algorithm(&self) -> Algorithm {
+        match &self.keys {
+            Keys::Hmac { algorithm, .. } => *algorithm,
+            Keys::Asymmetric { signer, .. } => signer.algorithm(),
+        }
+    }
+
+    /// The JWKS document publishing every accepted public key (`{"keys":[]}` with HMAC).
+    pub fn jwks(&self) -> Value {
+        match &self.keys {
+            Keys::Hmac { .. } => serde_json::json!({ "keys": [] }),
+            Keys::Asymmetric { accepted, .. } => accepted.to_jwks(),
+        }
+    }
+
     /// Uses another HMAC algorithm (HS384 needs a 48-byte secret, HS512 a 64-byte one).
-    /// It becomes the only algorithm accepted.
+    /// It becomes the only algorithm accepted. With asymmetric keys, only the signing key's
+    /// own algorithm is accepted here.
     pub fn algorithm(mut self, algorithm: Algorithm) -> Result<Self, ConfigError> {
+        let (secret, current) = match &mut self.keys {
+            Keys::Hmac { secret, algorithm } => (secret, algorithm),
+            Keys::Asymmetric { signer, .. } if signer.algorithm() == algorithm => return Ok(self),
+            Keys::Asymmetric { signer, .. } => {
+                return Err(ConfigError::Algorithms(format!(
+                    "the signing key is for {:?}, not {algorithm:?}",
+                    signer.algorithm()
+                )));
+            }
+        };
         let min = match algorithm {
             Algorithm::HS256 => 32,
             Algorithm::HS384 => 48,
@@ -96,11 +207,11 @@ impl JwtConfig {
                 )));
             }
         };
-        let actual = self.secret.expose_secret().len();
+        let actual = secret.expose_secret().len();
         if actual < min {
             return Err(ConfigError::WeakKey { min, actual });
         }
-        self.algorithm = algorithm;
+        *current = algorithm;
         Ok(self)
     }
 
@@ -129,24 +240,44 @@ impl JwtConfig {
 
     /// A signer for these settings.
     pub fn issuer(&self) -> TokenIssuer {
+        let (key, algorithm, kid) = match &self.keys {
+            Keys::Hmac { secret, algorithm } => (
+                EncodingKey::from_secret(secret.expose_secret()),
+                *algorithm,
+                None,
+            ),
+            Keys::Asymmetric { signer, .. } => (
+                signer.encoding_key().clone(),
+                signer.algorithm(),
+                Some(signer.kid().to_owned()),
+            ),
+        };
         TokenIssuer::new(
-            EncodingKey::from_secret(self.secret.expose_secret()),
-            self.algorithm,
+            key,
+            algorithm,
             self.issuer.clone(),
             self.audience.clone(),
             self.ttl,
+            kid,
         )
     }
 
     /// A verifier for these settings.
     pub fn verifier(&self) -> JwtVerifier {
-        JwtVerifier::new(
-            DecodingKey::from_secret(self.secret.expose_secret()),
-            self.algorithm,
-            &self.issuer,
-            &self.audience,
-            self.leeway,
-            self.max_token_bytes,
-        )
+        match &self.keys {
+            Keys::Hmac { secret, algorithm } => JwtVerifier::new(
+                DecodingKey::from_secret(secret.expose_secret()),
+                *algorithm,
+                &self.issuer,
+                &self.audience,
+                self.leeway,
+                self.max_token_bytes,
+            ),
+            Keys::Asymmetric { accepted, .. } => {
+                JwtVerifier::with_key_set(accepted.clone(), &self.issuer, &self.audience)
+                    .leeway(self.leeway)
+                    .max_token_bytes(self.max_token_bytes)
+            }
+        }
     }
 }

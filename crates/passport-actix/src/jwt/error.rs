@@ -31,6 +31,12 @@ pub enum TokenError {
     /// The header has a field this verifier refuses (`crit`, `jku`, `jwk`, `x5u`, `x5c`, `kid`).
     #[error("the token header field {0} is not supported")]
     UnsupportedHeader(&'static str),
+    /// The key set is asymmetric and the token header has no `kid`.
+    #[error("the token has no key id")]
+    MissingKeyId,
+    /// The token's `kid` names no key of the key set.
+    #[error("the token key id is unknown")]
+    UnknownKey,
     /// `exp` has passed (beyond the leeway).
     #[error("the token has expired")]
     Expired,
@@ -66,6 +72,7 @@ impl TokenError {
             Self::Multiple => "invalid_request",
             Self::TooLarge(_) | Self::Malformed | Self::UnsupportedHeader(_) => "token_malformed",
             Self::InvalidSignature => "token_signature_invalid",
+            Self::MissingKeyId | Self::UnknownKey => "token_key_unknown",
             Self::AlgorithmNotAllowed => "token_algorithm_invalid",
             Self::Expired => "token_expired",
             Self::LifetimeTooLong => "token_lifetime_too_long",

@@ -29,7 +29,8 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// Signs tokens with `sub`, `iat`, `exp`, `iss`, `aud` and custom claims. Made by
+/// Signs tokens with `sub`, `iat`, `exp`, `iss`, `aud` and custom claims; an asymmetric key
+/// also writes its `kid` in the header. Made by
 /// [`JwtConfig::issuer`](crate::jwt::JwtConfig::issuer).
 #[derive(Clone)]
 pub struct TokenIssuer {
@@ -58,9 +59,11 @@ impl TokenIssuer {
         issuer: String,
         audience: String,
         ttl: Duration,
+        kid: Option<String>,
     ) -> Self {
         let mut header = Header::new(algorithm);
         header.typ = Some("JWT".to_owned());
+        header.kid = kid;
         Self {
             key,
             header,
@@ -68,6 +71,11 @@ impl TokenIssuer {
             audience,
             ttl,
         }
+    }
+
+    /// The `kid` written in the header (asymmetric keys only).
+    pub fn kid(&self) -> Option<&str> {
+        self.header.kid.as_deref()
     }
 
     /// Signs a token for `subject` with the application's `custom` claims (use `()` for none).

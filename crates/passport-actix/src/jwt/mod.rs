@@ -1,7 +1,9 @@
 //! The JWT strategy (mirrors passport-jwt): extract a token, verify it, map its claims to a user.
 //!
-//! Only HMAC keys are built today; the [`JwtConfig`] and [`JwtVerifier`] types are where
-//! asymmetric keys selected by `kid`, JWKS and revocation checks will go.
+//! Keys are an HMAC secret (HS256 by default), or asymmetric keys ([`SigningKey`],
+//! [`VerifyingKey`]: EdDSA, ES256, RS256) selected by `kid` from a [`KeySet`] and published as
+//! a JWKS. With the `jwks` feature, a verifier can also follow a remote JWKS URL
+//! (`RemoteKeySet`).
 
 mod cache;
 mod claims;
@@ -9,6 +11,9 @@ mod config;
 mod error;
 mod extract;
 mod issuer;
+#[cfg(feature = "jwks")]
+mod jwks;
+mod keys;
 mod strategy;
 mod verifier;
 
@@ -19,5 +24,11 @@ pub use error::{IssueError, TokenError};
 pub use extract::{ExtractJwt, Extracted};
 pub use issuer::{IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
+#[cfg(feature = "jwks")]
+pub use jwks::{JwksError, RemoteKeySet};
+pub use keys::{
+    ASYMMETRIC_ALGORITHMS, GENERATED_RSA_BITS, KeyError, KeySet, MIN_RSA_BITS, SigningKey,
+    VerifyingKey,
+};
 pub use strategy::JwtStrategy;
 pub use verifier::{DEFAULT_MAX_TOKEN_BYTES, DEFAULT_MAX_TOKEN_LIFETIME, JwtVerifier};

@@ -90,8 +90,24 @@ where
         self
     }
 
+    /// Verifies `token` with the keys at hand, refreshing a remote key set first when it is
+    /// stale, and once more (within its cooldown) when the token's `kid` is unknown.
+    async fn claims(&self, token: &str) -> Result<Claims<C>, TokenError> {
+        #[cfg(feature = "jwks")]
+        if let Some(remote) = self.verifier.remote() {
+            remote.refresh_if_stale().await;
+            return match self.cached_claims(token) {
+                Err(TokenError::UnknownKey) if remote.refresh_for_unknown_kid().await => {
+                    self.cached_claims(token)
+                }
+                other => other,
+            };
+        }
+        self.cached_claims(token)
+    }
+
     /// Verifies `token`, or re-checks the lifetime of a token verified before.
-    fn claims(&self, token: &str) -> Result<Claims<C>, TokenError> {
+    fn cached_claims(&self, token: &str) -> Result<Claims<C>, TokenError> {
         let Some(verified) = &self.verified else {
             return self.verifier.verify::<C>(token);
         };
@@ -135,7 +151,7 @@ where
             Extracted::Many(mut tokens) if self.first_token_wins => tokens.swap_remove(0),
             Extracted::Many(_) => return self.fail(TokenError::Multiple),
         };
-        let claims = match self.claims(&token) {
+        let claims = match self.claims(&token).await {
             Ok(claims) => claims,
             Err(error) => return self.fail(error),
         };

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::jwt::claims::Claims;
 use crate::jwt::error::TokenError;
+use crate::jwt::keys::{ASYMMETRIC_ALGORITHMS, KeySet, VerifyingKey};
 
 /// The default bound on a token's size: 8 KiB. Ours are about 300 bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -21,21 +22,60 @@ pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 6
 
 /// Checks a compact JWS as RFC 8725 asks: size bound first, then the algorithm allow-list
 /// (never `none`), the signature, required `exp`, `iss`, `aud`, `sub` and `iat`, `nbf` when
-/// present, `iat` not in the future, and no `crit` or key-selecting header (`jku`, `jwk`, `x5u`, `x5c`,
-/// `kid`): no key is ever fetched or chosen by the token.
+/// present, `iat` not in the future, and no `crit` or key-fetching header (`jku`, `jwk`, `x5u`,
+/// `x5c`): no key is ever fetched from or supplied by the token.
+///
+/// With an HMAC secret a `kid` header is refused too. With a [`KeySet`], the token's `kid`
+/// selects the key (a token without one, or with an unknown one, is refused) and the
+/// algorithm is the key's own: a token naming any other algorithm, HS256 included, is refused.
+///
+/// # Examples
+///
+/// A resource server that holds only public keys:
+///
+/// ```
+/// use passport_actix::jwt::{Algorithm, JwtConfig, JwtVerifier, KeySet, SigningKey};
+///
+/// let key = SigningKey::generate(Algorithm::ES256).unwrap();
+/// let token = JwtConfig::asymmetric(key.clone(), "auth", "api").issuer().issue("u1", ()).unwrap();
+///
+/// let public = KeySet::new([key.verifying_key().clone()]).unwrap();
+/// let verifier = JwtVerifier::with_key_set(public, "auth", "api");
+/// assert_eq!(verifier.verify::<()>(&token.token).unwrap().sub, "u1");
+/// ```
 #[derive(Clone)]
 pub struct JwtVerifier {
-    key: DecodingKey,
+    keys: VerifierKeys,
     validation: Validation,
+    /// One validation per asymmetric algorithm, each allowing only that algorithm.
+    asymmetric: Vec<Validation>,
     leeway: u64,
     max_token_bytes: usize,
     max_lifetime: u64,
 }
 
+/// Where a [`JwtVerifier`] finds its key.
+#[derive(Clone)]
+enum VerifierKeys {
+    /// One HMAC secret; `kid` refused.
+    Hmac(DecodingKey),
+    /// Public keys selected by `kid`.
+    Set(KeySet),
+    /// A remote JWKS, selected by `kid`.
+    #[cfg(feature = "jwks")]
+    Remote(crate::jwt::jwks::RemoteKeySet),
+}
+
 impl fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("algorithms", &self.validation.algorithms)
+        let mut debug = f.debug_struct("JwtVerifier");
+        match &self.keys {
+            VerifierKeys::Hmac(_) => debug.field("algorithms", &self.validation.algorithms),
+            VerifierKeys::Set(set) => debug.field("keys", &set.keys()),
+            #[cfg(feature = "jwks")]
+            VerifierKeys::Remote(remote) => debug.field("keys", remote),
+        };
+        debug
             .field("issuer", &self.validation.iss)
             .field("audience", &self.validation.aud)
             .field("leeway", &self.leeway)
@@ -54,18 +94,10 @@ impl JwtVerifier {
         leeway: Duration,
         max_token_bytes: usize,
     ) -> Self {
-        let mut validation = Validation::new(algorithm);
-        validation.algorithms = vec![algorithm];
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
-        validation.leeway = leeway.as_secs();
         Self {
-            key,
-            validation,
+            keys: VerifierKeys::Hmac(key),
+            validation: validation(algorithm, issuer, audience, leeway),
+            asymmetric: Vec::new(),
             leeway: leeway.as_secs(),
             max_token_bytes,
             max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME.as_secs(),
@@ -79,6 +111,87 @@ impl JwtVerifier {
         self
     }
 
+    /// A verifier that accepts tokens signed by any key of `keys`, selected by the token's
+    /// `kid`, for `issuer`/`audience`; leeway 30 s, tokens of at most 8 KiB.
+    pub fn with_key_set(keys: KeySet, issuer: &str, audience: &str) -> Self {
+        Self::asymmetric(VerifierKeys::Set(keys), issuer, audience)
+    }
+
+    /// A verifier that follows a remote JWKS (see [`RemoteKeySet`](crate::jwt::RemoteKeySet)),
+    /// selected by the token's `kid`, for `issuer`/`audience`; leeway 30 s, tokens of at most
+    /// 8 KiB.
+    #[cfg(feature = "jwks")]
+    pub fn with_remote_key_set(
+        keys: crate::jwt::jwks::RemoteKeySet,
+        issuer: &str,
+        audience: &str,
+    ) -> Self {
+        Self::asymmetric(VerifierKeys::Remote(keys), issuer, audience)
+    }
+
+    fn asymmetric(keys: VerifierKeys, issuer: &str, audience: &str) -> Self {
+        let leeway = Duration::from_secs(30);
+        Self {
+            keys,
+            // Never used to decode here (each key has its algorithm's validation below); it
+            // keeps the issuer and audience for `Debug`.
+            validation: validation(Algorithm::EdDSA, issuer, audience, leeway),
+            asymmetric: ASYMMETRIC_ALGORITHMS
+                .iter()
+                .map(|alg| validation(*alg, issuer, audience, leeway))
+                .collect(),
+            leeway: leeway.as_secs(),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            max_lifetime: DEFAULT_MAX_TOKEN_LIFETIME.as_secs(),
+        }
+    }
+
+    /// Sets the clock-skew leeway for `exp`, `nbf` and `iat`.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway.as_secs();
+        for validation in std::iter::once(&mut self.validation).chain(&mut self.asymmetric) {
+            validation.leeway = leeway.as_secs();
+        }
+        self
+    }
+
+    /// Sets the largest token accepted, in bytes; larger ones are refused before any parsing.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// The remote key set this verifier follows, if any.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn remote(&self) -> Option<&crate::jwt::jwks::RemoteKeySet> {
+        match &self.keys {
+            VerifierKeys::Remote(remote) => Some(remote),
+            _ => None,
+        }
+    }
+
+    /// The key the token's `kid` selects, with the validation of that key's algorithm.
+    fn select(&self, token: &str) -> Result<(VerifyingKey, &Validation), TokenError> {
+        let kid = match header_value(token, "kid") {
+            Some(Value::String(kid)) => kid,
+            Some(_) => return Err(TokenError::Malformed),
+            None => return Err(TokenError::MissingKeyId),
+        };
+        let key = match &self.keys {
+            VerifierKeys::Hmac(_) => return Err(TokenError::UnsupportedHeader("kid")),
+            VerifierKeys::Set(set) => set.get(&kid).cloned(),
+            #[cfg(feature = "jwks")]
+            VerifierKeys::Remote(remote) => remote.current().get(&kid).cloned(),
+        }
+        .ok_or(TokenError::UnknownKey)?;
+        let validation = self
+            .asymmetric
+            .iter()
+            .find(|v| v.algorithms.first() == Some(&key.algorithm()))
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+        Ok((key, validation))
+    }
+
     /// Verifies `token` and returns its claims.
     pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, TokenError> {
         if token.len() > self.max_token_bytes {
@@ -87,11 +200,20 @@ impl JwtVerifier {
         if token.bytes().filter(|b| *b == b'.').count() != 2 {
             return Err(TokenError::Malformed);
         }
+        let selected;
+        let (key, validation, kid_allowed) = match &self.keys {
+            VerifierKeys::Hmac(key) => (key, &self.validation, false),
+            _ => {
+                let (key, validation) = self.select(token)?;
+                selected = key;
+                (selected.decoding_key(), validation, true)
+            }
+        };
         // The happy path decodes once, straight into the typed claims; only a failure pays for
         // finding out exactly what was wrong.
-        let data = jsonwebtoken::decode::<Claims<C>>(token, &self.key, &self.validation)
-            .map_err(|e| self.explain(token, e.into_kind()))?;
-        refuse_unsupported_headers(&data.header)?;
+        let data = jsonwebtoken::decode::<Claims<C>>(token, key, validation)
+            .map_err(|e| explain(token, key, validation, e.into_kind()))?;
+        refuse_unsupported_headers(&data.header, kid_allowed)?;
         let claims = data.claims;
         let now = jsonwebtoken::get_current_timestamp();
         if claims.iat > now + self.leeway {
@@ -120,46 +242,60 @@ impl JwtVerifier {
     }
 }
 
-impl JwtVerifier {
-    /// Names the real reason a token was refused.
-    fn explain(&self, token: &str, kind: ErrorKind) -> TokenError {
-        match kind {
-            ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
-            ErrorKind::Json(_) => {
-                // `jsonwebtoken` cannot even parse a header whose `alg` it does not know
-                // (`none`, `None`, ...), which would make such a token merely "malformed".
-                if let Some(alg) = header_algorithm(token) {
-                    match alg.parse::<Algorithm>() {
-                        Ok(alg) if self.validation.algorithms.contains(&alg) => {}
-                        _ => return TokenError::AlgorithmNotAllowed,
-                    }
-                }
-                // The typed claims did not deserialize: decoding into a `Value` runs the
-                // required-claim check first and tells a missing claim from a mistyped one.
-                match jsonwebtoken::decode::<Value>(token, &self.key, &self.validation) {
-                    Err(e) => match e.into_kind() {
-                        ErrorKind::MissingRequiredClaim(claim) => {
-                            missing_or_malformed(token, claim)
-                        }
-                        kind => map_error(kind),
-                    },
-                    Ok(data) => match data.claims.get("iat") {
-                        None | Some(Value::Null) => TokenError::MissingClaim("iat".to_owned()),
-                        Some(_) => TokenError::Malformed,
-                    },
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str, leeway: Duration) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.algorithms = vec![algorithm];
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    validation.validate_aud = true;
+    validation.leeway = leeway.as_secs();
+    validation
+}
+
+/// Names the real reason a token was refused.
+fn explain(token: &str, key: &DecodingKey, validation: &Validation, kind: ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
+        ErrorKind::Json(_) => {
+            // `jsonwebtoken` cannot even parse a header whose `alg` it does not know
+            // (`none`, `None`, ...), which would make such a token merely "malformed".
+            if let Some(alg) = header_algorithm(token) {
+                match alg.parse::<Algorithm>() {
+                    Ok(alg) if validation.algorithms.contains(&alg) => {}
+                    _ => return TokenError::AlgorithmNotAllowed,
                 }
             }
-            kind => map_error(kind),
+            // The typed claims did not deserialize: decoding into a `Value` runs the
+            // required-claim check first and tells a missing claim from a mistyped one.
+            match jsonwebtoken::decode::<Value>(token, key, validation) {
+                Err(e) => match e.into_kind() {
+                    ErrorKind::MissingRequiredClaim(claim) => missing_or_malformed(token, claim),
+                    kind => map_error(kind),
+                },
+                Ok(data) => match data.claims.get("iat") {
+                    None | Some(Value::Null) => TokenError::MissingClaim("iat".to_owned()),
+                    Some(_) => TokenError::Malformed,
+                },
+            }
         }
+        kind => map_error(kind),
     }
 }
 
 /// The `alg` named by the token's header, if the header is base64url JSON with a string `alg`.
 fn header_algorithm(token: &str) -> Option<String> {
+    header_value(token, "alg")?.as_str().map(str::to_owned)
+}
+
+/// A member of the token's header, if the header is base64url JSON with that member.
+fn header_value(token: &str, name: &str) -> Option<Value> {
     let header = token.split('.').next()?;
     let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
-    let header: Value = serde_json::from_slice(&bytes).ok()?;
-    header.get("alg")?.as_str().map(str::to_owned)
+    let mut header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get_mut(name).map(Value::take)
 }
 
 /// `jsonwebtoken` reports a required claim of the wrong type as missing; tell the two apart.
@@ -176,14 +312,14 @@ fn missing_or_malformed(token: &str, claim: String) -> TokenError {
     }
 }
 
-fn refuse_unsupported_headers(header: &Header) -> Result<(), TokenError> {
+fn refuse_unsupported_headers(header: &Header, kid_allowed: bool) -> Result<(), TokenError> {
     let refused = [
         ("crit", header.crit.is_some()),
         ("jku", header.jku.is_some()),
         ("jwk", header.jwk.is_some()),
         ("x5u", header.x5u.is_some()),
         ("x5c", header.x5c.is_some()),
-        ("kid", header.kid.is_some()),
+        ("kid", header.kid.is_some() && !kid_allowed),
     ];
     match refused.into_iter().find(|(_, present)| *present) {
         Some((name, _)) => Err(TokenError::UnsupportedHeader(name)),

@@ -3,6 +3,7 @@
 mod account;
 mod bench;
 mod health;
+mod jwks;
 mod login;
 mod logout;
 mod profile;
@@ -12,6 +13,7 @@ mod signup;
 pub use account::{change_password, delete_account};
 pub use bench::{bench_db, bench_guarded, bench_plain};
 pub use health::{health, ready};
+pub use jwks::jwks;
 pub use login::login;
 pub use logout::logout;
 pub use profile::profile;
