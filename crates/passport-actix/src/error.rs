@@ -35,6 +35,7 @@ pub enum ConfigError {
     #[error("invalid JWT algorithm configuration: {0}")]
     Algorithms(String),
     /// Key material was refused (duplicate `kid`, wrong algorithm, ...).
+    #[cfg(feature = "jwt")]
     #[error("invalid JWT key: {0}")]
     Key(#[from] crate::jwt::KeyError),
 }
