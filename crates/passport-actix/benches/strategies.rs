@@ -24,7 +24,9 @@ use actix_web::{App, FromRequest, HttpRequest, HttpResponse, web};
 use criterion::async_executor::AsyncExecutor;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use passport_actix::jwt::{Claims, ExtractJwt, Extracted, JwtConfig, JwtStrategy};
-use passport_actix::{Authenticated, Failure, MaybeAuthenticated, Outcome, Passport, strategy_fn};
+use passport_actix::{
+    AuthRequest, Authenticated, Failure, MaybeAuthenticated, Outcome, Passport, strategy_fn,
+};
 use serde::{Deserialize, Serialize};
 
 const SECRET: &[u8] = b"a benchmark secret of at least thirty-two bytes";
@@ -82,14 +84,14 @@ fn server_extractor() -> ExtractJwt {
 
 /// A strategy that fails at once, as an API-key strategy does for a request without its header.
 fn absent_api_key(header: &'static str) -> impl passport_actix::Authenticate<User> {
-    strategy_fn(move |req: HttpRequest| async move {
-        match req.headers().get(header) {
+    strategy_fn(
+        async move |req: &AuthRequest| match req.http().headers().get(header) {
             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key")),
             None => Outcome::Fail(
                 Failure::unauthorized("missing_api_key", "No API key").challenge("ApiKey"),
             ),
-        }
-    })
+        },
+    )
 }
 
 fn passport() -> Passport<User> {

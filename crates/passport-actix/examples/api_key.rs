@@ -17,7 +17,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
 use passport_actix::{
     AuthRequest, Authenticate, Authenticated, ConfigError, Failure, Info, Outcome, Passport,
-    async_trait, constant_time_eq,
+    constant_time_eq,
 };
 use serde::Serialize;
 
@@ -50,8 +50,6 @@ impl ApiKeyStrategy {
         }
     }
 }
-
-#[async_trait(?Send)]
 impl Authenticate<Principal> for ApiKeyStrategy {
     async fn authenticate(&self, req: &AuthRequest) -> Outcome<Principal> {
         let challenge = r#"ApiKey realm="api", header="x-api-key""#;

@@ -10,11 +10,11 @@ use crate::error::StrategyError;
 use crate::outcome::{Failure, FailureKind, Info, Outcome, Redirect};
 use crate::request::AuthRequest;
 use crate::responder::FailureResponder;
-use crate::strategy::Authenticate;
+use crate::strategy::DynAuthenticate;
 
 /// Strategies resolved by name, in order, with the responder that answers for them.
 pub(crate) struct Chain<U> {
-    steps: Vec<(String, Arc<dyn Authenticate<U>>)>,
+    steps: Vec<(String, Arc<dyn DynAuthenticate<U>>)>,
     responder: Arc<dyn FailureResponder>,
     body_limit: usize,
     body_read_timeout: Duration,
@@ -57,7 +57,7 @@ impl<U> ChainResult<U> {
 
 impl<U: 'static> Chain<U> {
     pub(crate) fn new(
-        steps: Vec<(String, Arc<dyn Authenticate<U>>)>,
+        steps: Vec<(String, Arc<dyn DynAuthenticate<U>>)>,
         responder: Arc<dyn FailureResponder>,
         body_limit: usize,
         body_read_timeout: Duration,
@@ -83,7 +83,7 @@ impl<U: 'static> Chain<U> {
     pub(crate) async fn run(&self, req: &AuthRequest) -> ChainResult<U> {
         let mut failures = Vec::new();
         for (name, strategy) in &self.steps {
-            match strategy.authenticate(req).await {
+            match strategy.authenticate_boxed(req).await {
                 Outcome::Success { user, mut info } => {
                     info.set_strategy(name);
                     tracing::debug!(strategy = %name, "authenticated");

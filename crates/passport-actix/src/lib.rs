@@ -16,12 +16,11 @@
 //! # A strategy is one async method
 //!
 //! ```
-//! use passport_actix::{async_trait, AuthRequest, Authenticate, Failure, Outcome};
+//! use passport_actix::{AuthRequest, Authenticate, Failure, Outcome};
 //!
 //! /// Accepts requests carrying the right `x-api-key` header.
 //! struct ApiKey;
 //!
-//! #[async_trait(?Send)]
 //! impl Authenticate<String> for ApiKey {
 //!     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
 //!         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
@@ -40,9 +39,8 @@
 //! built, not at the first request.
 //!
 //! ```
-//! # use passport_actix::{async_trait, AuthRequest, Authenticate, Failure, Outcome};
+//! # use passport_actix::{AuthRequest, Authenticate, Failure, Outcome};
 //! # struct ApiKey;
-//! # #[async_trait(?Send)]
 //! # impl Authenticate<String> for ApiKey {
 //! #     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
 //! #         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
@@ -158,7 +156,6 @@ mod responder;
 pub mod session;
 mod strategy;
 
-pub use async_trait::async_trait;
 #[cfg(feature = "local")]
 pub use blocking::BlockingPool;
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};

@@ -11,7 +11,7 @@ use crate::middleware::Authenticator;
 use crate::outcome::Outcome;
 use crate::request::{AuthRequest, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT};
 use crate::responder::{FailureResponder, JsonResponder};
-use crate::strategy::Authenticate;
+use crate::strategy::{Authenticate, DynAuthenticate};
 
 /// Strategies registered by name, and the place guards are made from.
 ///
@@ -25,12 +25,12 @@ use crate::strategy::Authenticate;
 /// use passport_actix::{strategy_fn, ConfigError, Outcome, Passport};
 ///
 /// let mut passport = Passport::<u32>::new();
-/// passport.register("always", strategy_fn(|_req| async { Outcome::success(1) }));
+/// passport.register("always", strategy_fn(async |_req| { Outcome::success(1) }));
 /// assert!(passport.authenticate("always").is_ok());
 /// assert!(matches!(passport.authenticate("jwt"), Err(ConfigError::UnknownStrategy { .. })));
 /// ```
 pub struct Passport<U> {
-    strategies: BTreeMap<String, Arc<dyn Authenticate<U>>>,
+    strategies: BTreeMap<String, Arc<dyn DynAuthenticate<U>>>,
     responder: Arc<dyn FailureResponder>,
     body_limit: usize,
     body_read_timeout: Duration,
@@ -218,7 +218,7 @@ impl StrategyNames for Vec<String> {
 ///
 /// # actix_web::rt::System::new().block_on(async {
 /// let mut passport = Passport::<String>::new();
-/// passport.register("login", strategy_fn(|_req| async { Outcome::success("ada".to_owned()) }));
+/// passport.register("login", strategy_fn(async |_req| { Outcome::success("ada".to_owned()) }));
 /// let login_callback = passport.callback("login").unwrap();
 /// let app = test::init_service(actix_web::App::new()
 ///     .app_data(web::Data::new(login_callback))

@@ -1,29 +1,28 @@
-//! The `Authenticate` trait every strategy implements, and an adapter for plain async functions.
+//! The `Authenticate` trait every strategy implements, and an adapter for async closures.
 
 use std::future::Future;
 use std::marker::PhantomData;
-
-use async_trait::async_trait;
+use std::pin::Pin;
 
 use crate::outcome::Outcome;
 use crate::request::AuthRequest;
 
 /// A way of authenticating a request (Passport's `Strategy`).
 ///
-/// One async method looks at the request and answers with an [`Outcome`]. The trait is
-/// object-safe, so strategies of different types live side by side in one
-/// [`Passport`](crate::Passport) registry.
+/// One async method looks at the request and answers with an [`Outcome`]. Implement it with a
+/// plain `async fn` — no attribute macro. Strategies of different types still live side by
+/// side in one [`Passport`](crate::Passport) registry (it boxes them internally). The future
+/// need not be `Send`: actix-web runs each request on one thread.
 ///
 /// # Examples
 ///
 /// An API-key strategy:
 ///
 /// ```
-/// use passport_actix::{async_trait, constant_time_eq, AuthRequest, Authenticate, Failure, Outcome};
+/// use passport_actix::{constant_time_eq, AuthRequest, Authenticate, Failure, Outcome};
 ///
 /// struct ApiKey { key: String }
 ///
-/// #[async_trait(?Send)]
 /// impl Authenticate<String> for ApiKey {
 ///     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
 ///         match req.http().headers().get("x-api-key") {
@@ -37,41 +36,75 @@ use crate::request::AuthRequest;
 ///     }
 /// }
 /// ```
-#[async_trait(?Send)]
 pub trait Authenticate<U>: Send + Sync + 'static {
-    /// Decides about one request.
-    async fn authenticate(&self, req: &AuthRequest) -> Outcome<U>;
+    /// Decides about one request (write it as `async fn authenticate(&self, req: &AuthRequest)
+    /// -> Outcome<U>`).
+    fn authenticate(&self, req: &AuthRequest) -> impl Future<Output = Outcome<U>>;
 }
 
-/// A strategy made from an async function or closure; see [`strategy_fn`].
+/// The future of a boxed strategy.
+pub(crate) type BoxedOutcome<'a, U> = Pin<Box<dyn Future<Output = Outcome<U>> + 'a>>;
+
+/// [`Authenticate`] made object-safe, so the registry can hold strategies of any type.
+pub(crate) trait DynAuthenticate<U>: Send + Sync + 'static {
+    fn authenticate_boxed<'a>(&'a self, req: &'a AuthRequest) -> BoxedOutcome<'a, U>;
+}
+
+impl<U: 'static, S: Authenticate<U>> DynAuthenticate<U> for S {
+    fn authenticate_boxed<'a>(&'a self, req: &'a AuthRequest) -> BoxedOutcome<'a, U> {
+        Box::pin(self.authenticate(req))
+    }
+}
+
+/// A strategy made from an async closure; see [`strategy_fn`].
 pub struct FnStrategy<F, U> {
     f: F,
     _user: PhantomData<fn() -> U>,
 }
 
-/// Turns an async function `Fn(&AuthRequest) -> impl Future<Output = Outcome<U>>` into a
-/// strategy, for the cases where a whole trait implementation would be ceremony.
-///
-/// The function receives an owned clone of the `HttpRequest`, which is cheap (reference counted).
+/// Turns an async closure `async |req: &AuthRequest| -> Outcome<U>` into a strategy, for the
+/// cases where a whole trait implementation would be ceremony. The closure sees the whole
+/// request, body included, and may borrow what it captured.
 ///
 /// # Examples
+///
+/// A strategy reading a header:
 ///
 /// ```
 /// use passport_actix::{strategy_fn, Failure, Outcome, Passport};
 ///
 /// let mut passport = Passport::<String>::new();
-/// passport.register("header-user", strategy_fn(|req| async move {
-///     match req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
+/// passport.register("header-user", strategy_fn(async |req| {
+///     match req.http().headers().get("x-user").and_then(|v| v.to_str().ok()) {
 ///         Some(name) => Outcome::success(name.to_owned()),
-///         None => Outcome::Fail(Failure::unauthorized("no_user", "Missing x-user header")),
+///         None => Outcome::Fail(Failure::missing("no_user", "Missing x-user header")),
 ///     }
 /// }));
 /// assert!(passport.authenticate("header-user").is_ok());
 /// ```
-pub fn strategy_fn<F, Fut, U>(f: F) -> FnStrategy<F, U>
+///
+/// A strategy reading the body (which the handler can still read afterwards):
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use passport_actix::{read_fields, strategy_fn, AuthRequest, Authenticate, Failure, Outcome};
+///
+/// let invite = strategy_fn(async |req: &AuthRequest| match read_fields(req, ["invite"]).await {
+///     Ok([Some(code)]) if code == "let-me-in" => Outcome::success("guest".to_owned()),
+///     Ok(_) => Outcome::Fail(Failure::missing("invite_missing", "An invite code is required")),
+///     Err(failure) => Outcome::Fail(failure),
+/// });
+/// # actix_web::rt::System::new().block_on(async {
+/// let http = TestRequest::post()
+///     .insert_header(("content-type", "application/x-www-form-urlencoded"))
+///     .to_http_request();
+/// let req = AuthRequest::with_body(http, "invite=let-me-in".into());
+/// assert!(matches!(invite.authenticate(&req).await, Outcome::Success { .. }));
+/// # });
+/// ```
+pub fn strategy_fn<F, U>(f: F) -> FnStrategy<F, U>
 where
-    F: Fn(actix_web::HttpRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Outcome<U>> + 'static,
+    F: AsyncFn(&AuthRequest) -> Outcome<U> + Send + Sync + 'static,
     U: 'static,
 {
     FnStrategy {
@@ -80,14 +113,12 @@ where
     }
 }
 
-#[async_trait(?Send)]
-impl<F, Fut, U> Authenticate<U> for FnStrategy<F, U>
+impl<F, U> Authenticate<U> for FnStrategy<F, U>
 where
-    F: Fn(actix_web::HttpRequest) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Outcome<U>> + 'static,
+    F: AsyncFn(&AuthRequest) -> Outcome<U> + Send + Sync + 'static,
     U: 'static,
 {
     async fn authenticate(&self, req: &AuthRequest) -> Outcome<U> {
-        (self.f)(req.http().clone()).await
+        (self.f)(req).await
     }
 }

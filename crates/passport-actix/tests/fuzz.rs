@@ -15,7 +15,7 @@ use passport_actix::local::{
     Bcrypt, Created, Credentials, FieldNames, LocalStrategy, Mode, PasswordHash, PasswordHasher,
     StoredCredentials, UserStore,
 };
-use passport_actix::{AuthRequest, Authenticate, Outcome, StoreError, async_trait};
+use passport_actix::{AuthRequest, Authenticate, Outcome, StoreError};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -195,8 +195,6 @@ fn any_json() -> impl Strategy<Value = Value> {
 
 /// A store with no users that never fails, so every outcome is about the request.
 struct NoUsers;
-
-#[async_trait]
 impl UserStore for NoUsers {
     type User = String;
 

@@ -15,7 +15,7 @@ use passport_actix::local::{
     PasswordHash, PasswordHasher, StoredCredentials, UserStore,
 };
 use passport_actix::{
-    AuthRequest, Authenticated, Callback, ErrorBody, Outcome, Passport, StoreError, async_trait,
+    AuthRequest, Authenticated, Callback, ErrorBody, Outcome, Passport, StoreError,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -65,8 +65,6 @@ impl MemoryUsers {
 fn store_down() -> StoreError {
     StoreError::unavailable(std::io::Error::other("connection pool timed out"))
 }
-
-#[async_trait]
 impl UserStore for MemoryUsers {
     type User = User;
 
@@ -147,8 +145,6 @@ impl MemoryThrottle {
             .unwrap_or(0)
     }
 }
-
-#[async_trait]
 impl LoginThrottle for MemoryThrottle {
     async fn register_attempt(&self, username: &str) -> Result<Attempt, StoreError> {
         let mut attempts = self.attempts.lock().unwrap();

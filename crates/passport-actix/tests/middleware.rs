@@ -14,8 +14,7 @@ use bytes::Bytes;
 use passport_actix::local::{Credentials, FieldNames};
 use passport_actix::{
     AuthRequest, Authenticate, Authenticated, BodyError, ConfigError, ErrorBody, Failure,
-    FailureKind, Info, MaybeAuthenticated, Outcome, Passport, Redirect, StrategyError, async_trait,
-    strategy_fn,
+    FailureKind, Info, MaybeAuthenticated, Outcome, Passport, Redirect, StrategyError, strategy_fn,
 };
 use serde_json::{Value, json};
 
@@ -41,8 +40,6 @@ impl Fixed {
         )
     }
 }
-
-#[async_trait(?Send)]
 impl Authenticate<String> for Fixed {
     async fn authenticate(&self, _req: &AuthRequest) -> Outcome<String> {
         self.runs.fetch_add(1, Ordering::SeqCst);
@@ -107,8 +104,13 @@ fn redirect_to_idp() -> Outcome<String> {
 /// `x-user: <name>` authenticates as `<name>`, `x-user: bad` is wrong credentials, and no
 /// header at all is missing credentials.
 fn header_user() -> impl Authenticate<String> {
-    strategy_fn(|req: HttpRequest| async move {
-        match req.headers().get("x-user").and_then(|v| v.to_str().ok()) {
+    strategy_fn(async |req: &AuthRequest| {
+        match req
+            .http()
+            .headers()
+            .get("x-user")
+            .and_then(|v| v.to_str().ok())
+        {
             None => Outcome::Fail(
                 Failure::unauthorized("user_missing", "Send x-user")
                     .kind(FailureKind::MissingCredentials)
@@ -126,8 +128,6 @@ fn header_user() -> impl Authenticate<String> {
 /// Reads the body as credentials (the way the local strategy does) and authenticates as the
 /// submitted username, so the handler must find the body again afterwards.
 struct BodyCredentials;
-
-#[async_trait(?Send)]
 impl Authenticate<String> for BodyCredentials {
     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
         match Credentials::from_request(req, &FieldNames::default()).await {
@@ -351,7 +351,7 @@ async fn a_redirect_keeps_the_status_the_strategy_chose() {
     let mut passport = Passport::<String>::new();
     passport.register(
         "oauth",
-        strategy_fn(|_req| async {
+        strategy_fn(async |_req| {
             Outcome::Redirect(Redirect {
                 location: "/login".into(),
                 status: StatusCode::SEE_OTHER,
@@ -389,10 +389,7 @@ async fn authenticated_on_a_route_without_the_middleware_is_a_500_not_a_panic() 
 #[actix_web::test]
 async fn a_middleware_for_another_user_type_does_not_satisfy_the_extractor() {
     let mut passport = Passport::<u64>::new();
-    passport.register(
-        "numeric",
-        strategy_fn(|_req| async { Outcome::success(7u64) }),
-    );
+    passport.register("numeric", strategy_fn(async |_req| Outcome::success(7u64)));
     let app = test::init_service(
         App::new().service(
             web::scope("")
@@ -542,12 +539,12 @@ async fn registering_a_name_again_replaces_the_strategy_for_new_guards_only() {
     let mut passport = Passport::<String>::new();
     assert!(!passport.register(
         "main",
-        strategy_fn(|_req| async { Outcome::success("first".to_owned()) })
+        strategy_fn(async |_req| { Outcome::success("first".to_owned()) })
     ));
     let old_guard_passport = passport.clone();
     assert!(passport.register(
         "main",
-        strategy_fn(|_req| async { Outcome::success("second".to_owned()) })
+        strategy_fn(async |_req| { Outcome::success("second".to_owned()) })
     ));
     assert_eq!(passport.names().collect::<Vec<_>>(), vec!["main"]);
 
@@ -563,12 +560,12 @@ async fn a_built_guard_is_not_affected_by_later_changes_to_the_registry() {
     let mut passport = Passport::<String>::new();
     passport.register(
         "main",
-        strategy_fn(|_req| async { Outcome::success("first".to_owned()) }),
+        strategy_fn(async |_req| Outcome::success("first".to_owned())),
     );
     let guard = passport.authenticate("main").unwrap();
     passport.register(
         "main",
-        strategy_fn(|_req| async { Outcome::success("second".to_owned()) }),
+        strategy_fn(async |_req| Outcome::success("second".to_owned())),
     );
     assert!(passport.remove("main"));
     let app = test::init_service(
@@ -752,7 +749,7 @@ async fn a_throttled_failure_carries_retry_after() {
     let mut passport = Passport::<String>::new();
     passport.register(
         "slow",
-        strategy_fn(|_req| async {
+        strategy_fn(async |_req| {
             Outcome::Fail(Failure::throttled(std::time::Duration::from_secs(42)))
         }),
     );
@@ -857,11 +854,9 @@ async fn an_optional_guard_lets_through_a_strategy_written_with_failure_missing(
     let mut passport = Passport::<String>::new();
     passport.register(
         "api-key",
-        strategy_fn(|req| async move {
-            match req.headers().get("x-api-key") {
-                None => Outcome::Fail(Failure::missing("api_key_missing", "No API key")),
-                Some(_) => Outcome::Fail(Failure::unauthorized("api_key_invalid", "Bad key")),
-            }
+        strategy_fn(async |req| match req.http().headers().get("x-api-key") {
+            None => Outcome::Fail(Failure::missing("api_key_missing", "No API key")),
+            Some(_) => Outcome::Fail(Failure::unauthorized("api_key_invalid", "Bad key")),
         }),
     );
     let reply = call(&passport, &["api-key"], true, get("/maybe")).await;

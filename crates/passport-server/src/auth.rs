@@ -108,18 +108,15 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         JwtStrategy::new(
             jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
             tokens(),
-            move |claims: Claims<TokenClaims>| {
-                let users = Arc::clone(&users);
-                async move {
-                    let Ok(user_id) = Uuid::parse_str(&claims.sub) else {
-                        return Ok(None);
-                    };
-                    match claims.custom.sid.as_deref().map(Uuid::parse_str) {
-                        // The steady state: the liveness cache, no database round trip.
-                        Some(Ok(session_id)) => users.session_user(session_id, user_id).await,
-                        Some(Err(_)) => Ok(None),
-                        None => users.user_by_id(user_id).await,
-                    }
+            async move |claims: Claims<TokenClaims>| {
+                let Ok(user_id) = Uuid::parse_str(&claims.sub) else {
+                    return Ok(None);
+                };
+                match claims.custom.sid.as_deref().map(Uuid::parse_str) {
+                    // The steady state: the liveness cache, no database round trip.
+                    Some(Ok(session_id)) => users.session_user(session_id, user_id).await,
+                    Some(Err(_)) => Ok(None),
+                    None => users.user_by_id(user_id).await,
                 }
             },
         ),
@@ -130,7 +127,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         JwtStrategy::new(
             jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
             tokens(),
-            |claims: Claims<TokenClaims>| async move {
+            async |claims: Claims<TokenClaims>| {
                 Ok(Uuid::parse_str(&claims.sub)
                     .ok()
                     .map(|id| User::new(id, claims.custom.email)))

@@ -1,10 +1,8 @@
 //! `JwtStrategy`: passport-jwt's strategy.
 
-use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
 use crate::error::StoreError;
@@ -20,7 +18,8 @@ use crate::strategy::Authenticate;
 /// Authenticates a request by a JWT (mirrors passport-jwt).
 ///
 /// The token is found by an [`ExtractJwt`], checked by a [`JwtVerifier`], and its claims are
-/// handed to the verify callback, which returns the user (`Ok(None)` for a subject that no
+/// handed to the verify callback — an async closure that may borrow what it captured, so a
+/// shared store needs no `Arc::clone` per call — which returns the user (`Ok(None)` for a subject that no
 /// longer exists, answered `401 invalid_token`). A request that carries more than one token
 /// is refused with `400 invalid_request` (RFC 6750 §2) unless
 /// [`first_token_wins`](Self::first_token_wins) is set. Failures carry a
@@ -33,10 +32,12 @@ use crate::strategy::Authenticate;
 /// use passport_actix::Passport;
 ///
 /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "iss", "aud").unwrap();
+/// let banned = vec!["mallory".to_owned()];
 /// let jwt = JwtStrategy::new(
 ///     config.verifier(),
 ///     ExtractJwt::from_auth_header_as_bearer_token(),
-///     |claims: Claims<()>| async move { Ok(Some(claims.sub)) },
+///     // Borrows `banned` on every call; `Ok(None)` refuses the token (401).
+///     async move |claims: Claims<()>| Ok((!banned.contains(&claims.sub)).then_some(claims.sub)),
 /// );
 /// let mut passport = Passport::<String>::new();
 /// passport.register("jwt", jwt);
@@ -51,12 +52,11 @@ pub struct JwtStrategy<C, U, F> {
     _types: PhantomData<fn(C) -> U>,
 }
 
-impl<C, U, F, Fut> JwtStrategy<C, U, F>
+impl<C, U, F> JwtStrategy<C, U, F>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     U: 'static,
-    F: Fn(Claims<C>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<U>, StoreError>> + 'static,
+    F: AsyncFn(Claims<C>) -> Result<Option<U>, StoreError> + Send + Sync + 'static,
 {
     /// A strategy that verifies with `verifier`, finds tokens with `extractor` and maps
     /// claims to a user with `verify`.
@@ -136,13 +136,11 @@ where
     }
 }
 
-#[async_trait(?Send)]
-impl<C, U, F, Fut> Authenticate<U> for JwtStrategy<C, U, F>
+impl<C, U, F> Authenticate<U> for JwtStrategy<C, U, F>
 where
     C: DeserializeOwned + Clone + Send + Sync + 'static,
     U: 'static,
-    F: Fn(Claims<C>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Option<U>, StoreError>> + 'static,
+    F: AsyncFn(Claims<C>) -> Result<Option<U>, StoreError> + Send + Sync + 'static,
 {
     async fn authenticate(&self, req: &AuthRequest) -> Outcome<U> {
         let token = match self.extractor.extract(req.http()) {

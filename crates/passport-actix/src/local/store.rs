@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::error::StoreError;
 use crate::local::hasher::PasswordHash;
@@ -30,33 +31,34 @@ pub enum Created<U> {
 /// Usernames arrive normalized (for emails: trimmed and lower-cased). `create_user` must be
 /// atomic: two concurrent calls for one username give one `User` and one `AlreadyExists`
 /// (a unique constraint does this), never two users and never an error.
-#[async_trait]
+///
+/// Implement the methods as plain `async fn`s.
 pub trait UserStore: Send + Sync + 'static {
     /// The user type handed to handlers. It must not carry the password hash.
     type User: Clone + Send + 'static;
 
     /// The user with this username and their password hash, if any.
-    async fn find_for_login(
+    fn find_for_login(
         &self,
         username: &str,
-    ) -> Result<Option<StoredCredentials<Self::User>>, StoreError>;
+    ) -> impl Future<Output = Result<Option<StoredCredentials<Self::User>>, StoreError>>;
 
     /// Creates a user with this username and password hash.
-    async fn create_user(
+    fn create_user(
         &self,
         username: &str,
         password_hash: &PasswordHash,
-    ) -> Result<Created<Self::User>, StoreError>;
+    ) -> impl Future<Output = Result<Created<Self::User>, StoreError>>;
 
     /// Replaces `user`'s hash after a successful login whose stored hash
     /// [needed a rehash](crate::local::PasswordHasher::needs_rehash). The default keeps the old
     /// hash (a store that cannot update loses nothing but the upgrade).
-    async fn update_password_hash(
+    fn update_password_hash(
         &self,
         _user: &Self::User,
         _password_hash: &PasswordHash,
-    ) -> Result<(), StoreError> {
-        Ok(())
+    ) -> impl Future<Output = Result<(), StoreError>> {
+        async { Ok(()) }
     }
 }
 
@@ -78,11 +80,31 @@ pub enum Attempt {
 /// username whether or not such a user exists, and clears the count after a success.
 /// `register_attempt` must count atomically, so that concurrent attempts never let more
 /// guesses through than the limit.
-#[async_trait]
+///
+/// Implement the methods as plain `async fn`s.
 pub trait LoginThrottle: Send + Sync + 'static {
     /// Counts one attempt for `username` and says whether it may go ahead.
-    async fn register_attempt(&self, username: &str) -> Result<Attempt, StoreError>;
+    fn register_attempt(&self, username: &str)
+    -> impl Future<Output = Result<Attempt, StoreError>>;
 
     /// Forgets the attempts for `username` (after a successful login).
-    async fn clear(&self, username: &str) -> Result<(), StoreError>;
+    fn clear(&self, username: &str) -> impl Future<Output = Result<(), StoreError>>;
+}
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + 'a>>;
+
+/// [`LoginThrottle`] made object-safe, so a strategy can hold any throttle.
+pub(crate) trait DynLoginThrottle: Send + Sync + 'static {
+    fn register_attempt_boxed<'a>(&'a self, username: &'a str) -> Boxed<'a, Attempt>;
+    fn clear_boxed<'a>(&'a self, username: &'a str) -> Boxed<'a, ()>;
+}
+
+impl<T: LoginThrottle> DynLoginThrottle for T {
+    fn register_attempt_boxed<'a>(&'a self, username: &'a str) -> Boxed<'a, Attempt> {
+        Box::pin(self.register_attempt(username))
+    }
+
+    fn clear_boxed<'a>(&'a self, username: &'a str) -> Boxed<'a, ()> {
+        Box::pin(self.clear(username))
+    }
 }

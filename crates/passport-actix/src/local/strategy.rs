@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
-use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
 use crate::blocking::BlockingPool;
@@ -13,7 +12,7 @@ use crate::local::credentials::{Credentials, FieldNames};
 use crate::local::email::normalize_email;
 use crate::local::hasher::PasswordHasher;
 use crate::local::policy::PasswordPolicy;
-use crate::local::store::{Attempt, Created, LoginThrottle, UserStore};
+use crate::local::store::{Attempt, Created, DynLoginThrottle, LoginThrottle, UserStore};
 use crate::outcome::{Failure, FailureKind, Info, Outcome};
 use crate::request::AuthRequest;
 use crate::strategy::Authenticate;
@@ -50,9 +49,9 @@ pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
 /// use std::sync::Arc;
 /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
 /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-/// # use passport_actix::{async_trait, StoreError};
+/// # use passport_actix::StoreError;
 /// # #[derive(Clone)] struct Users;
-/// # #[async_trait] impl UserStore for Users {
+/// # impl UserStore for Users {
 /// #     type User = String;
 /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
 /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
@@ -66,7 +65,7 @@ pub struct LocalStrategy<S: UserStore> {
     mode: Mode,
     store: Arc<S>,
     hasher: Arc<dyn PasswordHasher>,
-    throttle: Option<Arc<dyn LoginThrottle>>,
+    throttle: Option<Arc<dyn DynLoginThrottle>>,
     fields: FieldNames,
     policy: PasswordPolicy,
     normalize: fn(&str) -> Result<String, Failure>,
@@ -119,7 +118,7 @@ impl<S: UserStore> LocalStrategy<S> {
     }
 
     /// Counts login attempts per username and refuses throttled accounts.
-    pub fn throttle(mut self, throttle: Arc<dyn LoginThrottle>) -> Self {
+    pub fn throttle<T: LoginThrottle>(mut self, throttle: Arc<T>) -> Self {
         self.throttle = Some(throttle);
         self
     }
@@ -146,9 +145,9 @@ impl<S: UserStore> LocalStrategy<S> {
     /// ```
     /// # use std::sync::Arc;
     /// # use passport_actix::local::{Bcrypt, Created, LocalStrategy, Mode, PasswordHash, PasswordHasher, StoredCredentials, UserStore};
-    /// # use passport_actix::{async_trait, Outcome, StoreError};
+    /// # use passport_actix::{Outcome, StoreError};
     /// # struct Users(PasswordHash);
-    /// # #[async_trait] impl UserStore for Users {
+    /// # impl UserStore for Users {
     /// #     type User = String;
     /// #     async fn find_for_login(&self, u: &str) -> Result<Option<StoredCredentials<String>>, StoreError> {
     /// #         Ok(Some(StoredCredentials { user: u.into(), password_hash: self.0.clone() }))
@@ -235,7 +234,7 @@ impl<S: UserStore> LocalStrategy<S> {
             return Outcome::Fail(self.policy.failure(crate::local::PolicyViolation::TooLong));
         }
         if let Some(throttle) = &self.throttle {
-            match throttle.register_attempt(&username).await {
+            match throttle.register_attempt_boxed(&username).await {
                 Ok(Attempt::Allowed) => {}
                 Ok(Attempt::Throttled { retry_after }) => {
                     return Outcome::Fail(
@@ -278,7 +277,7 @@ impl<S: UserStore> LocalStrategy<S> {
         match user {
             Some(user) if matches => {
                 if let Some(throttle) = &self.throttle
-                    && let Err(error) = throttle.clear(&username).await
+                    && let Err(error) = throttle.clear_boxed(&username).await
                 {
                     return Outcome::Error(error.into_strategy_error("clearing login attempts"));
                 }
@@ -316,7 +315,6 @@ fn invalid_credentials(reason: &'static str) -> Failure {
     Failure::unauthorized("invalid_credentials", INVALID_CREDENTIALS).reason(reason)
 }
 
-#[async_trait(?Send)]
 impl<S: UserStore> Authenticate<S::User> for LocalStrategy<S> {
     async fn authenticate(&self, req: &AuthRequest) -> Outcome<S::User> {
         let credentials = match Credentials::from_request(req, &self.fields).await {

@@ -86,10 +86,10 @@ impl RefreshError {
 ///
 /// ```
 /// # use std::sync::{Arc, Mutex};
-/// # use passport_actix::{async_trait, StoreError};
+/// # use passport_actix::StoreError;
 /// # use passport_actix::session::*;
 /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-/// # #[async_trait] impl SessionStore for Memory {
+/// # impl SessionStore for Memory {
 /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
 /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
 /// #     }

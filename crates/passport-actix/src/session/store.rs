@@ -1,6 +1,6 @@
 //! What sessions need from the application: a store that rotates refresh tokens atomically.
 
-use async_trait::async_trait;
+use std::future::Future;
 
 use crate::error::StoreError;
 use crate::session::token::RefreshTokenHash;
@@ -120,27 +120,28 @@ pub enum Rotated<U> {
 ///
 /// See the server crate's PostgreSQL and SQLite implementations; the library's own tests use
 /// an in-memory one.
-#[async_trait]
+///
+/// Implement the methods as plain `async fn`s.
 pub trait SessionStore: Send + Sync + 'static {
     /// What the store returns about a session's user when it rotates a token.
     type User: Send + 'static;
 
     /// Stores a session and its first refresh token, atomically.
-    async fn create_session(&self, session: &NewSession) -> Result<(), StoreError>;
+    fn create_session(&self, session: &NewSession) -> impl Future<Output = Result<(), StoreError>>;
 
     /// Rotates a refresh token; see the trait documentation for the exact rules.
-    async fn rotate_refresh_token(
+    fn rotate_refresh_token(
         &self,
         rotation: &Rotation,
-    ) -> Result<Rotated<Self::User>, StoreError>;
+    ) -> impl Future<Output = Result<Rotated<Self::User>, StoreError>>;
 
     /// Revokes one session; `true` if it was live.
-    async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError>;
+    fn revoke_session(&self, session_id: &str) -> impl Future<Output = Result<bool, StoreError>>;
 
     /// Revokes every live session of `user_id` except `keep`; returns the revoked ids.
-    async fn revoke_user_sessions(
+    fn revoke_user_sessions(
         &self,
         user_id: &str,
         keep: Option<&str>,
-    ) -> Result<Vec<String>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>>;
 }

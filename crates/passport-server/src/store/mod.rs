@@ -7,7 +7,6 @@ mod sqlite;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use async_trait::async_trait;
 use std::sync::Arc;
 
 use passport_actix::StoreError;
@@ -382,8 +381,6 @@ impl Store {
         }
     }
 }
-
-#[async_trait]
 impl UserStore for Store {
     type User = User;
 
@@ -478,8 +475,6 @@ impl UserStore for Store {
         }
     }
 }
-
-#[async_trait]
 impl SessionStore for Store {
     type User = User;
 
@@ -547,8 +542,6 @@ impl SessionStore for Store {
         Ok(revoked?.iter().map(Uuid::to_string).collect())
     }
 }
-
-#[async_trait]
 impl LoginThrottle for Store {
     async fn register_attempt(&self, email: &str) -> Result<Attempt, StoreError> {
         let key = account_key(email);
