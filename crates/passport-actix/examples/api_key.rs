@@ -9,7 +9,7 @@
 //! with both challenges). Set `API_KEY` and `JWT_SECRET` (at least 32 bytes) to choose them.
 //!
 //! Tokens must be HS256, issued by `api-key-example` for the audience `api-key-example`.
-//! The functions here are reused by `tests/api_key_example.rs`.
+//! The functions here are reused by `tests/integration/api_key_example.rs`.
 
 use std::sync::Arc;
 

@@ -1,5 +1,4 @@
 //! The local strategy (signup and login) over an in-memory user store and login throttle.
-#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,6 +1,5 @@
 //! Property tests: the JWT verifier and the credential parser never panic, and never accept
 //! what they must refuse.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, OnceLock};
 

@@ -1,9 +1,8 @@
 //! The `api_key` example's app, built with `test::init_service`: a JWT alone works, the API
 //! key alone works, and neither gets one 401 with both challenges.
-#![allow(clippy::unwrap_used)]
 
 #[allow(dead_code)]
-#[path = "../examples/api_key.rs"]
+#[path = "../../examples/api_key.rs"]
 mod api_key;
 
 use actix_web::http::StatusCode;

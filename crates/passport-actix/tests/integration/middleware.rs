@@ -1,5 +1,4 @@
 //! The `Authenticator` middleware, the registry and the extractors, outcome by outcome.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,6 @@
 //!
 //! Hostile tokens are crafted by hand: base64url (no padding) segments signed with
 //! `jsonwebtoken::crypto::sign`, so that every header and claim can be set to anything.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
