@@ -88,7 +88,7 @@ fn absent_api_key(header: &'static str) -> impl passport_actix::Authenticate<Use
         async move |req: &AuthRequest| match req.http().headers().get(header) {
             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key")),
             None => Outcome::Fail(
-                Failure::unauthorized("missing_api_key", "No API key").challenge("ApiKey"),
+                Failure::unauthorized("missing_api_key", "No API key").with_challenge("ApiKey"),
             ),
         },
     )

@@ -55,7 +55,8 @@ impl Authenticate<Principal> for ApiKeyStrategy {
         let challenge = r#"ApiKey realm="api", header="x-api-key""#;
         match req.http().headers().get(API_KEY_HEADER) {
             None => Outcome::Fail(
-                Failure::missing("api_key_missing", "An API key is required").challenge(challenge),
+                Failure::missing("api_key_missing", "An API key is required")
+                    .with_challenge(challenge),
             ),
             Some(given)
                 if !self.key.is_empty() && constant_time_eq(given.as_bytes(), &self.key) =>
@@ -67,8 +68,8 @@ impl Authenticate<Principal> for ApiKeyStrategy {
             }
             Some(_) => Outcome::Fail(
                 Failure::unauthorized("api_key_invalid", "The API key is not valid")
-                    .challenge(format!(r#"{challenge}, error="invalid_key""#))
-                    .reason("API key mismatch"),
+                    .with_challenge(format!(r#"{challenge}, error="invalid_key""#))
+                    .with_reason("API key mismatch"),
             ),
         }
     }

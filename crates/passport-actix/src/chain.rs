@@ -6,8 +6,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::error::StrategyError;
-use crate::outcome::{Failure, FailureKind, Info, Outcome, Redirect};
+use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::request::AuthRequest;
 use crate::responder::FailureResponder;
 use crate::strategy::DynAuthenticate;
@@ -20,26 +19,18 @@ pub(crate) struct Chain<U> {
     body_read_timeout: Duration,
 }
 
-/// What a whole chain decided.
+/// What a whole chain decided: the [`Outcome`] of the strategy that ended it, or every
+/// failure when all of them failed (never empty).
 pub(crate) enum ChainResult<U> {
-    Success {
-        user: U,
-        info: Info,
-    },
-    Pass,
-    Error(StrategyError),
-    Redirect(Redirect),
-    /// Every strategy failed; never empty.
+    Decided(Outcome<U>),
     Failed(Vec<Failure>),
 }
 
 impl<U> ChainResult<U> {
+    /// One outcome: the decision, or the most specific failure.
     pub(crate) fn into_outcome(self) -> Outcome<U> {
         match self {
-            Self::Success { user, info } => Outcome::Success { user, info },
-            Self::Pass => Outcome::Pass,
-            Self::Error(error) => Outcome::Error(error),
-            Self::Redirect(redirect) => Outcome::Redirect(redirect),
+            Self::Decided(outcome) => outcome,
             Self::Failed(mut failures) => {
                 let index = crate::responder::most_specific(&failures);
                 Outcome::Fail(failures.swap_remove(index))
@@ -51,7 +42,7 @@ impl<U> ChainResult<U> {
     pub(crate) fn only_missing_credentials(failures: &[Failure]) -> bool {
         failures
             .iter()
-            .all(|f| f.failure_kind() == FailureKind::MissingCredentials)
+            .all(|f| f.kind() == FailureKind::MissingCredentials)
     }
 }
 
@@ -87,23 +78,25 @@ impl<U: 'static> Chain<U> {
                 Outcome::Success { user, mut info } => {
                     info.set_strategy(name);
                     tracing::debug!(strategy = %name, "authenticated");
-                    return ChainResult::Success { user, info };
+                    return ChainResult::Decided(Outcome::Success { user, info });
                 }
                 Outcome::Fail(failure) => {
                     tracing::debug!(
                         strategy = %name,
                         code = failure.code(),
-                        reason = failure.internal_reason().unwrap_or(""),
+                        reason = failure.reason().unwrap_or(""),
                         "authentication failed"
                     );
                     failures.push(failure);
                 }
-                Outcome::Pass => return ChainResult::Pass,
+                Outcome::Pass => return ChainResult::Decided(Outcome::Pass),
                 Outcome::Error(error) => {
                     tracing::error!(strategy = %name, error = %error.chain(), "authentication error");
-                    return ChainResult::Error(error);
+                    return ChainResult::Decided(Outcome::Error(error));
                 }
-                Outcome::Redirect(redirect) => return ChainResult::Redirect(redirect),
+                Outcome::Redirect(redirect) => {
+                    return ChainResult::Decided(Outcome::Redirect(redirect));
+                }
             }
         }
         ChainResult::Failed(failures)
@@ -113,22 +106,18 @@ impl<U: 'static> Chain<U> {
     pub(crate) fn respond_result(&self, req: &HttpRequest, result: ChainResult<U>) -> HttpResponse {
         match result {
             ChainResult::Failed(failures) => self.responder.failures(req, &failures),
-            ChainResult::Error(error) => self.responder.error(req, &error),
-            ChainResult::Redirect(redirect) => HttpResponse::build(redirect.status)
-                .insert_header((header::LOCATION, redirect.location))
-                .finish(),
-            ChainResult::Success { .. } | ChainResult::Pass => HttpResponse::NoContent().finish(),
+            ChainResult::Decided(outcome) => self.respond(req, outcome),
         }
     }
 
     pub(crate) fn respond(&self, req: &HttpRequest, outcome: Outcome<U>) -> HttpResponse {
-        let result = match outcome {
-            Outcome::Success { user, info } => ChainResult::Success { user, info },
-            Outcome::Fail(failure) => ChainResult::Failed(vec![failure]),
-            Outcome::Pass => ChainResult::Pass,
-            Outcome::Error(error) => ChainResult::Error(error),
-            Outcome::Redirect(redirect) => ChainResult::Redirect(redirect),
-        };
-        self.respond_result(req, result)
+        match outcome {
+            Outcome::Fail(failure) => self.responder.failures(req, std::slice::from_ref(&failure)),
+            Outcome::Error(error) => self.responder.error(req, &error),
+            Outcome::Redirect(redirect) => HttpResponse::build(redirect.status)
+                .insert_header((header::LOCATION, redirect.location))
+                .finish(),
+            Outcome::Success { .. } | Outcome::Pass => HttpResponse::NoContent().finish(),
+        }
     }
 }

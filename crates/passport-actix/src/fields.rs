@@ -45,13 +45,13 @@ pub async fn read_fields<const N: usize>(
             "payload_too_large",
             format!("The request body must not exceed {limit} bytes"),
         )
-        .kind(FailureKind::InvalidRequest),
+        .with_kind(FailureKind::InvalidRequest),
         BodyError::TimedOut { .. } => Failure::new(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             "The request body did not arrive in time",
         )
-        .kind(FailureKind::InvalidRequest),
+        .with_kind(FailureKind::InvalidRequest),
         BodyError::Read(_) => {
             Failure::bad_request("malformed_body", "The request body could not be read")
         }
@@ -66,7 +66,7 @@ pub async fn read_fields<const N: usize>(
             "unsupported_media_type",
             "Send application/json or application/x-www-form-urlencoded",
         )
-        .kind(FailureKind::InvalidRequest)),
+        .with_kind(FailureKind::InvalidRequest)),
     }
 }
 

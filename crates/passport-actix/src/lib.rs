@@ -25,8 +25,8 @@
 //!     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
 //!         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
 //!             Some(b"let-me-in") => Outcome::success("robot".to_owned()),
-//!             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").challenge("ApiKey")),
-//!             None => Outcome::Fail(Failure::missing("missing_api_key", "No API key").challenge("ApiKey")),
+//!             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").with_challenge("ApiKey")),
+//!             None => Outcome::Fail(Failure::missing("missing_api_key", "No API key").with_challenge("ApiKey")),
 //!         }
 //!     }
 //! }
@@ -45,7 +45,7 @@
 //! #     async fn authenticate(&self, req: &AuthRequest) -> Outcome<String> {
 //! #         match req.http().headers().get("x-api-key").map(|v| v.as_bytes()) {
 //! #             Some(b"let-me-in") => Outcome::success("robot".to_owned()),
-//! #             _ => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").challenge("ApiKey")),
+//! #             _ => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key").with_challenge("ApiKey")),
 //! #         }
 //! #     }
 //! # }
@@ -141,6 +141,7 @@
 #[cfg(feature = "local")]
 mod blocking;
 mod chain;
+mod challenge;
 mod error;
 mod extract;
 mod fields;
@@ -158,6 +159,7 @@ mod strategy;
 
 #[cfg(feature = "local")]
 pub use blocking::BlockingPool;
+pub use challenge::Challenge;
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};
 pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
 pub use fields::read_fields;

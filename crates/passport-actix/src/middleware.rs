@@ -11,6 +11,7 @@ use futures_util::future::LocalBoxFuture;
 
 use crate::chain::{Chain, ChainResult};
 use crate::extract::AuthState;
+use crate::outcome::Outcome;
 use crate::request::AuthRequest;
 
 /// A guard that runs a chain of strategies before the wrapped scope or resource.
@@ -100,8 +101,10 @@ where
             let result = chain.run(&auth_req).await;
             req.set_payload(auth_req.into_payload());
             let state = match result {
-                ChainResult::Success { user, info } => AuthState::Authenticated { user, info },
-                ChainResult::Pass => AuthState::Passed,
+                ChainResult::Decided(Outcome::Success { user, info }) => {
+                    AuthState::Authenticated { user, info }
+                }
+                ChainResult::Decided(Outcome::Pass) => AuthState::Passed,
                 ChainResult::Failed(ref failures)
                     if optional && ChainResult::<U>::only_missing_credentials(failures) =>
                 {

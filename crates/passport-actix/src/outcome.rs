@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 
+use crate::challenge::Challenge;
 use crate::error::StrategyError;
 
 /// The decision of one [`Authenticate`](crate::Authenticate) strategy about one request.
@@ -51,6 +52,24 @@ impl<U> Outcome<U> {
             Self::Error(error) => Outcome::Error(error),
             Self::Redirect(redirect) => Outcome::Redirect(redirect),
         }
+    }
+}
+
+impl<U> From<Failure> for Outcome<U> {
+    fn from(failure: Failure) -> Self {
+        Self::Fail(failure)
+    }
+}
+
+impl<U> From<StrategyError> for Outcome<U> {
+    fn from(error: StrategyError) -> Self {
+        Self::Error(error)
+    }
+}
+
+impl<U> From<Redirect> for Outcome<U> {
+    fn from(redirect: Redirect) -> Self {
+        Self::Redirect(redirect)
     }
 }
 
@@ -131,7 +150,7 @@ pub struct Failure {
     kind: FailureKind,
     code: Cow<'static, str>,
     message: Cow<'static, str>,
-    challenge: Option<String>,
+    challenge: Option<Box<Challenge>>,
     retry_after: Option<Duration>,
     reason: Option<Cow<'static, str>>,
 }
@@ -159,7 +178,8 @@ impl Failure {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message).kind(FailureKind::InvalidCredentials)
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+            .with_kind(FailureKind::InvalidCredentials)
     }
 
     /// A `401` saying "this strategy found no credentials of its kind here": the natural
@@ -173,21 +193,22 @@ impl Failure {
     /// ```
     /// use passport_actix::{Failure, FailureKind};
     ///
-    /// let failure = Failure::missing("api_key_missing", "An API key is required").challenge("ApiKey");
+    /// let failure = Failure::missing("api_key_missing", "An API key is required").with_challenge("ApiKey");
     /// assert_eq!(failure.status(), 401);
-    /// assert_eq!(failure.failure_kind(), FailureKind::MissingCredentials);
+    /// assert_eq!(failure.kind(), FailureKind::MissingCredentials);
     /// ```
     pub fn missing(
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message).kind(FailureKind::MissingCredentials)
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+            .with_kind(FailureKind::MissingCredentials)
     }
 
     /// A `400` for a request without credentials (passport-local's "Missing credentials").
     pub fn missing_credentials(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "missing_credentials", message)
-            .kind(FailureKind::MissingCredentials)
+            .with_kind(FailureKind::MissingCredentials)
     }
 
     /// A `400` for a malformed request.
@@ -195,7 +216,7 @@ impl Failure {
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message).kind(FailureKind::InvalidRequest)
+        Self::new(StatusCode::BAD_REQUEST, code, message).with_kind(FailureKind::InvalidRequest)
     }
 
     /// A `429` telling the client to come back after `retry_after`.
@@ -205,25 +226,26 @@ impl Failure {
             "too_many_attempts",
             "Too many attempts; try again later",
         )
-        .kind(FailureKind::Throttled);
+        .with_kind(FailureKind::Throttled);
         failure.retry_after = Some(retry_after);
         failure
     }
 
     /// Sets the kind.
-    pub fn kind(mut self, kind: FailureKind) -> Self {
+    pub fn with_kind(mut self, kind: FailureKind) -> Self {
         self.kind = kind;
         self
     }
 
-    /// Sets the `WWW-Authenticate` challenge (for example `Bearer realm="api"`).
-    pub fn challenge(mut self, challenge: impl Into<String>) -> Self {
-        self.challenge = Some(challenge.into());
+    /// Sets the `WWW-Authenticate` challenge: a typed [`Challenge`] or a string written by
+    /// hand (for example `Bearer realm="api"`).
+    pub fn with_challenge(mut self, challenge: impl Into<Challenge>) -> Self {
+        self.challenge = Some(Box::new(challenge.into()));
         self
     }
 
     /// Sets an internal reason (for logs and custom callbacks; never sent by the default responder).
-    pub fn reason(mut self, reason: impl Into<Cow<'static, str>>) -> Self {
+    pub fn with_reason(mut self, reason: impl Into<Cow<'static, str>>) -> Self {
         self.reason = Some(reason.into());
         self
     }
@@ -234,7 +256,7 @@ impl Failure {
     }
 
     /// What kind of failure this is.
-    pub fn failure_kind(&self) -> FailureKind {
+    pub fn kind(&self) -> FailureKind {
         self.kind
     }
 
@@ -249,7 +271,7 @@ impl Failure {
     }
 
     /// The `WWW-Authenticate` challenge, if any.
-    pub fn challenge_header(&self) -> Option<&str> {
+    pub fn challenge(&self) -> Option<&Challenge> {
         self.challenge.as_deref()
     }
 
@@ -259,7 +281,7 @@ impl Failure {
     }
 
     /// The internal reason (for example "unknown user" or "wrong password").
-    pub fn internal_reason(&self) -> Option<&str> {
+    pub fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
     }
 }
@@ -300,7 +322,7 @@ mod tests {
         let failure = Failure::throttled(Duration::from_secs(30));
         assert_eq!(failure.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(failure.retry_after(), Some(Duration::from_secs(30)));
-        assert_eq!(failure.failure_kind(), FailureKind::Throttled);
+        assert_eq!(failure.kind(), FailureKind::Throttled);
     }
 
     #[test]

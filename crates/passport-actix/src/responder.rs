@@ -75,8 +75,8 @@ where
 /// use passport_actix::{failure_response, Failure};
 ///
 /// let response = failure_response(&[
-///     Failure::unauthorized("invalid_token", "Expired").challenge(r#"Bearer error="invalid_token""#),
-///     Failure::unauthorized("missing_api_key", "No key").challenge("ApiKey"),
+///     Failure::unauthorized("invalid_token", "Expired").with_challenge(r#"Bearer error="invalid_token""#),
+///     Failure::unauthorized("missing_api_key", "No key").with_challenge("ApiKey"),
 /// ]);
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(response.headers().get_all("www-authenticate").count(), 2);
@@ -88,14 +88,14 @@ pub fn failure_response(failures: &[Failure]) -> HttpResponse {
     };
     let mut builder = json_error_builder(first.status());
     if first.status() == StatusCode::UNAUTHORIZED {
-        for challenge in failures.iter().filter_map(Failure::challenge_header) {
-            if let Ok(value) = HeaderValue::from_str(challenge) {
+        for challenge in failures.iter().filter_map(Failure::challenge) {
+            if let Ok(value) = HeaderValue::from_str(&challenge.to_string()) {
                 builder.append_header((header::WWW_AUTHENTICATE, value));
             }
         }
     } else if let Some(value) = first
-        .challenge_header()
-        .and_then(|c| HeaderValue::from_str(c).ok())
+        .challenge()
+        .and_then(|c| HeaderValue::from_str(&c.to_string()).ok())
     {
         builder.append_header((header::WWW_AUTHENTICATE, value));
     }
@@ -111,7 +111,7 @@ pub fn failure_response(failures: &[Failure]) -> HttpResponse {
 pub(crate) fn most_specific(failures: &[Failure]) -> usize {
     failures
         .iter()
-        .position(|f| f.failure_kind() != FailureKind::MissingCredentials)
+        .position(|f| f.kind() != FailureKind::MissingCredentials)
         .unwrap_or(0)
 }
 

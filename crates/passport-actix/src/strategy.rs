@@ -28,10 +28,10 @@ use crate::request::AuthRequest;
 ///         match req.http().headers().get("x-api-key") {
 ///             // No key at all: "not for me", so an optional guard lets the request through.
 ///             None => Outcome::Fail(Failure::missing("missing_api_key", "No API key")
-///                 .challenge(r#"ApiKey realm="api""#)),
+///                 .with_challenge(r#"ApiKey realm="api""#)),
 ///             Some(v) if constant_time_eq(v.as_bytes(), self.key.as_bytes()) => Outcome::success("robot".into()),
 ///             Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key")
-///                 .challenge(r#"ApiKey realm="api", error="invalid_key""#)),
+///                 .with_challenge(r#"ApiKey realm="api", error="invalid_key""#)),
 ///         }
 ///     }
 /// }

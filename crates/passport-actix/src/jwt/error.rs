@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use thiserror::Error;
 
+use crate::challenge::Challenge;
 use crate::outcome::{Failure, FailureKind};
 
 /// Why a token could not be used. Each variant has its own machine code; all but
@@ -92,20 +93,24 @@ impl TokenError {
                 self.code(),
                 "A bearer token is required (Authorization: Bearer <token>)",
             )
-                .kind(FailureKind::MissingCredentials)
-                .challenge(format!("Bearer realm=\"{realm}\"")),
+            .with_kind(FailureKind::MissingCredentials)
+            .with_challenge(Challenge::bearer(realm)),
             Self::Multiple => Failure::new(
                 StatusCode::BAD_REQUEST,
                 self.code(),
                 "Send exactly one token: in the Authorization header or the query string, once",
             )
-            .kind(FailureKind::InvalidRequest)
-            .challenge(format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{description}\""
-            )),
-            _ => Failure::unauthorized(self.code(), capitalize(&description)).challenge(format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\""
-            )),
+            .with_kind(FailureKind::InvalidRequest)
+            .with_challenge(
+                Challenge::bearer(realm)
+                    .error("invalid_request")
+                    .description(description),
+            ),
+            _ => Failure::unauthorized(self.code(), capitalize(&description)).with_challenge(
+                Challenge::bearer(realm)
+                    .error("invalid_token")
+                    .description(description),
+            ),
         }
     }
 }

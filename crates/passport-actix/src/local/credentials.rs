@@ -155,7 +155,7 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(err.failure_kind(), FailureKind::MissingCredentials);
+        assert_eq!(err.kind(), FailureKind::MissingCredentials);
         let err = parse("application/json", r#"{"email":"a@b.co","password":""}"#)
             .await
             .unwrap_err();

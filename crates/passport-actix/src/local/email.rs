@@ -38,7 +38,7 @@ pub const MAX_EMAIL_LEN: usize = 254;
 pub fn normalize_email(raw: &str) -> Result<String, Failure> {
     let invalid = |message: &'static str| {
         Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", message)
-            .kind(FailureKind::InvalidRequest)
+            .with_kind(FailureKind::InvalidRequest)
     };
     // Bound the work before normalizing (NFKC can expand a string, but not without limit).
     if raw.len() > 4 * MAX_EMAIL_LEN {

@@ -170,7 +170,7 @@ impl PasswordPolicy {
             }
         };
         Failure::new(StatusCode::UNPROCESSABLE_ENTITY, violation.code(), message)
-            .kind(FailureKind::InvalidRequest)
+            .with_kind(FailureKind::InvalidRequest)
     }
 }
 

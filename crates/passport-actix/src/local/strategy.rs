@@ -219,7 +219,7 @@ impl<S: UserStore> LocalStrategy<S> {
                     "email_taken",
                     "An account with this email already exists",
                 )
-                .kind(FailureKind::InvalidRequest),
+                .with_kind(FailureKind::InvalidRequest),
             ),
             Err(error) => Outcome::Error(error.into_strategy_error("creating the user")),
         }
@@ -238,7 +238,7 @@ impl<S: UserStore> LocalStrategy<S> {
                 Ok(Attempt::Allowed) => {}
                 Ok(Attempt::Throttled { retry_after }) => {
                     return Outcome::Fail(
-                        Failure::throttled(retry_after).reason("account throttled"),
+                        Failure::throttled(retry_after).with_reason("account throttled"),
                     );
                 }
                 Err(error) => {
@@ -312,7 +312,7 @@ fn policy_max(policy: &PasswordPolicy) -> Option<usize> {
 }
 
 fn invalid_credentials(reason: &'static str) -> Failure {
-    Failure::unauthorized("invalid_credentials", INVALID_CREDENTIALS).reason(reason)
+    Failure::unauthorized("invalid_credentials", INVALID_CREDENTIALS).with_reason(reason)
 }
 
 impl<S: UserStore> Authenticate<S::User> for LocalStrategy<S> {

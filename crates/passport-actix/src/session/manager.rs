@@ -62,8 +62,8 @@ impl RefreshError {
                     "invalid_grant",
                     "The refresh token is invalid, expired or revoked",
                 )
-                .kind(FailureKind::InvalidCredentials)
-                .reason(match self {
+                .with_kind(FailureKind::InvalidCredentials)
+                .with_reason(match self {
                     Self::InvalidGrant(reason) => reason,
                     _ => "refresh token reuse detected",
                 }),

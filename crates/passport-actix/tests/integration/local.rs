@@ -608,8 +608,8 @@ async fn the_internal_reason_tells_a_wrong_password_from_an_unknown_email() {
     else {
         panic!("expected a failure")
     };
-    assert_eq!(wrong_password.internal_reason(), Some("wrong password"));
-    assert_eq!(unknown_email.internal_reason(), Some("unknown user"));
+    assert_eq!(wrong_password.reason(), Some("wrong password"));
+    assert_eq!(unknown_email.reason(), Some("unknown user"));
     assert_eq!(
         (
             wrong_password.status(),

@@ -56,23 +56,23 @@ fn succeed_as_ada() -> Outcome<String> {
 fn fail_bearer() -> Outcome<String> {
     Outcome::Fail(
         Failure::unauthorized("token_missing", "A bearer token is required")
-            .kind(FailureKind::MissingCredentials)
-            .challenge(r#"Bearer realm="api""#),
+            .with_kind(FailureKind::MissingCredentials)
+            .with_challenge(r#"Bearer realm="api""#),
     )
 }
 
 fn fail_api_key() -> Outcome<String> {
     Outcome::Fail(
         Failure::unauthorized("api_key_missing", "An API key is required")
-            .kind(FailureKind::MissingCredentials)
-            .challenge(r#"ApiKey realm="api""#),
+            .with_kind(FailureKind::MissingCredentials)
+            .with_challenge(r#"ApiKey realm="api""#),
     )
 }
 
 fn fail_bad_request() -> Outcome<String> {
     Outcome::Fail(
         Failure::bad_request("invalid_request", "Send exactly one token")
-            .challenge(r#"Bearer realm="api", error="invalid_request""#),
+            .with_challenge(r#"Bearer realm="api", error="invalid_request""#),
     )
 }
 
@@ -112,12 +112,12 @@ fn header_user() -> impl Authenticate<String> {
         {
             None => Outcome::Fail(
                 Failure::unauthorized("user_missing", "Send x-user")
-                    .kind(FailureKind::MissingCredentials)
-                    .challenge("XUser"),
+                    .with_kind(FailureKind::MissingCredentials)
+                    .with_challenge("XUser"),
             ),
             Some("bad") => Outcome::Fail(
                 Failure::unauthorized("user_invalid", "Unknown x-user")
-                    .challenge(r#"XUser error="invalid""#),
+                    .with_challenge(r#"XUser error="invalid""#),
             ),
             Some(name) => Outcome::success(name.to_owned()),
         }
@@ -823,7 +823,7 @@ async fn a_callback_hands_the_outcome_to_the_handler() {
 fn fail_wrong_api_key() -> Outcome<String> {
     Outcome::Fail(
         Failure::unauthorized("api_key_invalid", "The API key is not valid")
-            .challenge(r#"ApiKey realm="api", error="invalid_key""#),
+            .with_challenge(r#"ApiKey realm="api", error="invalid_key""#),
     )
 }
 

@@ -83,7 +83,7 @@ async fn reauthenticate(auth: &Auth, user: &User, password: &str) -> Result<(), 
     match auth.passwords.check_password(&user.email, password).await {
         Outcome::Success { user: checked, .. } if checked.id == user.id => Ok(()),
         Outcome::Success { .. } => Err(forbidden()),
-        Outcome::Fail(failure) if failure.failure_kind() == FailureKind::InvalidCredentials => {
+        Outcome::Fail(failure) if failure.kind() == FailureKind::InvalidCredentials => {
             Err(forbidden())
         }
         Outcome::Fail(failure) => Err(failure_response(&[failure])),
