@@ -23,12 +23,18 @@ use crate::routes;
 use crate::store::{Database, Store};
 use crate::telemetry::request_span;
 
+/// The per-address rate limits, one per route (each address has its own budget on each).
+struct RateLimits {
+    signup: RateLimit,
+    login: RateLimit,
+}
+
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
     server: Server,
     store: Store,
-    limits: Vec<RateLimit>,
+    limits: RateLimits,
     settings: Settings,
 }
 
@@ -40,10 +46,10 @@ impl Application {
         let auth = auth::build(&settings, store.clone())?;
         let client_ip = ClientIp::new(settings.trusted_proxies.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
-        let limits = vec![
-            RateLimit::per_minute(per_minute, client_ip.clone()),
-            RateLimit::per_minute(per_minute, client_ip),
-        ];
+        let limits = RateLimits {
+            signup: RateLimit::per_minute(per_minute, client_ip.clone()),
+            login: RateLimit::per_minute(per_minute, client_ip),
+        };
         let (server, port) = serve(&settings, store.clone(), auth, &limits)?;
         // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
         if let Database::Postgres(_) = store.database() {
@@ -90,7 +96,8 @@ impl Application {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                limits.iter().for_each(RateLimit::forget_idle);
+                limits.signup.forget_idle();
+                limits.login.forget_idle();
                 match store.purge_expired_attempts().await {
                     Ok(0) => {}
                     Ok(purged) => tracing::debug!(purged, "expired login attempts purged"),
@@ -147,14 +154,14 @@ fn serve(
     settings: &Settings,
     store: Store,
     auth: Auth,
-    limits: &[RateLimit],
+    limits: &RateLimits,
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
     let jwt_guard = auth.passport.authenticate("jwt")?;
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
     let origins = settings.cors_allowed_origins.clone();
     let bench_routes = settings.bench_routes;
-    let [signup_limit, login_limit] = [limits[0].clone(), limits[1].clone()];
+    let (signup_limit, login_limit) = (limits.signup.clone(), limits.login.clone());
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
     let body_read_timeout = settings.body_read_timeout;
