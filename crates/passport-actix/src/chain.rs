@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::error::StrategyError;
@@ -114,9 +113,7 @@ impl<U: 'static> Chain<U> {
         match result {
             ChainResult::Failed(failures) => self.responder.failures(req, &failures),
             ChainResult::Error(error) => self.responder.error(req, &error),
-            ChainResult::Redirect(redirect) => HttpResponse::build(redirect.status)
-                .insert_header((header::LOCATION, redirect.location))
-                .finish(),
+            ChainResult::Redirect(redirect) => redirect.into_response(),
             ChainResult::Success { .. } | ChainResult::Pass => HttpResponse::NoContent().finish(),
         }
     }

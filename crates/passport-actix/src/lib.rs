@@ -151,6 +151,8 @@ pub mod jwt;
 #[cfg(feature = "local")]
 pub mod local;
 mod middleware;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod outcome;
 mod passport;
 mod request;
