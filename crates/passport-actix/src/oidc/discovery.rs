@@ -95,12 +95,12 @@ pub(super) fn parse(body: &[u8], issuer: &str) -> Result<ProviderMetadata, OidcE
     ] {
         check_url(endpoint).map_err(|e| OidcError::BadDiscovery(e.to_string()))?;
     }
-    if let Some(methods) = &metadata.code_challenge_methods_supported {
-        if !methods.iter().any(|m| m == "S256") {
-            return Err(OidcError::BadDiscovery(
-                "the provider does not support PKCE S256".into(),
-            ));
-        }
+    if let Some(methods) = &metadata.code_challenge_methods_supported
+        && !methods.iter().any(|m| m == "S256")
+    {
+        return Err(OidcError::BadDiscovery(
+            "the provider does not support PKCE S256".into(),
+        ));
     }
     Ok(metadata)
 }
