@@ -155,6 +155,7 @@ fn serve(
     let origins = settings.cors_allowed_origins.clone();
     let bench_routes = settings.bench_routes;
     let [signup_limit, login_limit] = [limits[0].clone(), limits[1].clone()];
+    let providers = web::Data::new(crate::oidc::Providers::build(&settings.oidc)?);
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
     let body_read_timeout = settings.body_read_timeout;
@@ -169,6 +170,7 @@ fn serve(
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
+            .app_data(providers.clone())
             .app_data(BodyReadTimeout(body_read_timeout))
             .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
             .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
@@ -210,6 +212,11 @@ fn serve(
                     .service(
                         web::resource("/password").route(web::post().to(routes::change_password)),
                     ),
+            )
+            .service(web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)))
+            .service(
+                web::resource("/auth/{provider}/callback")
+                    .route(web::get().to(crate::oidc::callback)),
             )
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
