@@ -403,3 +403,208 @@ async fn a_provider_that_is_down_is_a_503(backend: Backend) {
     let res = Captured::from(app.client.get(app.url("/auth/op")).send().await.unwrap()).await;
     res.assert_error(503, "service_unavailable");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Against panva's oidc-provider (npm, OpenID Certified), driven like a browser: a cookie jar,
+// following redirects, posting its login and consent forms.
+// ---------------------------------------------------------------------------------------------
+
+mod certified {
+    use passport_e2e::oidc_provider::{
+        CLIENT_ID, CLIENT_SECRET, OidcProvider, form_action, free_port, hidden_inputs,
+    };
+    use passport_e2e::{Backend, Captured, TestApp, claims_of, on_both_backends};
+
+    on_both_backends!(
+        logins_create_then_find_the_user_with_a_working_token_pair,
+        tampered_state_missing_cookie_and_replayed_code_are_refused,
+        a_login_refused_at_the_provider_is_a_provider_error,
+        a_key_rotation_between_logins_is_followed,
+        the_provider_down_is_a_503,
+    );
+
+    /// A server on a port chosen in advance (the provider must know its callback) and the
+    /// provider; `None` when the provider is not installed (outside CI only).
+    async fn setup(backend: Backend) -> Option<(TestApp, OidcProvider)> {
+        let port = free_port();
+        let redirect = format!("http://127.0.0.1:{port}/auth/op/callback");
+        let provider = OidcProvider::start(&redirect)?;
+        let issuer = provider.issuer();
+        let app = TestApp::spawn_with(backend, move |env| {
+            for (k, v) in [
+                ("BIND_ADDR", format!("127.0.0.1:{port}")),
+                ("OIDC_PROVIDERS", "op".into()),
+                ("OIDC_OP_ISSUER", issuer),
+                ("OIDC_OP_CLIENT_ID", CLIENT_ID.into()),
+                ("OIDC_OP_CLIENT_SECRET", CLIENT_SECRET.into()),
+                ("OIDC_OP_REDIRECT_URL", redirect),
+                ("OIDC_JWKS_COOLDOWN_SECONDS", "0".into()),
+            ] {
+                env.insert(k.to_owned(), v);
+            }
+        })
+        .await;
+        Some((app, provider))
+    }
+
+    fn browser() -> reqwest::Client {
+        browser_with(std::sync::Arc::new(reqwest::cookie::Jar::default()))
+    }
+
+    fn browser_with(jar: std::sync::Arc<reqwest::cookie::Jar>) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_provider(jar)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.url().path().ends_with("/callback") {
+                    attempt.stop()
+                } else if attempt.previous().len() > 10 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .unwrap()
+    }
+
+    /// Starts the login at the server and goes through the provider's forms as `login`,
+    /// up to the redirect back to the server's callback, which is returned (not followed).
+    async fn through_the_provider(app: &TestApp, browser: &reqwest::Client, login: &str) -> String {
+        let mut res = browser.get(app.url("/auth/op")).send().await.unwrap();
+        for _ in 0..4 {
+            if res.status().is_redirection() {
+                return res.headers()["location"].to_str().unwrap().to_owned();
+            }
+            let url = res.url().clone();
+            let html = res.text().await.unwrap();
+            let action = form_action(&html).unwrap_or_else(|| panic!("no form in {html}"));
+            let mut fields = hidden_inputs(&html);
+            if html.contains("name=\"login\"") {
+                fields.push(("login".into(), login.into()));
+                fields.push(("password".into(), "anything".into()));
+            }
+            res = browser
+                .post(url.join(&action).unwrap())
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+        }
+        panic!("the provider never sent the browser back");
+    }
+
+    async fn login(app: &TestApp, login: &str) -> Captured {
+        let browser = browser();
+        let callback = through_the_provider(app, &browser, login).await;
+        Captured::from(browser.get(callback).send().await.unwrap()).await
+    }
+
+    async fn logins_create_then_find_the_user_with_a_working_token_pair(backend: Backend) {
+        let Some((app, _provider)) = setup(backend).await else {
+            return;
+        };
+        let first = login(&app, "ada").await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        let body = first.json();
+        let token = body["token"].as_str().unwrap();
+        assert_eq!(claims_of(token)["email"], "ada@example.com");
+        assert_eq!(app.profile_status(token).await, 200);
+        let refreshed = app.refresh(body["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+
+        let second = login(&app, "ada").await;
+        assert_eq!(second.status, 200, "{}", second.body);
+        let again = second.json()["token"].as_str().unwrap().to_owned();
+        assert_eq!(claims_of(&again)["sub"], claims_of(token)["sub"]);
+
+        let other = login(&app, "grace").await;
+        assert_eq!(other.status, 200, "{}", other.body);
+        let other = other.json()["token"].as_str().unwrap().to_owned();
+        assert_ne!(claims_of(&other)["sub"], claims_of(token)["sub"]);
+    }
+
+    async fn tampered_state_missing_cookie_and_replayed_code_are_refused(backend: Backend) {
+        let Some((app, _provider)) = setup(backend).await else {
+            return;
+        };
+        let browser = browser();
+        let callback = through_the_provider(&app, &browser, "ada").await;
+        // Another browser (no flow cookie) presenting this callback.
+        let res = Captured::from(app.client.get(&callback).send().await.unwrap()).await;
+        res.assert_error(400, "missing_state_cookie");
+        let tampered = callback.replace("state=", "state=x");
+        let res = Captured::from(browser.get(&tampered).send().await.unwrap()).await;
+        res.assert_error(400, "state_mismatch");
+        let res = Captured::from(browser.get(&callback).send().await.unwrap()).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        // The callback again: the cookie was deleted; with it put back, the code is used up.
+        let res = Captured::from(browser.get(&callback).send().await.unwrap()).await;
+        res.assert_error(400, "missing_state_cookie");
+
+        // A copy of the flow cookie taken before the callback, replayed with the used code.
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let browser = browser_with(jar.clone());
+        let callback = through_the_provider(&app, &browser, "ada").await;
+        let url: reqwest::Url = callback.parse().unwrap();
+        let cookies = reqwest::cookie::CookieStore::cookies(&*jar, &url).unwrap();
+        let res = Captured::from(browser.get(&callback).send().await.unwrap()).await;
+        assert_eq!(res.status, 200, "{}", res.body);
+        let replay = app
+            .client
+            .get(&callback)
+            .header("cookie", cookies)
+            .send()
+            .await
+            .unwrap();
+        Captured::from(replay)
+            .await
+            .assert_error(401, "code_rejected");
+    }
+
+    async fn a_login_refused_at_the_provider_is_a_provider_error(backend: Backend) {
+        let Some((app, _provider)) = setup(backend).await else {
+            return;
+        };
+        let browser = browser();
+        let res = browser.get(app.url("/auth/op")).send().await.unwrap();
+        // The development login page's "Cancel" link aborts the interaction.
+        let url = res.url().clone();
+        let html = res.text().await.unwrap();
+        let action = form_action(&html).unwrap();
+        let abort = url.join(&format!("{action}/abort")).unwrap();
+        assert!(
+            html.contains(abort.path()),
+            "the page links to {abort}: {html}"
+        );
+        let res = browser.get(abort).send().await.unwrap();
+        assert!(res.status().is_redirection(), "{}", res.status());
+        let callback = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(callback.contains("error=access_denied"), "{callback}");
+        let res = Captured::from(browser.get(&callback).send().await.unwrap()).await;
+        res.assert_error(401, "provider_error");
+    }
+
+    async fn a_key_rotation_between_logins_is_followed(backend: Backend) {
+        let Some((app, provider)) = setup(backend).await else {
+            return;
+        };
+        let first = login(&app, "ada").await;
+        assert_eq!(first.status, 200, "{}", first.body);
+        let _provider = provider.restart_with_a_new_key();
+        let second = login(&app, "ada").await;
+        assert_eq!(second.status, 200, "{}", second.body);
+        let sub = |c: &Captured| claims_of(c.json()["token"].as_str().unwrap())["sub"].clone();
+        assert_eq!(sub(&first), sub(&second));
+    }
+
+    async fn the_provider_down_is_a_503(backend: Backend) {
+        let Some((app, mut provider)) = setup(backend).await else {
+            return;
+        };
+        let browser = browser();
+        let callback = through_the_provider(&app, &browser, "ada").await;
+        provider.stop();
+        let res = Captured::from(browser.get(&callback).send().await.unwrap()).await;
+        res.assert_error(503, "service_unavailable");
+    }
+}

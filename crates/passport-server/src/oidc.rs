@@ -193,20 +193,25 @@ pub async fn callback(
     let Some(strategy) = providers.get(&path) else {
         return unknown_provider();
     };
+    // The flow cookie is deleted once the flow is over; a callback whose `state` is not this
+    // browser's (a forged link) leaves the browser's own flow alone.
+    let mut keep_cookie = false;
     let mut response = match strategy.callback(&req).await {
         Outcome::Success { user: claims, .. } => login(&claims, &store, &auth).await,
         Outcome::Fail(failure) => {
             if let Some(reason) = failure.internal_reason() {
                 tracing::info!(provider = %path, code = failure.code(), reason, "OIDC login refused");
             }
+            keep_cookie = failure.code() == "state_mismatch";
             failure_response(&[failure])
         }
         Outcome::Error(error) => unexpected(error),
         Outcome::Redirect(redirect) => redirect.into_response(),
         Outcome::Pass => unexpected(passport_actix::StrategyError::msg("OIDC callback passed")),
     };
-    // The flow is over, whatever its result: the cookie goes.
-    let _ = response.add_cookie(&strategy.removal_cookie());
+    if !keep_cookie {
+        let _ = response.add_cookie(&strategy.removal_cookie());
+    }
     response.headers_mut().insert(
         CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
