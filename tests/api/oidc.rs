@@ -19,6 +19,7 @@ on_both_backends!(
     a_local_account_with_the_same_email_is_never_merged,
     an_unverified_email_creates_no_account,
     state_cookie_and_code_are_checked,
+    id_tokens_for_another_client_or_expired_are_refused,
     provider_errors_and_unknown_providers_are_json,
     the_provider_rotating_its_keys_between_logins_is_followed,
     a_provider_that_is_down_is_a_503,
@@ -39,6 +40,8 @@ struct Op {
     subject: String,
     email: Value,
     email_verified: Value,
+    /// Overrides of the next ID token's claims.
+    tweak: Option<Value>,
     next: u32,
 }
 
@@ -133,10 +136,15 @@ async fn token(
     *used = true;
     let (nonce, subject) = (nonce.clone(), subject.clone());
     let now = jsonwebtoken::get_current_timestamp();
-    let claims = json!({
+    let mut claims = json!({
         "iss": op.issuer, "sub": subject, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
         "nonce": nonce, "email": op.email, "email_verified": op.email_verified,
     });
+    if let Some(Value::Object(tweak)) = op.tweak.take() {
+        for (k, v) in tweak {
+            claims[k] = v;
+        }
+    }
     let mut header = jsonwebtoken::Header::new(op.key.algorithm());
     header.kid = Some(op.key.kid().to_owned());
     let id_token = jsonwebtoken::encode(&header, &claims, op.key.encoding_key()).unwrap();
@@ -162,6 +170,7 @@ async fn start_provider() -> Provider {
         subject: "subject-1".into(),
         email: json!("ada@example.com"),
         email_verified: json!(true),
+        tweak: None,
         next: 0,
     }));
     let data = web::Data::new(op.clone());
@@ -607,4 +616,27 @@ mod certified {
         let res = Captured::from(browser.get(&callback).send().await.unwrap()).await;
         res.assert_error(503, "service_unavailable");
     }
+}
+
+async fn id_tokens_for_another_client_or_expired_are_refused(backend: Backend) {
+    let provider = start_provider().await;
+    let app = app(backend, &provider.issuer).await;
+    let now = jsonwebtoken::get_current_timestamp();
+    for tweak in [
+        json!({"aud": "another-client"}),
+        json!({"aud": [CLIENT_ID, "another-client"], "azp": "another-client"}),
+        json!({"exp": now - 3600, "iat": now - 3900}),
+        json!({"nonce": "another-flow"}),
+        json!({"iss": "http://127.0.0.1:1"}),
+    ] {
+        let (path, cookie) = to_callback(&app).await;
+        provider.op.lock().unwrap().tweak = Some(tweak.clone());
+        let res = callback(&app, &path, Some(&cookie)).await;
+        assert_eq!(res.status, 401, "{tweak}: {}", res.body);
+        res.assert_error(401, "invalid_id_token");
+    }
+    // Nothing was created: the first good login is a first login.
+    let res = login(&app).await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    provider.handle.stop(false).await;
 }
