@@ -20,6 +20,7 @@ on_both_backends!(
     an_unverified_email_creates_no_account,
     state_cookie_and_code_are_checked,
     id_tokens_for_another_client_or_expired_are_refused,
+    callbacks_share_the_login_rate_limit,
     provider_errors_and_unknown_providers_are_json,
     the_provider_rotating_its_keys_between_logins_is_followed,
     a_provider_that_is_down_is_a_503,
@@ -638,5 +639,37 @@ async fn id_tokens_for_another_client_or_expired_are_refused(backend: Backend) {
     // Nothing was created: the first good login is a first login.
     let res = login(&app).await;
     assert_eq!(res.status, 200, "{}", res.body);
+    provider.handle.stop(false).await;
+}
+
+async fn callbacks_share_the_login_rate_limit(backend: Backend) {
+    let provider = start_provider().await;
+    let issuer = provider.issuer.clone();
+    let app = TestApp::spawn_with(backend, move |env| {
+        for (k, v) in [
+            ("RATE_LIMIT_PER_MINUTE", "3"),
+            ("OIDC_PROVIDERS", "op"),
+            ("OIDC_OP_ISSUER", issuer.as_str()),
+            ("OIDC_OP_CLIENT_ID", CLIENT_ID),
+            ("OIDC_OP_REDIRECT_URL", REDIRECT),
+        ] {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    })
+    .await;
+    // Two logins, then callbacks: the third request to either is refused.
+    for _ in 0..2 {
+        let res = app.login("nobody@example.com", "wrong password").await;
+        assert_eq!(res.status(), 401);
+    }
+    callback(&app, "/auth/op/callback?code=c&state=s", None)
+        .await
+        .assert_error(400, "missing_state_cookie");
+    callback(&app, "/auth/op/callback?code=c&state=s", None)
+        .await
+        .assert_error(429, "rate_limited");
+    // The first leg (no outbound call per request after discovery, no login) is not limited.
+    let res = app.client.get(app.url("/auth/op")).send().await.unwrap();
+    assert_eq!(res.status(), 302);
     provider.handle.stop(false).await;
 }

@@ -105,6 +105,18 @@ impl OidcSettings {
                 redirect_url: required("REDIRECT_URL")?,
                 scopes,
             };
+            // URLs are checked now, so that a bad one stops the start-up with exit code 2.
+            OidcConfig::new(
+                &provider.issuer,
+                &provider.client_id,
+                &provider.redirect_url,
+                &[0; passport_actix::oidc::MIN_COOKIE_KEY_BYTES],
+            )
+            .map_err(|e| ConfigError::Invalid {
+                name: "OIDC_PROVIDERS",
+                value: format!("{prefix}ISSUER or {prefix}REDIRECT_URL: {e}"),
+                expected: "https URLs (plain http only on loopback)",
+            })?;
             settings.providers.insert(name, provider);
         }
         Ok(settings)
@@ -266,5 +278,83 @@ async fn login(claims: &OidcClaims, store: &Store, auth: &Auth) -> HttpResponse 
             crate::routes::token_response(auth.token_pair(&user, &session))
         }
         Err(error) => unexpected(error.into_strategy_error("starting a session")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<OidcSettings, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        OidcSettings::from_lookup(&|name: &str| map.get(name).cloned())
+    }
+
+    const GOOD: &[(&str, &str)] = &[
+        ("OIDC_PROVIDERS", "Google, kc"),
+        ("OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+        ("OIDC_GOOGLE_CLIENT_ID", "id"),
+        ("OIDC_GOOGLE_CLIENT_SECRET", "secret"),
+        (
+            "OIDC_GOOGLE_REDIRECT_URL",
+            "https://auth.example.com/auth/google/callback",
+        ),
+        ("OIDC_KC_ISSUER", "http://127.0.0.1:8080/realms/x"),
+        ("OIDC_KC_CLIENT_ID", "id"),
+        (
+            "OIDC_KC_REDIRECT_URL",
+            "http://127.0.0.1:3000/auth/kc/callback",
+        ),
+        ("OIDC_KC_SCOPES", "openid,email"),
+    ];
+
+    #[test]
+    fn no_providers_by_default() {
+        assert!(
+            settings(&[])
+                .map(|s| s.providers.is_empty())
+                .unwrap_or(false)
+        );
+    }
+
+    #[test]
+    fn providers_are_read_by_lower_case_name() {
+        let parsed = settings(GOOD).unwrap_or_default();
+        assert_eq!(
+            parsed.providers.keys().collect::<Vec<_>>(),
+            ["google", "kc"]
+        );
+        let kc = &parsed.providers["kc"];
+        assert_eq!(kc.scopes, ["openid", "email"]);
+        assert!(kc.client_secret.is_none());
+        assert_eq!(
+            parsed.providers["google"].scopes,
+            ["openid", "email", "profile"]
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_without_echoing_secrets() {
+        let mut missing = GOOD.to_vec();
+        missing.retain(|(k, _)| *k != "OIDC_KC_CLIENT_ID");
+        assert!(settings(&missing).is_err());
+        let mut plain = GOOD.to_vec();
+        plain.push(("OIDC_GOOGLE_ISSUER", "http://accounts.google.com"));
+        plain.retain(|(k, v)| *k != "OIDC_GOOGLE_ISSUER" || v.starts_with("http:"));
+        assert!(settings(&plain).is_err());
+        let bad_name = [("OIDC_PROVIDERS", "a.b")];
+        assert!(settings(&bad_name).is_err());
+        let short_key = [("OIDC_COOKIE_KEY", "short-secret-value")];
+        let error = settings(&short_key)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("OIDC_COOKIE_KEY") && !error.contains("short-secret-value"),
+            "{error}"
+        );
     }
 }

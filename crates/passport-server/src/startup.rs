@@ -167,6 +167,8 @@ fn serve(
     let mut server = HttpServer::new(move || {
         let signup_limit = signup_limit.clone();
         let login_limit = login_limit.clone();
+        // A callback is a login: it shares /login's per-address limit.
+        let callback_limit = login_limit.clone();
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
@@ -216,6 +218,9 @@ fn serve(
             .service(web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)))
             .service(
                 web::resource("/auth/{provider}/callback")
+                    .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                        callback_limit.clone().enforce(req, next)
+                    }))
                     .route(web::get().to(crate::oidc::callback)),
             )
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
