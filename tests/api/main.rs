@@ -10,6 +10,7 @@ mod hashers;
 mod input;
 mod keys;
 mod login;
+mod oidc;
 mod races;
 mod rate_limit;
 mod resource_server;

@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 pub use passport_server;
 
+pub mod oidc_provider;
+
 /// The JWT secret every test server uses, so tests can sign tokens of their own.
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 /// The issuer and audience of test servers.

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::outcome::{Failure, FailureKind, Outcome};
@@ -114,9 +113,7 @@ impl<U: 'static> Chain<U> {
         match outcome {
             Outcome::Fail(failure) => self.responder.failures(req, std::slice::from_ref(&failure)),
             Outcome::Error(error) => self.responder.error(req, &error),
-            Outcome::Redirect(redirect) => HttpResponse::build(redirect.status)
-                .insert_header((header::LOCATION, redirect.location))
-                .finish(),
+            Outcome::Redirect(redirect) => redirect.into_response(),
             Outcome::Success { .. } | Outcome::Pass => HttpResponse::NoContent().finish(),
         }
     }

@@ -93,6 +93,9 @@
 //! | --- | --- | --- |
 //! | `jwt` | yes | [`jwt`]: the JWT strategy, token issuer and verifier (jsonwebtoken) |
 //! | `local` | yes | [`local`]: signup/login with bcrypt on a [`BlockingPool`], the email check, the password policy and its 10,000-entry list |
+//! | `argon2` | no | `local::Argon2id` and migration between password schemes |
+//! | `jwks` | no | `jwt::RemoteKeySet`: verify with an issuer's remote JWKS (`jwks-rustls` for HTTPS) |
+//! | `oidc` | no | `oidc::OidcStrategy`: "log in with an OpenID provider" (authorization code + PKCE, ID token checked against the provider's JWKS) |
 //!
 //! A service that only verifies tokens needs `default-features = false, features = ["jwt"]`:
 //! no bcrypt, no hashing pool, no password list.
@@ -150,6 +153,8 @@ pub mod jwt;
 #[cfg(feature = "local")]
 pub mod local;
 mod middleware;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod outcome;
 mod passport;
 mod request;

@@ -293,6 +293,9 @@ pub struct Redirect {
     pub location: String,
     /// `302 Found` unless set otherwise.
     pub status: StatusCode,
+    /// Cookies set on the redirect response (for example the OpenID Connect strategy's signed
+    /// `state`/`nonce` cookie).
+    pub cookies: Vec<actix_web::cookie::Cookie<'static>>,
 }
 
 impl Redirect {
@@ -301,7 +304,27 @@ impl Redirect {
         Self {
             location: location.into(),
             status: StatusCode::FOUND,
+            cookies: Vec::new(),
         }
+    }
+
+    /// Adds a cookie to the redirect response.
+    pub fn cookie(mut self, cookie: actix_web::cookie::Cookie<'static>) -> Self {
+        self.cookies.push(cookie);
+        self
+    }
+
+    /// The redirect as a response: the status, `Location`, the cookies and
+    /// `Cache-Control: no-store`.
+    pub fn into_response(self) -> actix_web::HttpResponse {
+        let mut response = actix_web::HttpResponse::build(self.status);
+        response
+            .insert_header((actix_web::http::header::LOCATION, self.location))
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+        for cookie in self.cookies {
+            response.cookie(cookie);
+        }
+        response.finish()
     }
 }
 

@@ -62,6 +62,8 @@ pub enum PasswordScheme {
 /// Every setting of the server. See `.env.example` for their meaning and defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `OIDC_PROVIDERS` and each provider's `OIDC_<NAME>_*` (see [`crate::oidc`]).
+    pub oidc: crate::oidc::OidcSettings,
     /// `APP_ENV`.
     pub environment: Environment,
     /// `BIND_ADDR`.
@@ -237,6 +239,7 @@ impl Settings {
             });
         }
         Ok(Self {
+            oidc: crate::oidc::OidcSettings::from_lookup(&get)?,
             environment,
             bind_addr: parse(
                 &get,

@@ -10,6 +10,7 @@ pub mod connections;
 pub mod errors;
 pub mod keygen;
 pub mod keys;
+pub mod oidc;
 pub mod rate_limit;
 pub mod revocation;
 pub mod routes;

@@ -162,6 +162,7 @@ fn serve(
     let origins = settings.cors_allowed_origins.clone();
     let bench_routes = settings.bench_routes;
     let (signup_limit, login_limit) = (limits.signup.clone(), limits.login.clone());
+    let providers = web::Data::new(crate::oidc::Providers::build(&settings.oidc)?);
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
     let body_read_timeout = settings.body_read_timeout;
@@ -173,9 +174,12 @@ fn serve(
     let mut server = HttpServer::new(move || {
         let signup_limit = signup_limit.clone();
         let login_limit = login_limit.clone();
+        // A callback is a login: it shares /login's per-address limit.
+        let callback_limit = login_limit.clone();
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
+            .app_data(providers.clone())
             .app_data(BodyReadTimeout(body_read_timeout))
             .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
             .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
@@ -217,6 +221,14 @@ fn serve(
                     .service(
                         web::resource("/password").route(web::post().to(routes::change_password)),
                     ),
+            )
+            .service(web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)))
+            .service(
+                web::resource("/auth/{provider}/callback")
+                    .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                        callback_limit.clone().enforce(req, next)
+                    }))
+                    .route(web::get().to(crate::oidc::callback)),
             )
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))

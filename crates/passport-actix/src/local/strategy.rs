@@ -39,7 +39,7 @@ pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
 /// * Hashing and verifying run on a [`BlockingPool`], never on the async executor.
 /// * Login for an unknown user still verifies against a dummy hash, and every login failure
 ///   has the same code and message; the internal reason ("unknown user" / "wrong password")
-///   is only in [`Failure::internal_reason`].
+///   is only in [`Failure::reason`].
 /// * With a [`LoginThrottle`], attempts are counted per username before any verification,
 ///   and a throttled account is refused even with the right password.
 ///

@@ -354,12 +354,15 @@ async fn a_redirect_keeps_the_status_the_strategy_chose() {
             Outcome::Redirect(Redirect {
                 location: "/login".into(),
                 status: StatusCode::SEE_OTHER,
+                cookies: vec![actix_web::cookie::Cookie::new("flow", "1")],
             })
         }),
     );
     let reply = call(&passport, &["oauth"], false, get("/me")).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.headers.get(LOCATION).unwrap(), "/login");
+    assert_eq!(reply.headers.get("set-cookie").unwrap(), "flow=1");
+    assert_eq!(reply.headers.get("cache-control").unwrap(), "no-store");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ pub async fn login(req: HttpRequest, body: web::Payload, auth: web::Data<Auth>) 
 }
 
 /// A token pair as a `200` that no cache keeps, or a `500` if signing failed.
-pub(super) fn token_response(
+pub(crate) fn token_response(
     pair: Result<TokenPair, passport_actix::jwt::IssueError>,
 ) -> HttpResponse {
     match pair {

@@ -15,6 +15,7 @@ pub use bench::{bench_db, bench_guarded, bench_plain};
 pub use health::{health, ready};
 pub use jwks::jwks;
 pub use login::login;
+pub(crate) use login::token_response;
 pub use logout::logout;
 pub use profile::profile;
 pub use refresh::refresh;

@@ -114,6 +114,9 @@ macro_rules! on_postgres {
     }};
 }
 
+mod identities;
+pub use identities::{NO_PASSWORD, NewIdentity};
+
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
 pub enum Database {
@@ -399,10 +402,14 @@ impl UserStore for Store {
                     .await?
             }
         };
-        Ok(row.map(|(user, hash)| StoredCredentials {
-            user,
-            password_hash: PasswordHash::new(hash),
-        }))
+        // A user without a password (created by an OpenID login) is unknown to local login:
+        // the same answer and the same (dummy-hash) work as for an email nobody has.
+        Ok(row
+            .filter(|(_, hash)| hash != NO_PASSWORD)
+            .map(|(user, hash)| StoredCredentials {
+                user,
+                password_hash: PasswordHash::new(hash),
+            }))
     }
 
     async fn create_user(
