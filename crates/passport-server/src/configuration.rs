@@ -123,6 +123,8 @@ pub struct Settings {
     pub listen_backlog: u32,
     /// `JWT_MAX_LIFETIME_SECONDS`: the longest `exp - iat` a token accepted may claim.
     pub jwt_max_lifetime: Duration,
+    /// `AUDIT_RETENTION_DAYS`: how long audit rows are kept (`None`: for ever, from `0`).
+    pub audit_retention: Option<Duration>,
 }
 
 /// A setting that could not be used.
@@ -334,6 +336,15 @@ impl Settings {
                 as usize,
             listen_backlog: positive(&get, "LISTEN_BACKLOG", 1024)?,
             jwt_max_lifetime,
+            audit_retention: match parse(
+                &get,
+                "AUDIT_RETENTION_DAYS",
+                90u32,
+                "a number of days (0: keep for ever)",
+            )? {
+                0 => None,
+                days => Some(Duration::from_secs(u64::from(days) * 86_400)),
+            },
         })
     }
 

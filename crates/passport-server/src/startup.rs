@@ -12,6 +12,7 @@ use actix_web::middleware::{Condition, DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
 
+use crate::audit::Audit;
 use crate::auth::{self, Auth};
 use crate::client_ip::ClientIp;
 use crate::configuration::Settings;
@@ -26,6 +27,7 @@ use crate::telemetry::request_span;
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
+    audit: Audit,
     server: Server,
     store: Store,
     limits: Vec<RateLimit>,
@@ -39,12 +41,13 @@ impl Application {
         let store = Store::connect(&settings).await?;
         let auth = auth::build(&settings, store.clone())?;
         let client_ip = ClientIp::new(settings.trusted_proxies.clone());
+        let audit = Audit::new(store.clone(), client_ip.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = vec![
             RateLimit::per_minute(per_minute, client_ip.clone()),
             RateLimit::per_minute(per_minute, client_ip),
         ];
-        let (server, port) = serve(&settings, store.clone(), auth, &limits)?;
+        let (server, port) = serve(&settings, store.clone(), auth, audit.clone(), &limits)?;
         // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
         if let Database::Postgres(_) = store.database() {
             sqlx::postgres::PgConnectOptions::from_str(
@@ -60,6 +63,7 @@ impl Application {
         }
         Ok(Self {
             port,
+            audit,
             server,
             store,
             limits,
@@ -84,6 +88,8 @@ impl Application {
         let signals = tokio::spawn(stop_on_signals(self.server.handle()));
         let store = self.store;
         let limits = self.limits;
+        let audit = self.audit;
+        let audit_retention = self.settings.audit_retention;
         let revocations =
             RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
         let housekeeping = tokio::spawn(async move {
@@ -102,6 +108,13 @@ impl Application {
                         tracing::debug!(purged, "ended sessions and old refresh tokens purged")
                     }
                     Err(error) => tracing::warn!(%error, "purging sessions failed"),
+                }
+                if let Some(retention) = audit_retention {
+                    match audit.purge(retention).await {
+                        Ok(0) => {}
+                        Ok(purged) => tracing::debug!(purged, "old audit events purged"),
+                        Err(error) => tracing::warn!(%error, "purging audit events failed"),
+                    }
                 }
             }
         });
@@ -147,6 +160,7 @@ fn serve(
     settings: &Settings,
     store: Store,
     auth: Auth,
+    audit: Audit,
     limits: &[RateLimit],
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
@@ -157,6 +171,7 @@ fn serve(
     let [signup_limit, login_limit] = [limits[0].clone(), limits[1].clone()];
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
+    let audit = web::Data::new(audit);
     let body_read_timeout = settings.body_read_timeout;
     let connection_cap = ConnectionCap::new(
         settings.max_connections_per_address,
@@ -169,6 +184,7 @@ fn serve(
         App::new()
             .app_data(store.clone())
             .app_data(auth.clone())
+            .app_data(audit.clone())
             .app_data(BodyReadTimeout(body_read_timeout))
             .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
             .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
