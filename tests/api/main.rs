@@ -11,6 +11,7 @@ mod hashers;
 mod input;
 mod keys;
 mod login;
+mod metrics;
 mod races;
 mod rate_limit;
 mod resource_server;

@@ -17,6 +17,7 @@ use actix_web::http::header::USER_AGENT;
 use uuid::Uuid;
 
 use crate::client_ip::ClientIp;
+use crate::metrics::Metrics;
 use crate::store::{Database, Store};
 
 /// The longest an audit write may add to a request.
@@ -135,17 +136,24 @@ impl Entry {
 pub struct Audit {
     store: Store,
     client_ip: ClientIp,
+    metrics: Metrics,
 }
 
 impl Audit {
-    /// An audit trail in `store`'s database, with client addresses found by `client_ip`.
-    pub fn new(store: Store, client_ip: ClientIp) -> Self {
-        Self { store, client_ip }
+    /// An audit trail in `store`'s database, with client addresses found by `client_ip`;
+    /// every event is also counted in `metrics`.
+    pub fn new(store: Store, client_ip: ClientIp, metrics: Metrics) -> Self {
+        Self {
+            store,
+            client_ip,
+            metrics,
+        }
     }
 
     /// Records `entry` for the request `req`: a log line, then a row. Never fails: a row that
     /// cannot be written is logged as a warning.
     pub async fn record(&self, req: &HttpRequest, entry: Entry) {
+        self.metrics.count(&entry);
         let client_addr = self.client_ip.of(req).map(|ip| ip.to_string());
         let user_agent = req
             .headers()
@@ -172,12 +180,16 @@ impl Audit {
         match tokio::time::timeout(AUDIT_WRITE_TIMEOUT, row.insert(self.store.database())).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
+                self.metrics.audit_write_failed();
                 tracing::warn!(%error, event = entry.event.as_str(), "writing an audit row failed")
             }
-            Err(_) => tracing::warn!(
-                event = entry.event.as_str(),
-                "writing an audit row timed out"
-            ),
+            Err(_) => {
+                self.metrics.audit_write_failed();
+                tracing::warn!(
+                    event = entry.event.as_str(),
+                    "writing an audit row timed out"
+                )
+            }
         }
     }
 

@@ -125,6 +125,8 @@ pub struct Settings {
     pub jwt_max_lifetime: Duration,
     /// `AUDIT_RETENTION_DAYS`: how long audit rows are kept (`None`: for ever, from `0`).
     pub audit_retention: Option<Duration>,
+    /// `METRICS_ADDR`: where `GET /metrics` listens (`None`, the default: nowhere).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// A setting that could not be used.
@@ -344,6 +346,14 @@ impl Settings {
             )? {
                 0 => None,
                 days => Some(Duration::from_secs(u64::from(days) * 86_400)),
+            },
+            metrics_addr: match get("METRICS_ADDR") {
+                None => None,
+                Some(value) => Some(value.parse().map_err(|_| ConfigError::Invalid {
+                    name: "METRICS_ADDR",
+                    value,
+                    expected: "host:port, e.g. 127.0.0.1:9100 (unset: no metrics listener)",
+                })?),
             },
         })
     }

@@ -11,6 +11,7 @@ pub mod connections;
 pub mod errors;
 pub mod keygen;
 pub mod keys;
+pub mod metrics;
 pub mod rate_limit;
 pub mod revocation;
 pub mod routes;
