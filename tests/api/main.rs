@@ -12,6 +12,7 @@ mod input;
 mod keys;
 mod login;
 mod metrics;
+mod openapi;
 mod races;
 mod rate_limit;
 mod resource_server;

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod keygen;
 pub mod keys;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod revocation;
 pub mod routes;

@@ -19,6 +19,7 @@ use crate::configuration::Settings;
 use crate::connections::{self, BodyReadTimeout, ConnectionCap};
 use crate::errors::{json_errors, not_found};
 use crate::metrics::{self, Metrics};
+use crate::openapi::{self, OpenApiJson};
 use crate::rate_limit::RateLimit;
 use crate::revocation::RevocationListener;
 use crate::routes;
@@ -203,6 +204,7 @@ fn serve(
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
+    let openapi_json = web::Data::new(OpenApiJson(openapi::document()));
     let body_read_timeout = settings.body_read_timeout;
     let connection_cap = ConnectionCap::new(
         settings.max_connections_per_address,
@@ -217,6 +219,7 @@ fn serve(
             .app_data(auth.clone())
             .app_data(audit.clone())
             .app_data(metrics.clone())
+            .app_data(openapi_json.clone())
             .app_data(BodyReadTimeout(body_read_timeout))
             .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
             .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
@@ -263,6 +266,7 @@ fn serve(
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
             .configure(|cfg| {
                 if bench_routes {
                     cfg.route("/bench/plain", web::get().to(routes::bench_plain))
