@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-on_both_backends!(every_security_event_leaves_an_audit_row_with_no_secret_in_it);
+on_both_backends!(
+    every_security_event_leaves_an_audit_row_with_no_secret_in_it,
+    a_failed_audit_write_does_not_fail_the_request
+);
 
 const EMAIL: &str = "audited@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -302,4 +305,40 @@ async fn every_security_event_leaves_an_audit_row_with_no_secret_in_it(backend: 
         }
         assert!(!columns.contains("@example.com"), "an email: {columns}");
     }
+}
+
+async fn a_failed_audit_write_does_not_fail_the_request(backend: Backend) {
+    // Arrange: the audit table is gone, so every audit write fails.
+    let app = TestApp::spawn_with(backend, |env| {
+        env.insert("METRICS_ADDR".into(), "127.0.0.1:0".into());
+    })
+    .await;
+    let pool = app.db.pool().await;
+    sqlx::query("DROP TABLE audit_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // Act
+    let signup = Captured::from(app.signup(EMAIL, PASSWORD).await).await;
+    let login = Captured::from(app.login(EMAIL, PASSWORD).await).await;
+
+    // Assert: the requests succeed, and the failures are counted.
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    assert_eq!(login.status, 200, "{}", login.body);
+    let port = app.metrics_port.unwrap();
+    let metrics = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("passport_audit_write_failures_total 2"),
+        "{metrics}"
+    );
 }
