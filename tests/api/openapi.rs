@@ -9,10 +9,9 @@ use serde_json::Value;
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Paths probed besides the documented ones: plausible routes that must not exist.
-const UNDOCUMENTED: [&str; 14] = [
+const UNDOCUMENTED: [&str; 13] = [
     "/",
     "/metrics",
-    "/docs",
     "/bench/plain",
     "/bench/db",
     "/bench/guarded",
@@ -191,4 +190,47 @@ async fn every_mounted_route_is_documented_and_nothing_else() {
         }
     }
     assert_eq!(mounted, documented, "mounted (left) vs documented (right)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_are_served_offline_in_development_and_off_in_production_unless_enabled() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let page = Captured::from(app.client.get(app.url("/docs")).send().await.unwrap()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(
+        page.body.contains("openapi.json"),
+        "the page renders the document"
+    );
+    // No external asset: no absolute URL, no protocol-relative URL.
+    for external in ["http:", "https:", "//cdn", "src=\"//", "href=\"//"] {
+        assert!(!page.body.contains(external), "{external} in /docs");
+    }
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("default-src 'self'")),
+        "the browser is told to load nothing from elsewhere"
+    );
+
+    let production = |docs: Option<&'static str>| {
+        TestApp::spawn_with(Backend::Sqlite, move |env| {
+            env.insert("APP_ENV".into(), "production".into());
+            env.insert("BCRYPT_COST".into(), "10".into());
+            if let Some(docs) = docs {
+                env.insert("DOCS".into(), docs.into());
+            }
+        })
+    };
+    let off = production(None).await;
+    Captured::from(off.client.get(off.url("/docs")).send().await.unwrap())
+        .await
+        .assert_error(404, "not_found");
+    assert!(document(&off).await["paths"].get("/docs").is_none());
+    let on = production(Some("true")).await;
+    let page = on.client.get(on.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(document(&on).await["paths"].get("/docs").is_some());
 }

@@ -127,6 +127,8 @@ pub struct Settings {
     pub audit_retention: Option<Duration>,
     /// `METRICS_ADDR`: where `GET /metrics` listens (`None`, the default: nowhere).
     pub metrics_addr: Option<SocketAddr>,
+    /// `DOCS`: serve `GET /docs` (default: on in development, off with `APP_ENV=production`).
+    pub docs: bool,
 }
 
 /// A setting that could not be used.
@@ -347,6 +349,12 @@ impl Settings {
                 0 => None,
                 days => Some(Duration::from_secs(u64::from(days) * 86_400)),
             },
+            docs: parse(
+                &get,
+                "DOCS",
+                environment != Environment::Production,
+                "true or false",
+            )?,
             metrics_addr: match get("METRICS_ADDR") {
                 None => None,
                 Some(value) => Some(value.parse().map_err(|_| ConfigError::Invalid {

@@ -166,7 +166,8 @@ impl Modify for TokenTransports {
         jwks,
         health,
         ready,
-        openapi_json_operation
+        openapi_json_operation,
+        docs_operation
     ),
     components(schemas(
         Error,
@@ -191,11 +192,28 @@ impl Modify for TokenTransports {
 )]
 pub struct ApiDoc;
 
-/// The document as JSON (OpenAPI 3.1.0).
-pub fn document() -> String {
-    ApiDoc::openapi()
-        .to_json()
-        .unwrap_or_else(|_| String::from("{}"))
+/// The document as JSON (OpenAPI 3.1.0); `/docs` is in it only when it is mounted.
+pub fn document(docs: bool) -> String {
+    let mut api = ApiDoc::openapi();
+    if !docs {
+        api.paths.paths.remove("/docs");
+    }
+    api.to_json().unwrap_or_else(|_| String::from("{}"))
+}
+
+/// The interactive docs page: one self-contained HTML file (no external asset, no CDN) that
+/// renders `/openapi.json` and can send requests to this server.
+pub const DOCS_HTML: &str = include_str!("../static/docs.html");
+
+/// `GET /docs` (mounted unless `APP_ENV=production`, or with `DOCS=true`).
+pub async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline' 'self'",
+        ))
+        .body(DOCS_HTML)
 }
 
 /// `GET /openapi.json`.
@@ -379,3 +397,11 @@ fn ready() {}
 )]
 #[allow(dead_code)]
 fn openapi_json_operation() {}
+
+/// Interactive docs (development, or `DOCS=true`).
+#[utoipa::path(
+    get, path = "/docs", tag = "operations",
+    responses((status = 200, description = "An HTML page rendering this document; every asset is served by this server", content_type = "text/html"))
+)]
+#[allow(dead_code)]
+fn docs_operation() {}

@@ -204,7 +204,8 @@ fn serve(
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
-    let openapi_json = web::Data::new(OpenApiJson(openapi::document()));
+    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings.docs)));
+    let docs = settings.docs;
     let body_read_timeout = settings.body_read_timeout;
     let connection_cap = ConnectionCap::new(
         settings.max_connections_per_address,
@@ -267,6 +268,11 @@ fn serve(
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
             .route("/openapi.json", web::get().to(openapi::openapi_json))
+            .configure(|cfg| {
+                if docs {
+                    cfg.route("/docs", web::get().to(openapi::docs));
+                }
+            })
             .configure(|cfg| {
                 if bench_routes {
                     cfg.route("/bench/plain", web::get().to(routes::bench_plain))
