@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, over real HTTP, on PostgreSQL and on SQLite.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod cors;
 mod edges;
 mod emails;
@@ -10,7 +11,9 @@ mod hashers;
 mod input;
 mod keys;
 mod login;
+mod metrics;
 mod oidc;
+mod openapi;
 mod races;
 mod rate_limit;
 mod resource_server;

@@ -319,6 +319,8 @@ impl TestDatabase {
 pub struct TestInstance {
     pub address: String,
     pub port: u16,
+    /// The metrics listener's port (`METRICS_ADDR` set).
+    pub metrics_port: Option<u16>,
     pub client: reqwest::Client,
     pub settings: Settings,
     handle: ServerHandle,
@@ -343,6 +345,7 @@ impl TestInstance {
         let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
         let app = Application::build(settings.clone()).await.unwrap();
         let port = app.port();
+        let metrics_port = app.metrics_port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
@@ -352,6 +355,7 @@ impl TestInstance {
         Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
+            metrics_port,
             client,
             settings,
             handle,

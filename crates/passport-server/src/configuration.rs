@@ -125,6 +125,12 @@ pub struct Settings {
     pub listen_backlog: u32,
     /// `JWT_MAX_LIFETIME_SECONDS`: the longest `exp - iat` a token accepted may claim.
     pub jwt_max_lifetime: Duration,
+    /// `AUDIT_RETENTION_DAYS`: how long audit rows are kept (`None`: for ever, from `0`).
+    pub audit_retention: Option<Duration>,
+    /// `METRICS_ADDR`: where `GET /metrics` listens (`None`, the default: nowhere).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `DOCS`: serve `GET /docs` (default: on in development, off with `APP_ENV=production`).
+    pub docs: bool,
 }
 
 /// A setting that could not be used.
@@ -337,6 +343,29 @@ impl Settings {
                 as usize,
             listen_backlog: positive(&get, "LISTEN_BACKLOG", 1024)?,
             jwt_max_lifetime,
+            audit_retention: match parse(
+                &get,
+                "AUDIT_RETENTION_DAYS",
+                90u32,
+                "a number of days (0: keep for ever)",
+            )? {
+                0 => None,
+                days => Some(Duration::from_secs(u64::from(days) * 86_400)),
+            },
+            docs: parse(
+                &get,
+                "DOCS",
+                environment != Environment::Production,
+                "true or false",
+            )?,
+            metrics_addr: match get("METRICS_ADDR") {
+                None => None,
+                Some(value) => Some(value.parse().map_err(|_| ConfigError::Invalid {
+                    name: "METRICS_ADDR",
+                    value,
+                    expected: "host:port, e.g. 127.0.0.1:9100 (unset: no metrics listener)",
+                })?),
+            },
         })
     }
 

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod configuration;
@@ -10,7 +11,9 @@ pub mod connections;
 pub mod errors;
 pub mod keygen;
 pub mod keys;
+pub mod metrics;
 pub mod oidc;
+pub mod openapi;
 pub mod rate_limit;
 pub mod revocation;
 pub mod routes;

@@ -53,6 +53,9 @@ async fn main() -> ExitCode {
         database = settings.database_kind(),
         "passport-server listening"
     );
+    if let (Some(addr), Some(port)) = (settings.metrics_addr, app.metrics_port()) {
+        tracing::info!(address = %addr.ip(), port, "metrics at GET /metrics (keep this port private)");
+    }
     match app.run_until_stopped().await {
         Ok(()) => {
             tracing::info!("passport-server stopped");

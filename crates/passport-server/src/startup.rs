@@ -12,11 +12,14 @@ use actix_web::middleware::{Condition, DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use secrecy::ExposeSecret;
 
+use crate::audit::Audit;
 use crate::auth::{self, Auth};
 use crate::client_ip::ClientIp;
 use crate::configuration::Settings;
 use crate::connections::{self, BodyReadTimeout, ConnectionCap};
 use crate::errors::{json_errors, not_found};
+use crate::metrics::{self, Metrics};
+use crate::openapi::{self, OpenApiJson};
 use crate::rate_limit::RateLimit;
 use crate::revocation::RevocationListener;
 use crate::routes;
@@ -32,6 +35,8 @@ struct RateLimits {
 /// A bound, not yet running server.
 pub struct Application {
     port: u16,
+    metrics_server: Option<(Server, u16)>,
+    audit: Audit,
     server: Server,
     store: Store,
     limits: RateLimits,
@@ -45,12 +50,26 @@ impl Application {
         let store = Store::connect(&settings).await?;
         let auth = auth::build(&settings, store.clone())?;
         let client_ip = ClientIp::new(settings.trusted_proxies.clone());
+        let metrics = Metrics::new(store.clone())
+            .map_err(|e| anyhow::anyhow!("cannot register the metrics: {e}"))?;
+        let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = RateLimits {
             signup: RateLimit::per_minute(per_minute, client_ip.clone()),
             login: RateLimit::per_minute(per_minute, client_ip),
         };
-        let (server, port) = serve(&settings, store.clone(), auth, &limits)?;
+        let (server, port) = serve(
+            &settings,
+            store.clone(),
+            auth,
+            audit.clone(),
+            metrics.clone(),
+            &limits,
+        )?;
+        let metrics_server = match settings.metrics_addr {
+            Some(addr) => Some(serve_metrics(addr, metrics)?),
+            None => None,
+        };
         // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
         if let Database::Postgres(_) = store.database() {
             sqlx::postgres::PgConnectOptions::from_str(
@@ -66,6 +85,8 @@ impl Application {
         }
         Ok(Self {
             port,
+            metrics_server,
+            audit,
             server,
             store,
             limits,
@@ -76,6 +97,11 @@ impl Application {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the metrics listener, when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     /// A handle to stop the server.
@@ -90,6 +116,8 @@ impl Application {
         let signals = tokio::spawn(stop_on_signals(self.server.handle()));
         let store = self.store;
         let limits = self.limits;
+        let audit = self.audit;
+        let audit_retention = self.settings.audit_retention;
         let revocations =
             RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
         let housekeeping = tokio::spawn(async move {
@@ -110,9 +138,24 @@ impl Application {
                     }
                     Err(error) => tracing::warn!(%error, "purging sessions failed"),
                 }
+                if let Some(retention) = audit_retention {
+                    match audit.purge(retention).await {
+                        Ok(0) => {}
+                        Ok(purged) => tracing::debug!(purged, "old audit events purged"),
+                        Err(error) => tracing::warn!(%error, "purging audit events failed"),
+                    }
+                }
             }
         });
+        let metrics_server = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (tokio::spawn(server), handle)
+        });
         let result = self.server.await;
+        if let Some((task, handle)) = metrics_server {
+            handle.stop(false).await;
+            task.abort();
+        }
         housekeeping.abort();
         signals.abort();
         drop(revocations);
@@ -154,6 +197,8 @@ fn serve(
     settings: &Settings,
     store: Store,
     auth: Auth,
+    audit: Audit,
+    metrics: Metrics,
     limits: &RateLimits,
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
@@ -165,6 +210,10 @@ fn serve(
     let providers = web::Data::new(crate::oidc::Providers::build(&settings.oidc)?);
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
+    let audit = web::Data::new(audit);
+    let metrics = web::Data::new(metrics);
+    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings.docs)));
+    let docs = settings.docs;
     let body_read_timeout = settings.body_read_timeout;
     let connection_cap = ConnectionCap::new(
         settings.max_connections_per_address,
@@ -180,6 +229,9 @@ fn serve(
             .app_data(store.clone())
             .app_data(auth.clone())
             .app_data(providers.clone())
+            .app_data(audit.clone())
+            .app_data(metrics.clone())
+            .app_data(openapi_json.clone())
             .app_data(BodyReadTimeout(body_read_timeout))
             .app_data(connections::json_config(passport_actix::DEFAULT_BODY_LIMIT))
             .app_data(connections::form_config(passport_actix::DEFAULT_BODY_LIMIT))
@@ -192,6 +244,7 @@ fn serve(
             .wrap(from_fn(ConnectionCap::enforce))
             .wrap(from_fn(routes::head_as_get))
             .wrap(from_fn(request_span))
+            .wrap(from_fn(metrics::track))
             .service(
                 web::resource("/signup")
                     .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
@@ -233,6 +286,12 @@ fn serve(
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
+            .route("/openapi.json", web::get().to(openapi::openapi_json))
+            .configure(|cfg| {
+                if docs {
+                    cfg.route("/docs", web::get().to(openapi::docs));
+                }
+            })
             .configure(|cfg| {
                 if bench_routes {
                     cfg.route("/bench/plain", web::get().to(routes::bench_plain))
@@ -260,6 +319,29 @@ fn serve(
     if settings.workers > 0 {
         server = server.workers(settings.workers);
     }
+    Ok((server.run(), port))
+}
+
+/// The metrics listener: `GET /metrics` and nothing else (JSON 404 elsewhere).
+fn serve_metrics(addr: std::net::SocketAddr, metrics: Metrics) -> anyhow::Result<(Server, u16)> {
+    let metrics = web::Data::new(metrics);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .wrap(json_errors())
+            .route("/metrics", web::get().to(metrics::serve_metrics))
+            .default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .bind(addr)
+    .map_err(|e| anyhow::anyhow!("cannot listen on METRICS_ADDR={addr}: {e}"))?;
+    let port = server
+        .addrs()
+        .first()
+        .map(|addr| addr.port())
+        .ok_or_else(|| anyhow::anyhow!("METRICS_ADDR={addr} bound no socket"))?;
     Ok((server.run(), port))
 }
 

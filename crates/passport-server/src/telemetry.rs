@@ -17,11 +17,16 @@ const REDACTED_PARAMETERS: &[&str] = &["secret_token", "access_token", "token", 
 const QUIET_PARSER_ERRORS: &str = "actix_http::h1::dispatcher=off";
 
 /// Installs the global subscriber: `RUST_LOG` filter (default `info`), JSON lines when
-/// `LOG_FORMAT=json`. Safe to call more than once (later calls do nothing).
+/// `LOG_FORMAT=json`; ANSI colours only when standard output is a terminal and `NO_COLOR` is
+/// unset (a log file or a pipe gets plain text). Safe to call more than once (later calls do
+/// nothing).
 pub fn init() {
+    use std::io::IsTerminal;
     let filter = filter(std::env::var("RUST_LOG").ok().as_deref());
+    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_target(false);
     let _ = if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().try_init()

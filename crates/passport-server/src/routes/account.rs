@@ -8,6 +8,7 @@ use passport_actix::{
     AuthRequest, Authenticated, Failure, FailureKind, Outcome, failure_response, read_fields,
 };
 
+use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::Auth;
 use crate::errors::unexpected;
 use crate::store::{Store, User};
@@ -19,6 +20,7 @@ pub async fn change_password(
     user: Authenticated<User>,
     auth: web::Data<Auth>,
     store: web::Data<Store>,
+    audit: web::Data<Audit>,
 ) -> HttpResponse {
     let request = AuthRequest::from_handler(&req, body);
     let (current, new) = match read_fields(&request, ["current_password", "new_password"]).await {
@@ -31,6 +33,7 @@ pub async fn change_password(
         Err(failure) => return failure_response(&[failure]),
     };
     if let Err(response) = reauthenticate(&auth, &user, &current).await {
+        refused(&audit, &req, Event::PasswordChange, &user, &response).await;
         return response;
     }
     let hash = match auth.passwords.hash_new_password(&user.email, &new).await {
@@ -41,6 +44,10 @@ pub async fn change_password(
     match store.change_password(&user, &hash, user.session_id).await {
         Ok(revoked) => {
             tracing::info!(user_id = %user.id, revoked = revoked.len(), "password changed");
+            let entry = Entry::new(Event::PasswordChange, audit::Outcome::Success)
+                .user(user.id)
+                .session(user.session_id.map(|id| id.to_string()).as_deref());
+            audit.record(&req, entry).await;
             HttpResponse::NoContent().finish()
         }
         Err(error) => unexpected(error.into_strategy_error("changing the password")),
@@ -54,6 +61,7 @@ pub async fn delete_account(
     user: Authenticated<User>,
     auth: web::Data<Auth>,
     store: web::Data<Store>,
+    audit: web::Data<Audit>,
 ) -> HttpResponse {
     let request = AuthRequest::from_handler(&req, body);
     let password = match read_fields(&request, ["password"]).await {
@@ -66,11 +74,16 @@ pub async fn delete_account(
         Err(failure) => return failure_response(&[failure]),
     };
     if let Err(response) = reauthenticate(&auth, &user, &password).await {
+        refused(&audit, &req, Event::AccountDeletion, &user, &response).await;
         return response;
     }
     match store.delete_user(user.id).await {
         Ok(_) => {
             tracing::info!(user_id = %user.id, "account deleted");
+            let entry = Entry::new(Event::AccountDeletion, audit::Outcome::Success)
+                .user(user.id)
+                .session(user.session_id.map(|id| id.to_string()).as_deref());
+            audit.record(&req, entry).await;
             HttpResponse::NoContent().finish()
         }
         Err(error) => unexpected(error.into_strategy_error("deleting the account")),
@@ -90,6 +103,25 @@ async fn reauthenticate(auth: &Auth, user: &User, password: &str) -> Result<(), 
         Outcome::Error(error) => Err(unexpected(error)),
         Outcome::Pass | Outcome::Redirect(_) => Err(forbidden()),
     }
+}
+
+/// Audits a refused re-authentication (a wrong password or the throttle).
+async fn refused(
+    audit: &Audit,
+    req: &HttpRequest,
+    event: Event,
+    user: &User,
+    response: &HttpResponse,
+) {
+    let outcome = match response.status() {
+        StatusCode::FORBIDDEN => audit::Outcome::Failure,
+        StatusCode::TOO_MANY_REQUESTS => audit::Outcome::Throttled,
+        _ => return,
+    };
+    let entry = Entry::new(event, outcome)
+        .user(user.id)
+        .session(user.session_id.map(|id| id.to_string()).as_deref());
+    audit.record(req, entry).await;
 }
 
 fn forbidden() -> HttpResponse {

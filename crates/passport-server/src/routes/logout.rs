@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse};
 use passport_actix::{Authenticated, Failure, failure_response};
 
+use crate::audit::{Audit, Entry, Event, Outcome};
 use crate::auth::Auth;
 use crate::errors::unexpected;
 use crate::store::User;
@@ -16,6 +17,16 @@ enum Scope {
     Global,
     /// Every session of the user but this one.
     Others,
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Global => "global",
+            Self::Others => "others",
+        }
+    }
 }
 
 /// The `scope` query parameter; anything but one known value at most once is refused.
@@ -49,6 +60,7 @@ pub async fn logout(
     req: HttpRequest,
     user: Authenticated<User>,
     auth: actix_web::web::Data<Auth>,
+    audit: actix_web::web::Data<Audit>,
 ) -> HttpResponse {
     let scope = match scope(&req) {
         Ok(scope) => scope,
@@ -66,6 +78,11 @@ pub async fn logout(
     match revoked {
         Ok(()) => {
             tracing::info!(user_id, ?scope, "logged out");
+            let entry = Entry::new(Event::Logout, Outcome::Success)
+                .user(user.id)
+                .session(sid.as_deref())
+                .detail(scope.as_str());
+            audit.record(&req, entry).await;
             HttpResponse::NoContent().finish()
         }
         Err(error) => unexpected(error.into_strategy_error("revoking sessions")),

@@ -1,0 +1,273 @@
+//! The audit trail: one row in `audit_events` (and one structured log line, target `audit`)
+//! per security event.
+//!
+//! A row holds the time, the event, its outcome, an optional detail (the logout scope, the
+//! failure code), the user and session ids when known, the client address (as
+//! [`ClientIp`] sees it: `X-Forwarded-For` only from trusted proxies) and the user agent.
+//! It never holds a password, token, hash or email.
+//!
+//! Writing the trail never turns a request's answer into a failure: the row is written
+//! within a short deadline and, if the database refuses or is slow, the failure is logged
+//! (the log line of the event is written first, whatever happens) and the request goes on.
+
+use std::time::Duration;
+
+use actix_web::HttpRequest;
+use actix_web::http::header::USER_AGENT;
+use uuid::Uuid;
+
+use crate::client_ip::ClientIp;
+use crate::metrics::Metrics;
+use crate::store::{Database, Store};
+
+/// The longest an audit write may add to a request.
+pub const AUDIT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The longest user agent kept (longer ones are cut, on a character boundary).
+pub const MAX_USER_AGENT_CHARS: usize = 256;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// `signup`: an account was created.
+    Signup,
+    /// `login`: a password login (outcome `success`, `failure` or `throttled`).
+    Login,
+    /// `token_refresh`: a refresh token was exchanged for a new pair.
+    Refresh,
+    /// `refresh_token_reuse`: a used refresh token came back; its session was revoked.
+    RefreshReuse,
+    /// `logout`: sessions were ended (the detail is the scope).
+    Logout,
+    /// `password_change`: the password was changed (or the re-authentication failed).
+    PasswordChange,
+    /// `account_deletion`: the account was deleted (or the re-authentication failed).
+    AccountDeletion,
+}
+
+impl Event {
+    /// The name stored in `audit_events.event`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signup => "signup",
+            Self::Login => "login",
+            Self::Refresh => "token_refresh",
+            Self::RefreshReuse => "refresh_token_reuse",
+            Self::Logout => "logout",
+            Self::PasswordChange => "password_change",
+            Self::AccountDeletion => "account_deletion",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The operation succeeded.
+    Success,
+    /// Wrong credentials.
+    Failure,
+    /// Refused by the account's login throttle.
+    Throttled,
+    /// A session was revoked as stolen.
+    Revoked,
+}
+
+impl Outcome {
+    /// The name stored in `audit_events.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Throttled => "throttled",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// One event to record.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// What happened.
+    pub event: Event,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// A short, non-secret detail (the logout scope, a failure code).
+    pub detail: Option<&'static str>,
+    /// The user, when known. For a reuse detection it is read from the session.
+    pub user_id: Option<Uuid>,
+    /// The session, when known.
+    pub session_id: Option<Uuid>,
+}
+
+impl Entry {
+    /// An entry with no detail, user or session yet.
+    pub fn new(event: Event, outcome: Outcome) -> Self {
+        Self {
+            event,
+            outcome,
+            detail: None,
+            user_id: None,
+            session_id: None,
+        }
+    }
+
+    /// With this user.
+    pub fn user(mut self, id: Uuid) -> Self {
+        self.user_id = Some(id);
+        self
+    }
+
+    /// With this session (ignored if `id` is not a UUID).
+    pub fn session(mut self, id: Option<&str>) -> Self {
+        self.session_id = id.and_then(|id| Uuid::parse_str(id).ok());
+        self
+    }
+
+    /// With this detail.
+    pub fn detail(mut self, detail: &'static str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Writes audit events to the database and the log.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    store: Store,
+    client_ip: ClientIp,
+    metrics: Metrics,
+}
+
+impl Audit {
+    /// An audit trail in `store`'s database, with client addresses found by `client_ip`;
+    /// every event is also counted in `metrics`.
+    pub fn new(store: Store, client_ip: ClientIp, metrics: Metrics) -> Self {
+        Self {
+            store,
+            client_ip,
+            metrics,
+        }
+    }
+
+    /// Records `entry` for the request `req`: a log line, then a row. Never fails: a row that
+    /// cannot be written is logged as a warning.
+    pub async fn record(&self, req: &HttpRequest, entry: Entry) {
+        self.metrics.count(&entry);
+        let client_addr = self.client_ip.of(req).map(|ip| ip.to_string());
+        let user_agent = req
+            .headers()
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+        tracing::info!(
+            target: "audit",
+            event = entry.event.as_str(),
+            outcome = entry.outcome.as_str(),
+            detail = entry.detail,
+            user_id = entry.user_id.map(|id| id.to_string()),
+            session_id = entry.session_id.map(|id| id.to_string()),
+            client_addr,
+            user_agent,
+            "audit event"
+        );
+        let row = Row {
+            occurred_at: passport_actix::session::now_ms(),
+            entry: &entry,
+            client_addr: client_addr.as_deref(),
+            user_agent: user_agent.as_deref(),
+        };
+        match tokio::time::timeout(AUDIT_WRITE_TIMEOUT, row.insert(self.store.database())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                self.metrics.audit_write_failed();
+                tracing::warn!(%error, event = entry.event.as_str(), "writing an audit row failed")
+            }
+            Err(_) => {
+                self.metrics.audit_write_failed();
+                tracing::warn!(
+                    event = entry.event.as_str(),
+                    "writing an audit row timed out"
+                )
+            }
+        }
+    }
+
+    /// Deletes rows older than `retention`; returns how many.
+    pub async fn purge(&self, retention: Duration) -> Result<u64, sqlx::Error> {
+        let cutoff = passport_actix::session::now_ms()
+            .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        let done = match self.store.database() {
+            Database::Postgres(pool) => {
+                sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query("DELETE FROM audit_events WHERE occurred_at < ?1")
+                    .bind(cutoff)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        Ok(done)
+    }
+}
+
+struct Row<'a> {
+    occurred_at: i64,
+    entry: &'a Entry,
+    client_addr: Option<&'a str>,
+    user_agent: Option<&'a str>,
+}
+
+impl Row<'_> {
+    async fn insert(&self, db: &Database) -> Result<(), sqlx::Error> {
+        let entry = self.entry;
+        match db {
+            // The user of a session-only entry (a reuse detection) is read from the session.
+            Database::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO audit_events
+                     (occurred_at, event, outcome, detail, user_id, session_id, client_addr, user_agent)
+                     VALUES ($1, $2, $3, $4,
+                             COALESCE($5, (SELECT user_id FROM sessions WHERE id = $6)),
+                             $6, $7, $8)",
+                )
+                .bind(self.occurred_at)
+                .bind(entry.event.as_str())
+                .bind(entry.outcome.as_str())
+                .bind(entry.detail)
+                .bind(entry.user_id)
+                .bind(entry.session_id)
+                .bind(self.client_addr)
+                .bind(self.user_agent)
+                .execute(pool)
+                .await?;
+            }
+            Database::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO audit_events
+                     (occurred_at, event, outcome, detail, user_id, session_id, client_addr, user_agent)
+                     VALUES (?1, ?2, ?3, ?4,
+                             COALESCE(?5, (SELECT user_id FROM sessions WHERE id = ?6)),
+                             ?6, ?7, ?8)",
+                )
+                .bind(self.occurred_at)
+                .bind(entry.event.as_str())
+                .bind(entry.outcome.as_str())
+                .bind(entry.detail)
+                .bind(entry.user_id.map(|id| id.to_string()))
+                .bind(entry.session_id.map(|id| id.to_string()))
+                .bind(self.client_addr)
+                .bind(self.user_agent)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,407 @@
+//! The OpenAPI 3.1 document of the HTTP API, served at `GET /openapi.json`.
+//!
+//! Each operation is declared with `#[utoipa::path]` on a marker function below (the handlers
+//! in `routes/` stay plain actix functions); the schemas are the bodies the handlers write.
+//! `tests/api/openapi.rs` proves the document parses as OpenAPI 3.1 and that its operations
+//! are exactly the routes the server mounts.
+
+use actix_web::HttpResponse;
+use actix_web::http::header::CACHE_CONTROL;
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// `{"error","message"}`: the body of every 4xx and 5xx.
+#[derive(Serialize, ToSchema)]
+pub struct Error {
+    /// A machine code (`invalid_credentials`, `email_taken`, `invalid_grant`, …).
+    #[schema(example = "invalid_credentials")]
+    pub error: String,
+    /// A human-readable message.
+    #[schema(example = "Invalid email or password")]
+    pub message: String,
+}
+
+/// The fields of `/signup` and `/login` (JSON or form).
+#[derive(Serialize, ToSchema)]
+pub struct Credentials {
+    /// An email address (normalized: trimmed, lower-cased domain, NFKC, IDNA).
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// At least 8 characters, at most 72 bytes, not a common password.
+    #[schema(example = "correct horse battery")]
+    pub password: String,
+}
+
+/// A user as responses show it.
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    /// The user id (a UUID).
+    #[schema(example = "5f0c8f9e-3b7a-4a8e-9a57-3f1c2d4e5b6a")]
+    pub id: String,
+    /// The normalized email.
+    pub email: String,
+}
+
+/// `201` of `/signup`.
+#[derive(Serialize, ToSchema)]
+pub struct SignupResponse {
+    /// Always `Signup successful`.
+    #[schema(example = "Signup successful")]
+    pub message: String,
+    /// The new user.
+    pub user: UserView,
+}
+
+/// `200` of `/login` and `/token/refresh`.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    /// The access token (a JWT).
+    pub token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 3600)]
+    pub expires_in: u64,
+    /// An opaque refresh token, for `/token/refresh` (used up when presented).
+    pub refresh_token: String,
+}
+
+/// The field of `/token/refresh` (JSON or form).
+#[derive(Serialize, ToSchema)]
+pub struct RefreshRequest {
+    /// A refresh token from `/login` or an earlier refresh.
+    pub refresh_token: String,
+}
+
+/// The fields of `POST /user/password` (JSON or form).
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChange {
+    /// The current password (re-authentication; counts toward the login throttle).
+    pub current_password: String,
+    /// The new password (the signup policy applies).
+    pub new_password: String,
+}
+
+/// The field of `DELETE /user` (JSON or form).
+#[derive(Serialize, ToSchema)]
+pub struct AccountDeletion {
+    /// The current password (re-authentication).
+    pub password: String,
+}
+
+/// `200` of `/user/profile`.
+#[derive(Serialize, ToSchema)]
+pub struct Profile {
+    /// Always `You made it to the secure route`.
+    #[schema(example = "You made it to the secure route")]
+    pub message: String,
+    /// The authenticated user.
+    pub user: UserView,
+    /// The access token the request carried.
+    pub token: String,
+}
+
+/// `{"keys":[…]}`: every accepted public key as a JWK (RFC 7517); empty with HS256.
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    /// The keys (`kty`, `kid`, `alg`, `use`, and the public parameters).
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// `200` of `/health` and `/ready`.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    /// `ok` (health) or `ready` (readiness).
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// The two ways to send an access token.
+struct TokenTransports;
+
+impl Modify for TokenTransports {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("`Authorization: Bearer <jwt>` (RFC 6750 §2.1)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "secret_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                crate::auth::TOKEN_QUERY_PARAMETER,
+                "`?secret_token=<jwt>` (the seeds' transport). Exactly one token per request: \
+                 both transports at once is `400 invalid_request`.",
+            ))),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "passport-server",
+        description = "Signup, login, sessions with rotating refresh tokens, and JWT-guarded \
+                       routes. Every 4xx/5xx body is `{\"error\",\"message\"}`; request bodies \
+                       are JSON or `application/x-www-form-urlencoded`; a wrong method on a \
+                       route is `405` with `Allow`; any other path is `404 not_found`."
+    ),
+    paths(
+        signup,
+        login,
+        refresh,
+        logout,
+        profile,
+        change_password,
+        delete_account,
+        jwks,
+        health,
+        ready,
+        openapi_json_operation,
+        docs_operation
+    ),
+    components(schemas(
+        Error,
+        Credentials,
+        UserView,
+        SignupResponse,
+        TokenPair,
+        RefreshRequest,
+        PasswordChange,
+        AccountDeletion,
+        Profile,
+        Jwks,
+        Status
+    )),
+    modifiers(&TokenTransports),
+    tags(
+        (name = "accounts", description = "Signup, login, password and account"),
+        (name = "sessions", description = "Refresh tokens and logout (contract v2)"),
+        (name = "keys", description = "Public keys"),
+        (name = "operations", description = "Health, readiness and this document")
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as JSON (OpenAPI 3.1.0); `/docs` is in it only when it is mounted.
+pub fn document(docs: bool) -> String {
+    let mut api = ApiDoc::openapi();
+    if !docs {
+        api.paths.paths.remove("/docs");
+    }
+    api.to_json().unwrap_or_else(|_| String::from("{}"))
+}
+
+/// The interactive docs page: one self-contained HTML file (no external asset, no CDN) that
+/// renders `/openapi.json` and can send requests to this server.
+pub const DOCS_HTML: &str = include_str!("../static/docs.html");
+
+/// `GET /docs` (mounted unless `APP_ENV=production`, or with `DOCS=true`).
+pub async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((
+            actix_web::http::header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline' 'self'",
+        ))
+        .body(DOCS_HTML)
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi_json(document: actix_web::web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .body(document.0.clone())
+}
+
+/// The rendered document, built once at start.
+#[derive(Debug, Clone)]
+pub struct OpenApiJson(pub String);
+
+// ---- Operations: marker functions carrying the `#[utoipa::path]` of each route. ----------
+
+/// Creates an account.
+#[utoipa::path(
+    post, path = "/signup", tag = "accounts",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 201, description = "Created", body = SignupResponse),
+        (status = 400, description = "`missing_credentials` (a field is missing), `malformed_body`, `bad_request`", body = Error),
+        (status = 408, description = "`request_timeout`: the body did not arrive in time", body = Error),
+        (status = 409, description = "`email_taken`: the email is registered (this does reveal it)", body = Error),
+        (status = 413, description = "`payload_too_large`", body = Error),
+        (status = 415, description = "`unsupported_media_type`", body = Error),
+        (status = 422, description = "`invalid_email`, `password_too_short`, `password_too_long`, `password_too_common`, …", body = Error),
+        (status = 429, description = "`rate_limited` (per client address) or `too_many_connections`, with `Retry-After`", body = Error),
+        (status = 503, description = "`service_unavailable`: the database did not answer", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn signup() {}
+
+/// Logs in: starts a session.
+#[utoipa::path(
+    post, path = "/login", tag = "accounts",
+    request_body(content(
+        (Credentials = "application/json"),
+        (Credentials = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "A token pair (`Cache-Control: no-store`)", body = TokenPair),
+        (status = 400, description = "`missing_credentials`, `malformed_body`, `bad_request`", body = Error),
+        (status = 401, description = "`invalid_credentials`: byte-identical for an unknown email and a wrong password", body = Error),
+        (status = 408, description = "`request_timeout`", body = Error),
+        (status = 413, description = "`payload_too_large`", body = Error),
+        (status = 415, description = "`unsupported_media_type`", body = Error),
+        (status = 422, description = "`password_too_long` and other input refusals", body = Error),
+        (status = 429, description = "`too_many_attempts` (the account) or `rate_limited` (the address), with `Retry-After`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn login() {}
+
+/// Exchanges a refresh token for a new pair of the same session.
+#[utoipa::path(
+    post, path = "/token/refresh", tag = "sessions",
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token is used up", body = TokenPair),
+        (status = 400, description = "`invalid_grant` (unknown, used up, expired, revoked; reuse after the grace revokes the session) or `invalid_request` (missing field)", body = Error),
+        (status = 408, description = "`request_timeout`", body = Error),
+        (status = 413, description = "`payload_too_large`", body = Error),
+        (status = 415, description = "`unsupported_media_type`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn refresh() {}
+
+/// Ends sessions.
+#[utoipa::path(
+    post, path = "/logout", tag = "sessions",
+    params(("scope" = Option<String>, Query, description = "`local` (default): this session; `global`: every session; `others`: every other session")),
+    responses(
+        (status = 204, description = "Done; revocation is seen by every instance within a second"),
+        (status = 400, description = "`invalid_scope`, or `invalid_request` (two tokens, scope twice)", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes, with `WWW-Authenticate: Bearer`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []))
+)]
+#[allow(dead_code)]
+fn logout() {}
+
+/// The authenticated user.
+#[utoipa::path(
+    get, path = "/user/profile", tag = "accounts",
+    responses(
+        (status = 200, description = "The user and the token (`Cache-Control: no-store`)", body = Profile),
+        (status = 400, description = "`invalid_request`: more than one token", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes, with `WWW-Authenticate: Bearer`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []))
+)]
+#[allow(dead_code)]
+fn profile() {}
+
+/// Changes the password; every other session is revoked.
+#[utoipa::path(
+    post, path = "/user/password", tag = "accounts",
+    request_body(content(
+        (PasswordChange = "application/json"),
+        (PasswordChange = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 204, description = "Changed; this session stays"),
+        (status = 400, description = "`missing_credentials`, `malformed_body`, `invalid_request` (two tokens)", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes", body = Error),
+        (status = 403, description = "`invalid_credentials`: wrong current password (counts toward the throttle)", body = Error),
+        (status = 422, description = "The signup policy codes for the new password", body = Error),
+        (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []))
+)]
+#[allow(dead_code)]
+fn change_password() {}
+
+/// Deletes the account and every session.
+#[utoipa::path(
+    delete, path = "/user", tag = "accounts",
+    request_body(content(
+        (AccountDeletion = "application/json"),
+        (AccountDeletion = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`missing_credentials`, `malformed_body`, `invalid_request` (two tokens)", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes", body = Error),
+        (status = 403, description = "`invalid_credentials`: wrong password", body = Error),
+        (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []))
+)]
+#[allow(dead_code)]
+fn delete_account() {}
+
+/// The public keys that verify this server's tokens.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "keys",
+    responses((status = 200, description = "JWKS (`Cache-Control: public, max-age=300`)", body = Jwks))
+)]
+#[allow(dead_code)]
+fn jwks() {}
+
+/// Liveness.
+#[utoipa::path(
+    get, path = "/health", tag = "operations",
+    responses((status = 200, description = "`{\"status\":\"ok\"}`", body = Status))
+)]
+#[allow(dead_code)]
+fn health() {}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get, path = "/ready", tag = "operations",
+    responses(
+        (status = 200, description = "`{\"status\":\"ready\"}`", body = Status),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn ready() {}
+
+/// This document.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json"))
+)]
+#[allow(dead_code)]
+fn openapi_json_operation() {}
+
+/// Interactive docs (development, or `DOCS=true`).
+#[utoipa::path(
+    get, path = "/docs", tag = "operations",
+    responses((status = 200, description = "An HTML page rendering this document; every asset is served by this server", content_type = "text/html"))
+)]
+#[allow(dead_code)]
+fn docs_operation() {}

@@ -1,0 +1,344 @@
+//! The audit trail: a row for every security event, on both backends, and no secret in any
+//! column.
+
+use passport_e2e::{Backend, Captured, TestApp, claims_of, on_both_backends};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+on_both_backends!(
+    every_security_event_leaves_an_audit_row_with_no_secret_in_it,
+    a_failed_audit_write_does_not_fail_the_request
+);
+
+const EMAIL: &str = "audited@example.com";
+const PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+const WRONG: &str = "not the right password";
+const AGENT: &str = "audit-test-agent/1.0";
+
+/// One `audit_events` row, every column as text (NULL as "").
+#[derive(Debug)]
+struct AuditRow {
+    occurred_at: i64,
+    event: String,
+    outcome: String,
+    detail: String,
+    user_id: String,
+    session_id: String,
+    client_addr: String,
+    user_agent: String,
+}
+
+impl AuditRow {
+    fn columns(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            self.occurred_at,
+            self.event,
+            self.outcome,
+            self.detail,
+            self.user_id,
+            self.session_id,
+            self.client_addr,
+            self.user_agent
+        )
+    }
+}
+
+async fn audit_rows(app: &TestApp) -> Vec<AuditRow> {
+    let pool = app.db.pool().await;
+    let rows = sqlx::query(
+        "SELECT occurred_at, event, outcome,
+                COALESCE(detail, '') AS detail,
+                COALESCE(CAST(user_id AS TEXT), '') AS user_id,
+                COALESCE(CAST(session_id AS TEXT), '') AS session_id,
+                COALESCE(client_addr, '') AS client_addr,
+                COALESCE(user_agent, '') AS user_agent
+         FROM audit_events ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|r| AuditRow {
+            occurred_at: r.get("occurred_at"),
+            event: r.get("event"),
+            outcome: r.get("outcome"),
+            detail: r.get("detail"),
+            user_id: r.get("user_id"),
+            session_id: r.get("session_id"),
+            client_addr: r.get("client_addr"),
+            user_agent: r.get("user_agent"),
+        })
+        .collect()
+}
+
+/// Every password hash and refresh-token digest the database holds right now.
+async fn stored_secrets(app: &TestApp) -> Vec<String> {
+    let pool = app.db.pool().await;
+    let mut secrets: Vec<String> = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    secrets.extend(
+        sqlx::query_scalar::<_, String>("SELECT token_hash FROM refresh_tokens")
+            .fetch_all(&pool)
+            .await
+            .unwrap(),
+    );
+    pool.close().await;
+    secrets
+}
+
+fn sha256_hex(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn post(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Captured {
+    let mut request = app
+        .client
+        .post(app.url(path))
+        .header("user-agent", AGENT)
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    Captured::from(request.send().await.unwrap()).await
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> Captured {
+    post(
+        app,
+        "/login",
+        None,
+        json!({ "email": email, "password": password }),
+    )
+    .await
+}
+
+fn field(body: &Captured, name: &str) -> String {
+    body.json()[name].as_str().unwrap().to_owned()
+}
+
+async fn every_security_event_leaves_an_audit_row_with_no_secret_in_it(backend: Backend) {
+    // Arrange: reuse is detected at once, and a third wrong password is throttled.
+    let app = TestApp::spawn_with(backend, |env| {
+        env.insert("REFRESH_REUSE_GRACE_SECONDS".into(), "0".into());
+        env.insert("LOGIN_MAX_FAILURES".into(), "2".into());
+    })
+    .await;
+    let mut secrets: Vec<String> = vec![PASSWORD.into(), NEW_PASSWORD.into(), WRONG.into()];
+
+    // Act: every audited event, in order.
+    let signup = post(
+        &app,
+        "/signup",
+        None,
+        json!({ "email": EMAIL, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    let user_id = signup.json()["user"]["id"].as_str().unwrap().to_owned();
+    secrets.extend(stored_secrets(&app).await);
+
+    login(&app, EMAIL, WRONG)
+        .await
+        .assert_error(401, "invalid_credentials");
+
+    let first = login(&app, EMAIL, PASSWORD).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first_sid = claims_of(&field(&first, "token"))["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    secrets.extend([field(&first, "token"), field(&first, "refresh_token")]);
+    secrets.extend(stored_secrets(&app).await);
+
+    let refreshed = post(
+        &app,
+        "/token/refresh",
+        None,
+        json!({ "refresh_token": field(&first, "refresh_token") }),
+    )
+    .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    secrets.extend([
+        field(&refreshed, "token"),
+        field(&refreshed, "refresh_token"),
+    ]);
+    secrets.extend(stored_secrets(&app).await);
+
+    post(
+        &app,
+        "/token/refresh",
+        None,
+        json!({ "refresh_token": field(&first, "refresh_token") }),
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+
+    let second = login(&app, EMAIL, PASSWORD).await;
+    let third = login(&app, EMAIL, PASSWORD).await;
+    let access = field(&third, "token");
+    let third_sid = claims_of(&access)["sid"].as_str().unwrap().to_owned();
+    for pair in [&second, &third] {
+        secrets.extend([field(pair, "token"), field(pair, "refresh_token")]);
+    }
+    secrets.extend(stored_secrets(&app).await);
+
+    let others = post(&app, "/logout?scope=others", Some(&access), json!({})).await;
+    assert_eq!(others.status, 204, "{}", others.body);
+
+    post(
+        &app,
+        "/user/password",
+        Some(&access),
+        json!({ "current_password": WRONG, "new_password": NEW_PASSWORD }),
+    )
+    .await
+    .assert_error(403, "invalid_credentials");
+    let changed = post(
+        &app,
+        "/user/password",
+        Some(&access),
+        json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD }),
+    )
+    .await;
+    assert_eq!(changed.status, 204, "{}", changed.body);
+    secrets.extend(stored_secrets(&app).await);
+
+    let local = post(&app, "/logout", Some(&access), json!({})).await;
+    assert_eq!(local.status, 204, "{}", local.body);
+
+    let last = login(&app, EMAIL, NEW_PASSWORD).await;
+    assert_eq!(last.status, 200, "{}", last.body);
+    let last_access = field(&last, "token");
+    let last_sid = claims_of(&last_access)["sid"].as_str().unwrap().to_owned();
+    secrets.extend([last_access.clone(), field(&last, "refresh_token")]);
+    secrets.extend(stored_secrets(&app).await);
+    let deleted = app
+        .client
+        .delete(app.url("/user"))
+        .header("user-agent", AGENT)
+        .bearer_auth(&last_access)
+        .json(&json!({ "password": NEW_PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    // Another account: two wrong passwords, then the throttle.
+    let other = app.signup("other@example.com", PASSWORD).await;
+    assert_eq!(other.status(), 201);
+    secrets.extend(stored_secrets(&app).await);
+    for _ in 0..3 {
+        login(&app, "other@example.com", WRONG).await;
+    }
+
+    // Assert: one row per event, in order, with who and from where.
+    let rows = audit_rows(&app).await;
+    let summary: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.event.as_str(), r.outcome.as_str(), r.detail.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("signup", "success", ""),
+            ("login", "failure", ""),
+            ("login", "success", ""),
+            ("token_refresh", "success", ""),
+            ("refresh_token_reuse", "revoked", ""),
+            ("login", "success", ""),
+            ("login", "success", ""),
+            ("logout", "success", "others"),
+            ("password_change", "failure", ""),
+            ("password_change", "success", ""),
+            ("logout", "success", "local"),
+            ("login", "success", ""),
+            ("account_deletion", "success", ""),
+            ("signup", "success", ""),
+            ("login", "failure", ""),
+            ("login", "failure", ""),
+            ("login", "throttled", ""),
+        ]
+    );
+    let first_user_rows = &rows[..13];
+    for row in first_user_rows {
+        assert_eq!(row.client_addr, "127.0.0.1", "{row:?}");
+        assert!(row.occurred_at > 0, "{row:?}");
+        if row.event == "login" && row.outcome == "failure" {
+            assert_eq!(row.user_id, "", "a failed login names no user: {row:?}");
+        } else {
+            assert_eq!(row.user_id, user_id, "{row:?}");
+        }
+    }
+    for row in first_user_rows {
+        assert_eq!(row.user_agent, AGENT, "{row:?}");
+    }
+    assert_eq!(rows[2].session_id, first_sid, "login names its session");
+    assert_eq!(rows[3].session_id, first_sid, "refresh names its session");
+    assert_eq!(
+        rows[4].session_id, first_sid,
+        "reuse names the revoked session"
+    );
+    assert_eq!(rows[7].session_id, third_sid);
+    assert_eq!(rows[12].session_id, last_sid);
+
+    // No column of any row holds a password, token, refresh token, hash or email.
+    secrets.sort();
+    secrets.dedup();
+    assert!(secrets.len() > 15, "secrets collected: {}", secrets.len());
+    let refresh_digests: Vec<String> = secrets.iter().map(|s| sha256_hex(s)).collect();
+    for row in &rows {
+        let columns = row.columns();
+        for secret in secrets.iter().chain(&refresh_digests) {
+            assert!(
+                !columns.contains(secret.as_str()),
+                "an audit row holds a secret: {columns}"
+            );
+        }
+        assert!(!columns.contains("@example.com"), "an email: {columns}");
+    }
+}
+
+async fn a_failed_audit_write_does_not_fail_the_request(backend: Backend) {
+    // Arrange: the audit table is gone, so every audit write fails.
+    let app = TestApp::spawn_with(backend, |env| {
+        env.insert("METRICS_ADDR".into(), "127.0.0.1:0".into());
+    })
+    .await;
+    let pool = app.db.pool().await;
+    sqlx::query("DROP TABLE audit_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // Act
+    let signup = Captured::from(app.signup(EMAIL, PASSWORD).await).await;
+    let login = Captured::from(app.login(EMAIL, PASSWORD).await).await;
+
+    // Assert: the requests succeed, and the failures are counted.
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    assert_eq!(login.status, 200, "{}", login.body);
+    let port = app.metrics_port.unwrap();
+    let metrics = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("passport_audit_write_failures_total 2"),
+        "{metrics}"
+    );
+}
