@@ -1148,6 +1148,17 @@ async fn a_valid_token_of_a_deleted_user_is_refused_as_an_unknown_subject(backen
         .await
         .unwrap();
     assert_eq!(deleted.rows_affected(), 1);
+    // A deletion made outside the server (here in SQL) reaches a PostgreSQL server through
+    // LISTEN/NOTIFY: contract v2 allows up to a second (DELETE /user is seen at once; SQLite
+    // reads the database on every request).
+    let refused = passport_e2e::within(std::time::Duration::from_secs(1), || async {
+        target.app.profile_status(&target.token).await == 401
+    })
+    .await;
+    assert!(
+        refused.is_some(),
+        "a deleted user's token still accepted after 1 s"
+    );
     target
         .assert_refused(
             "the token of a deleted user",
