@@ -66,13 +66,7 @@ impl RevocationListener {
         let Database::Postgres(pool) = store.database() else {
             return Ok(None);
         };
-        let url = settings
-            .database_listen_url
-            .as_ref()
-            .unwrap_or(&settings.database_url);
-        let options = PgConnectOptions::from_str(url.expose_secret())
-            .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?
-            .application_name("passport-server-listener");
+        let options = listen_options(settings)?;
         let instance = format!("ping:{}:", uuid::Uuid::new_v4().simple());
         let cache = Arc::clone(store.liveness());
         let heard = Arc::new(Heartbeat::default());
@@ -88,6 +82,17 @@ impl RevocationListener {
         ];
         Ok(Some(Self { tasks }))
     }
+}
+
+/// The listener's connection: `DATABASE_LISTEN_URL`, else `DATABASE_URL`.
+pub fn listen_options(settings: &Settings) -> anyhow::Result<PgConnectOptions> {
+    let url = settings
+        .database_listen_url
+        .as_ref()
+        .unwrap_or(&settings.database_url);
+    Ok(PgConnectOptions::from_str(url.expose_secret())
+        .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?
+        .application_name("passport-server-listener"))
 }
 
 /// When this instance last heard its own ping, and the clock its pings are stamped with.

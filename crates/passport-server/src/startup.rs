@@ -1,7 +1,6 @@
 //! Building the application from settings; production and tests start it the same way.
 
 use std::num::NonZeroU32;
-use std::str::FromStr;
 use std::time::Duration;
 
 use actix_cors::Cors;
@@ -10,7 +9,6 @@ use actix_web::dev::{Server, ServerHandle, ServiceRequest};
 use actix_web::http::{Method, header};
 use actix_web::middleware::{Condition, DefaultHeaders, Next, from_fn};
 use actix_web::{App, HttpServer, web};
-use secrecy::ExposeSecret;
 
 use crate::audit::Audit;
 use crate::auth::{self, Auth};
@@ -72,16 +70,7 @@ impl Application {
         };
         // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
         if let Database::Postgres(_) = store.database() {
-            sqlx::postgres::PgConnectOptions::from_str(
-                settings
-                    .database_listen_url
-                    .as_ref()
-                    .unwrap_or(&settings.database_url)
-                    .expose_secret(),
-            )
-            .map_err(|e| {
-                anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}")
-            })?;
+            crate::revocation::listen_options(&settings)?;
         }
         Ok(Self {
             port,

@@ -23,14 +23,9 @@ pub async fn change_password(
     audit: web::Data<Audit>,
 ) -> HttpResponse {
     let request = AuthRequest::from_handler(&req, body);
-    let (current, new) = match read_fields(&request, ["current_password", "new_password"]).await {
-        Ok([Some(current), Some(new)]) if !current.is_empty() && !new.is_empty() => (current, new),
-        Ok(_) => {
-            return failure_response(&[Failure::missing_credentials(
-                "Missing credentials: both current_password and new_password are required",
-            )]);
-        }
-        Err(failure) => return failure_response(&[failure]),
+    let [current, new] = match required(&request, ["current_password", "new_password"]).await {
+        Ok(fields) => fields,
+        Err(response) => return response,
     };
     if let Err(response) = reauthenticate(&auth, &user, &current).await {
         refused(&audit, &req, Event::PasswordChange, &user, &response).await;
@@ -44,11 +39,7 @@ pub async fn change_password(
     match store.change_password(&user, &hash, user.session_id).await {
         Ok(revoked) => {
             tracing::info!(user_id = %user.id, revoked = revoked.len(), "password changed");
-            let entry = Entry::new(Event::PasswordChange, audit::Outcome::Success)
-                .user(user.id)
-                .session(user.session_id.map(|id| id.to_string()).as_deref());
-            audit.record(&req, entry).await;
-            HttpResponse::NoContent().finish()
+            succeeded(&audit, &req, Event::PasswordChange, &user).await
         }
         Err(error) => unexpected(error.into_strategy_error("changing the password")),
     }
@@ -64,14 +55,9 @@ pub async fn delete_account(
     audit: web::Data<Audit>,
 ) -> HttpResponse {
     let request = AuthRequest::from_handler(&req, body);
-    let password = match read_fields(&request, ["password"]).await {
-        Ok([Some(password)]) if !password.is_empty() => password,
-        Ok(_) => {
-            return failure_response(&[Failure::missing_credentials(
-                "Missing credentials: password is required",
-            )]);
-        }
-        Err(failure) => return failure_response(&[failure]),
+    let [password] = match required(&request, ["password"]).await {
+        Ok(fields) => fields,
+        Err(response) => return response,
     };
     if let Err(response) = reauthenticate(&auth, &user, &password).await {
         refused(&audit, &req, Event::AccountDeletion, &user, &response).await;
@@ -80,14 +66,44 @@ pub async fn delete_account(
     match store.delete_user(user.id).await {
         Ok(_) => {
             tracing::info!(user_id = %user.id, "account deleted");
-            let entry = Entry::new(Event::AccountDeletion, audit::Outcome::Success)
-                .user(user.id)
-                .session(user.session_id.map(|id| id.to_string()).as_deref());
-            audit.record(&req, entry).await;
-            HttpResponse::NoContent().finish()
+            succeeded(&audit, &req, Event::AccountDeletion, &user).await
         }
         Err(error) => unexpected(error.into_strategy_error("deleting the account")),
     }
+}
+
+/// Reads `names` from the body (JSON or form), every one required and non-empty; a missing
+/// one is `400 missing_credentials`.
+async fn required<const N: usize>(
+    request: &AuthRequest,
+    names: [&str; N],
+) -> Result<[String; N], HttpResponse> {
+    let fields = read_fields(request, names)
+        .await
+        .map_err(|failure| failure_response(&[failure]))?;
+    if fields
+        .iter()
+        .all(|f| f.as_deref().is_some_and(|v| !v.is_empty()))
+    {
+        return Ok(fields.map(Option::unwrap_or_default));
+    }
+    let message = match names.as_slice() {
+        [one] => format!("Missing credentials: {one} is required"),
+        _ => format!(
+            "Missing credentials: both {} are required",
+            names.join(" and ")
+        ),
+    };
+    Err(failure_response(&[Failure::missing_credentials(message)]))
+}
+
+/// Audits a successful sensitive change and answers `204`.
+async fn succeeded(audit: &Audit, req: &HttpRequest, event: Event, user: &User) -> HttpResponse {
+    let entry = Entry::new(event, audit::Outcome::Success)
+        .user(user.id)
+        .session(user.session_id.map(|id| id.to_string()).as_deref());
+    audit.record(req, entry).await;
+    HttpResponse::NoContent().finish()
 }
 
 /// Checks the user's password like a login (throttle included). A wrong password is

@@ -362,18 +362,9 @@ pub(super) async fn change_password(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    let rows = sqlx::query(
-        "UPDATE sessions SET revoked_at = $3
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
-         RETURNING id",
-    )
-    .bind(user_id)
-    .bind(keep)
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let revoked = revoke_user_sessions(&mut tx, user_id, keep, now).await?;
     tx.commit().await?;
-    rows.iter().map(|r| r.try_get("id")).collect()
+    Ok(revoked)
 }
 
 pub(super) async fn revoke_session(

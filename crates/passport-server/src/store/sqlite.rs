@@ -245,23 +245,9 @@ pub(super) async fn change_password(
         .bind(user_id.to_string())
         .execute(&mut *tx)
         .await?;
-    let rows = sqlx::query(
-        "UPDATE sessions SET revoked_at = ?3
-         WHERE user_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id <> ?2)
-         RETURNING id",
-    )
-    .bind(user_id.to_string())
-    .bind(keep.map(|k| k.to_string()))
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let revoked = revoke_user_sessions(&mut *tx, user_id, keep, now).await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("id")?;
-            Uuid::parse_str(&id).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-        })
-        .collect()
+    Ok(revoked)
 }
 
 pub(super) async fn revoke_session(
@@ -279,7 +265,7 @@ pub(super) async fn revoke_session(
 }
 
 pub(super) async fn revoke_user_sessions(
-    pool: &SqlitePool,
+    executor: impl sqlx::SqliteExecutor<'_>,
     user_id: Uuid,
     keep: Option<Uuid>,
     now: i64,
@@ -292,7 +278,7 @@ pub(super) async fn revoke_user_sessions(
     .bind(user_id.to_string())
     .bind(keep.map(|k| k.to_string()))
     .bind(now)
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.iter()
         .map(|r| {
