@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::client_ip::ClientIp;
 use crate::metrics::Metrics;
-use crate::store::{Database, Store};
+use crate::store::{AuditRow, Store};
 
 /// The longest an audit write may add to a request.
 pub const AUDIT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -171,13 +171,17 @@ impl Audit {
             user_agent,
             "audit event"
         );
-        let row = Row {
+        let row = AuditRow {
             occurred_at: passport_actix::session::now_ms(),
-            entry: &entry,
+            event: entry.event.as_str(),
+            outcome: entry.outcome.as_str(),
+            detail: entry.detail,
+            user_id: entry.user_id,
+            session_id: entry.session_id,
             client_addr: client_addr.as_deref(),
             user_agent: user_agent.as_deref(),
         };
-        match tokio::time::timeout(AUDIT_WRITE_TIMEOUT, row.insert(self.store.database())).await {
+        match tokio::time::timeout(AUDIT_WRITE_TIMEOUT, self.store.insert_audit_row(&row)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 self.metrics.audit_write_failed();
@@ -197,77 +201,6 @@ impl Audit {
     pub async fn purge(&self, retention: Duration) -> Result<u64, sqlx::Error> {
         let cutoff = passport_actix::session::now_ms()
             .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
-        let done = match self.store.database() {
-            Database::Postgres(pool) => {
-                sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query("DELETE FROM audit_events WHERE occurred_at < ?1")
-                    .bind(cutoff)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            }
-        };
-        Ok(done)
-    }
-}
-
-struct Row<'a> {
-    occurred_at: i64,
-    entry: &'a Entry,
-    client_addr: Option<&'a str>,
-    user_agent: Option<&'a str>,
-}
-
-impl Row<'_> {
-    async fn insert(&self, db: &Database) -> Result<(), sqlx::Error> {
-        let entry = self.entry;
-        match db {
-            // The user of a session-only entry (a reuse detection) is read from the session.
-            Database::Postgres(pool) => {
-                sqlx::query(
-                    "INSERT INTO audit_events
-                     (occurred_at, event, outcome, detail, user_id, session_id, client_addr, user_agent)
-                     VALUES ($1, $2, $3, $4,
-                             COALESCE($5, (SELECT user_id FROM sessions WHERE id = $6)),
-                             $6, $7, $8)",
-                )
-                .bind(self.occurred_at)
-                .bind(entry.event.as_str())
-                .bind(entry.outcome.as_str())
-                .bind(entry.detail)
-                .bind(entry.user_id)
-                .bind(entry.session_id)
-                .bind(self.client_addr)
-                .bind(self.user_agent)
-                .execute(pool)
-                .await?;
-            }
-            Database::Sqlite(pool) => {
-                sqlx::query(
-                    "INSERT INTO audit_events
-                     (occurred_at, event, outcome, detail, user_id, session_id, client_addr, user_agent)
-                     VALUES (?1, ?2, ?3, ?4,
-                             COALESCE(?5, (SELECT user_id FROM sessions WHERE id = ?6)),
-                             ?6, ?7, ?8)",
-                )
-                .bind(self.occurred_at)
-                .bind(entry.event.as_str())
-                .bind(entry.outcome.as_str())
-                .bind(entry.detail)
-                .bind(entry.user_id.map(|id| id.to_string()))
-                .bind(entry.session_id.map(|id| id.to_string()))
-                .bind(self.client_addr)
-                .bind(self.user_agent)
-                .execute(pool)
-                .await?;
-            }
-        }
-        Ok(())
+        self.store.purge_audit_rows(cutoff).await
     }
 }

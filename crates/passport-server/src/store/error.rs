@@ -1,7 +1,5 @@
 //! Sorting sqlx errors into "unavailable, retry later" and everything else.
 
-use std::error::Error as StdError;
-
 use passport_actix::StoreError;
 
 /// Maps a sqlx error to a [`StoreError`]: connection trouble is `Unavailable` (503).
@@ -35,11 +33,62 @@ pub fn classify(error: sqlx::Error) -> StoreError {
     }
 }
 
-/// Whether `error` is a unique-constraint violation (a duplicate email).
-pub(super) fn is_unique_violation(error: &(dyn StdError + Send + Sync + 'static)) -> bool {
-    match error.downcast_ref::<sqlx::Error>() {
-        Some(sqlx::Error::Database(db)) => db.is_unique_violation(),
-        _ => false,
+/// A unique constraint the store gives a meaning to, recognized by its name (the
+/// migrations give both backends the same names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unique {
+    /// `users_email_lower_key`: the email (case-insensitive) belongs to an account.
+    Email,
+    /// `users_pkey`: a user with this id exists.
+    UserId,
+    /// `identities_pkey`: the (issuer, subject) pair is linked to a user.
+    Identity,
+    /// Any other unique constraint.
+    Other,
+}
+
+impl Unique {
+    fn named(constraint: &str) -> Self {
+        match constraint {
+            "users_email_lower_key" => Self::Email,
+            "users_pkey" => Self::UserId,
+            "identities_pkey" => Self::Identity,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Which unique constraint `error` violated, if it is a unique violation.
+///
+/// PostgreSQL names the constraint (or unique index) in the error
+/// ([`sqlx::error::DatabaseError::constraint`]). SQLite does not: its message says
+/// `UNIQUE constraint failed: index 'users_email_lower_key'` for an index on an expression,
+/// and lists the columns for a key (`UNIQUE constraint failed: users.id`), which
+/// [`sqlite_constraint`] maps to the PostgreSQL name of the same key.
+pub(super) fn unique_violation(error: &StoreError) -> Option<Unique> {
+    let StoreError::Other(source) = error else {
+        return None;
+    };
+    let Some(sqlx::Error::Database(db)) = source.downcast_ref::<sqlx::Error>() else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    let name = db.constraint().or_else(|| sqlite_constraint(db.message()));
+    Some(name.map_or(Unique::Other, Unique::named))
+}
+
+/// The constraint named by a SQLite unique-violation message (see [`unique_violation`]).
+fn sqlite_constraint(message: &str) -> Option<&str> {
+    let failed = message.strip_prefix("UNIQUE constraint failed: ")?;
+    if let Some(index) = failed.strip_prefix("index '") {
+        return index.strip_suffix('\'');
+    }
+    match failed {
+        "users.id" => Some("users_pkey"),
+        "identities.issuer, identities.subject" => Some("identities_pkey"),
+        _ => None,
     }
 }
 
@@ -54,5 +103,37 @@ pub(super) fn connection_lost(error: &sqlx::Error) -> bool {
             .code()
             .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_messages_name_the_same_constraints_as_postgres() {
+        for (message, expected) in [
+            (
+                "UNIQUE constraint failed: index 'users_email_lower_key'",
+                Unique::Email,
+            ),
+            ("UNIQUE constraint failed: users.id", Unique::UserId),
+            (
+                "UNIQUE constraint failed: identities.issuer, identities.subject",
+                Unique::Identity,
+            ),
+            ("UNIQUE constraint failed: sessions.id", Unique::Other),
+        ] {
+            let name = sqlite_constraint(message);
+            assert_eq!(
+                name.map_or(Unique::Other, Unique::named),
+                expected,
+                "{message}"
+            );
+        }
+        assert_eq!(
+            sqlite_constraint("NOT NULL constraint failed: users.email"),
+            None
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! User storage and login throttling on PostgreSQL or the embedded SQLite file, through sqlx.
 
+mod audit;
 mod error;
+mod id;
 mod postgres;
+mod queries;
 mod sqlite;
 
 use std::future::Future;
@@ -19,7 +22,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use error::Unique;
 pub use error::classify;
+pub use queries::AuditRow;
+use queries::Sql;
 
 /// The longest a cached session is served without reading the database again, even while
 /// the revocation listener vouches for the cache (a safety net; invalidation is by
@@ -67,22 +73,22 @@ impl User {
 /// repeat that hits the unique index checks whether its own id got in).
 macro_rules! on_postgres {
     ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
-        let store: &Store = $store;
+        let store: &$crate::store::Store = $store;
         let pool: &sqlx::PgPool = $pool;
         let deadline = tokio::time::Instant::now() + store.timeout;
         let mut retried = false;
         loop {
             let mut pooled = match tokio::time::timeout_at(deadline, pool.acquire()).await {
                 Ok(Ok(pooled)) => pooled,
-                Ok(Err(error)) => break Err(classify(error)),
-                Err(elapsed) => break Err(StoreError::unavailable(elapsed)),
+                Ok(Err(error)) => break Err($crate::store::classify(error)),
+                Err(elapsed) => break Err(passport_actix::StoreError::unavailable(elapsed)),
             };
             if retried {
                 let bound = store.ping_timeout.min(deadline - tokio::time::Instant::now());
-                if postgres::bounded_ping(&mut pooled, bound).await.is_err() {
+                if $crate::store::postgres::bounded_ping(&mut pooled, bound).await.is_err() {
                     drop(pooled.detach());
                     if tokio::time::Instant::now() >= deadline {
-                        break Err(StoreError::unavailable(std::io::Error::new(
+                        break Err(passport_actix::StoreError::unavailable(std::io::Error::new(
                             std::io::ErrorKind::TimedOut,
                             "no live database connection in time",
                         )));
@@ -96,20 +102,51 @@ macro_rules! on_postgres {
             };
             match result {
                 Ok(Ok(value)) => break Ok(value),
-                Ok(Err(error)) if error::connection_lost(&error) => {
+                Ok(Err(error)) if $crate::store::error::connection_lost(&error) => {
                     drop(pooled.detach());
                     if retried {
-                        break Err(classify(error));
+                        break Err($crate::store::classify(error));
                     }
                     tracing::info!(%error, "a pooled database connection was gone; retrying once");
                     retried = true;
                 }
-                Ok(Err(error)) => break Err(classify(error)),
+                Ok(Err(error)) => break Err($crate::store::classify(error)),
                 Err(elapsed) => {
                     drop(pooled.detach());
-                    break Err(StoreError::unavailable(elapsed));
+                    break Err(passport_actix::StoreError::unavailable(elapsed));
                 }
             }
+        }
+    }};
+}
+
+/// Runs one SQLite call on a pooled connection within the store's deadline.
+macro_rules! on_sqlite {
+    ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
+        let store: &$crate::store::Store = $store;
+        let pool: &sqlx::SqlitePool = $pool;
+        store
+            .timed(async {
+                let mut pooled = pool.acquire().await?;
+                let $conn: &mut sqlx::SqliteConnection = &mut pooled;
+                $call.await
+            })
+            .await
+    }};
+}
+
+/// Runs the statement `f(args…)` of [`queries::Sql`], written once for both backends, on the
+/// configured one: through [`on_postgres!`] or [`on_sqlite!`].
+macro_rules! run {
+    ($store:expr, $f:ident($($arg:expr),* $(,)?)) => {{
+        let store: &$crate::store::Store = $store;
+        match &store.db {
+            $crate::store::Database::Postgres(pool) => on_postgres!(store, pool, |conn| {
+                $crate::store::Sql::<sqlx::Postgres>::$f(conn, $($arg),*)
+            }),
+            $crate::store::Database::Sqlite(pool) => on_sqlite!(store, pool, |conn| {
+                $crate::store::Sql::<sqlx::Sqlite>::$f(conn, $($arg),*)
+            }),
         }
     }};
 }
@@ -159,7 +196,10 @@ impl Store {
             login_max_attempts: settings.login_max_failures,
             liveness: Arc::new(liveness),
         };
-        store.renormalize_emails().await?;
+        store
+            .renormalize_emails()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot renormalize the stored emails: {e}"))?;
         Ok(store)
     }
 
@@ -168,69 +208,33 @@ impl Store {
     /// Candidates are the rows with non-ASCII characters or quotes (an ASCII address without
     /// quotes normalizes to itself). A row whose new form another account already holds is
     /// left unchanged and logged by id.
-    async fn renormalize_emails(&self) -> anyhow::Result<()> {
+    async fn renormalize_emails(&self) -> Result<(), StoreError> {
         const NAME: &str = "20261129000001_email_unicode_normalization";
-        let (done_sql, rows_sql, update_sql, mark_sql) = match &self.db {
-            Database::Postgres(_) => (
-                "SELECT name FROM data_migrations WHERE name = $1",
-                "SELECT id::text AS id, email FROM users
-                 WHERE octet_length(email) <> char_length(email) OR email LIKE '%\"%'",
-                "UPDATE users SET email = $1 WHERE id = $2::uuid",
-                "INSERT INTO data_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING",
-            ),
-            Database::Sqlite(_) => (
-                "SELECT name FROM data_migrations WHERE name = ?1",
-                "SELECT id, email FROM users
-                 WHERE length(CAST(email AS BLOB)) <> length(email) OR email LIKE '%\"%'",
-                "UPDATE users SET email = ?1 WHERE id = ?2",
-                "INSERT INTO data_migrations (name) VALUES (?1) ON CONFLICT DO NOTHING",
-            ),
-        };
-        macro_rules! run {
-            ($pool:expr) => {{
-                let pool = $pool;
-                let done: Option<String> = sqlx::query_scalar(done_sql)
-                    .bind(NAME)
-                    .fetch_optional(pool)
-                    .await?;
-                if done.is_some() {
-                    return Ok(());
-                }
-                let rows: Vec<(String, String)> =
-                    sqlx::query_as(rows_sql).fetch_all(pool).await?;
-                let mut changed = 0usize;
-                for (id, email) in rows {
-                    let Ok(normalized) = passport_actix::local::normalize_email(&email) else {
-                        tracing::warn!(user_id = %id, "stored email is not valid under the new rule; left unchanged");
-                        continue;
-                    };
-                    if normalized == email {
-                        continue;
-                    }
-                    match sqlx::query(update_sql)
-                        .bind(&normalized)
-                        .bind(&id)
-                        .execute(pool)
-                        .await
-                    {
-                        Ok(_) => changed += 1,
-                        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                            tracing::warn!(user_id = %id, "another account holds this email's normalized form; left unchanged")
-                        }
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-                sqlx::query(mark_sql).bind(NAME).execute(pool).await?;
-                if changed > 0 {
-                    tracing::info!(changed, "stored emails renormalized (NFKC, IDNA)");
-                }
-                Ok(())
-            }};
+        if run!(self, data_migration_done(NAME))? {
+            return Ok(());
         }
-        match &self.db {
-            Database::Postgres(pool) => run!(pool),
-            Database::Sqlite(pool) => run!(pool),
+        let mut changed = 0usize;
+        for (id, email) in run!(self, emails_to_renormalize())? {
+            let Ok(normalized) = passport_actix::local::normalize_email(&email) else {
+                tracing::warn!(user_id = %id, "stored email is not valid under the new rule; left unchanged");
+                continue;
+            };
+            if normalized == email {
+                continue;
+            }
+            match run!(self, update_email(id, &normalized)) {
+                Ok(()) => changed += 1,
+                Err(error) if error::unique_violation(&error) == Some(Unique::Email) => {
+                    tracing::warn!(user_id = %id, "another account holds this email's normalized form; left unchanged")
+                }
+                Err(error) => return Err(error),
+            }
         }
+        run!(self, mark_data_migration(NAME))?;
+        if changed > 0 {
+            tracing::info!(changed, "stored emails renormalized (NFKC, IDNA)");
+        }
+        Ok(())
     }
 
     /// The underlying pool.
@@ -244,26 +248,18 @@ impl Store {
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result.map_err(classify),
-            Err(elapsed) => Err(StoreError::unavailable(elapsed)),
+            Err(elapsed) => Err(passport_actix::StoreError::unavailable(elapsed)),
         }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.db {
-            Database::Postgres(pool) => on_postgres!(self, pool, |conn| postgres::ping(conn)),
-            Database::Sqlite(pool) => self.timed(sqlite::ping(pool)).await,
-        }
+        run!(self, ping())
     }
 
     /// The user with this id, if it still exists.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
-        match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::user_by_id(conn, id))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::user_by_id(pool, id)).await,
-        }
+        run!(self, user_by_id(id))
     }
 
     /// The in-process cache of live sessions (kept coherent by the revocation listener).
@@ -285,17 +281,7 @@ impl Store {
             Some((user, expires_at)) => Some((user.clone(), *expires_at)),
             None => {
                 let ticket = self.liveness.ticket();
-                let found = match &self.db {
-                    Database::Postgres(pool) => {
-                        on_postgres!(self, pool, |conn| postgres::live_session(
-                            conn, session_id, now
-                        ))?
-                    }
-                    Database::Sqlite(pool) => {
-                        self.timed(sqlite::live_session(pool, session_id, now))
-                            .await?
-                    }
-                };
+                let found = run!(self, live_session(session_id, now))?;
                 if let Some((user, expires_at)) = &found {
                     self.liveness.insert(
                         ticket,
@@ -317,12 +303,7 @@ impl Store {
 
     /// Deletes a user with every session; `true` if there was such a user.
     pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
-        let deleted = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::delete_user(conn, id))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::delete_user(pool, id)).await,
-        };
+        let deleted = run!(self, delete_user(id));
         self.liveness.invalidate_user(&id.to_string());
         deleted
     }
@@ -330,12 +311,7 @@ impl Store {
     /// Deletes ended (expired or revoked) sessions with their refresh tokens; returns how many.
     pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
         let now = now_ms();
-        match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::purge_sessions(conn, now))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::purge_sessions(pool, now)).await,
-        }
+        run!(self, purge_sessions(now))
     }
 
     /// Replaces `user`'s password hash and revokes every other session but `keep`, in one
@@ -347,27 +323,7 @@ impl Store {
         keep: Option<Uuid>,
     ) -> Result<Vec<Uuid>, StoreError> {
         let now = now_ms();
-        let revoked = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::change_password(
-                    conn,
-                    user.id,
-                    hash.as_str(),
-                    keep,
-                    now
-                ))
-            }
-            Database::Sqlite(pool) => {
-                self.timed(sqlite::change_password(
-                    pool,
-                    user.id,
-                    hash.as_str(),
-                    keep,
-                    now,
-                ))
-                .await
-            }
-        };
+        let revoked = run!(self, change_password(user.id, hash.as_str(), keep, now));
         // Whatever happened, forget this user's cached sessions (the triggers tell the others).
         self.liveness.invalidate_user(&user.id.to_string());
         revoked
@@ -376,12 +332,7 @@ impl Store {
     /// Deletes expired throttling rows; returns how many.
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         let cutoff = unix_now() - self.login_window.as_secs() as i64;
-        match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::purge_attempts(conn, cutoff))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::purge_attempts(pool, cutoff)).await,
-        }
+        run!(self, purge_attempts(cutoff))
     }
 }
 impl UserStore for Store {
@@ -391,17 +342,7 @@ impl UserStore for Store {
         &self,
         email: &str,
     ) -> Result<Option<StoredCredentials<User>>, StoreError> {
-        let row = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::credentials_by_email(
-                    conn, email
-                ))?
-            }
-            Database::Sqlite(pool) => {
-                self.timed(sqlite::credentials_by_email(pool, email))
-                    .await?
-            }
-        };
+        let row = run!(self, credentials_by_email(email))?;
         // A user without a password (created by an OpenID login) is unknown to local login:
         // the same answer and the same (dummy-hash) work as for an email nobody has.
         Ok(row
@@ -419,6 +360,8 @@ impl UserStore for Store {
     ) -> Result<Created<User>, StoreError> {
         let user = User::new(Uuid::new_v4(), email.to_owned());
         let inserted = match &self.db {
+            // PostgreSQL only: the insert has a deadline, and a retried insert may collide
+            // with its own first attempt.
             Database::Postgres(pool) => {
                 // The insert takes effect only if the database runs it within half the
                 // timeout: a 503 (given at the full timeout) then means nothing was written.
@@ -430,18 +373,16 @@ impl UserStore for Store {
                     deadline
                 )) {
                     Ok(true) => Ok(()),
-                    Ok(false) => Err(StoreError::unavailable(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "the insert reached the database after its deadline; nothing was written",
-                    ))),
-                    Err(StoreError::Other(source))
-                        if error::is_unique_violation(source.as_ref()) =>
-                    {
-                        // A retried insert may collide with its own first attempt.
-                        match on_postgres!(self, pool, |conn| postgres::user_exists(conn, user.id))
-                        {
+                    Ok(false) => Err(passport_actix::StoreError::unavailable(
+                        std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "the insert reached the database after its deadline; nothing was written",
+                        ),
+                    )),
+                    Err(error) if error::unique_violation(&error).is_some() => {
+                        match run!(self, user_exists(user.id)) {
                             Ok(true) => Ok(()),
-                            Ok(false) => Err(StoreError::Other(source)),
+                            Ok(false) => Err(error),
                             Err(other) => Err(other),
                         }
                     }
@@ -449,13 +390,16 @@ impl UserStore for Store {
                 }
             }
             Database::Sqlite(pool) => {
-                self.timed(sqlite::insert_user(pool, &user, hash.as_str()))
-                    .await
+                on_sqlite!(self, pool, |conn| Sql::<sqlx::Sqlite>::insert_user(
+                    conn,
+                    &user,
+                    hash.as_str()
+                ))
             }
         };
         match inserted {
             Ok(()) => Ok(Created::User(user)),
-            Err(StoreError::Other(source)) if error::is_unique_violation(source.as_ref()) => {
+            Err(error) if error::unique_violation(&error) == Some(Unique::Email) => {
                 Ok(Created::AlreadyExists)
             }
             Err(other) => Err(other),
@@ -467,39 +411,25 @@ impl UserStore for Store {
         user: &User,
         hash: &PasswordHash,
     ) -> Result<(), StoreError> {
-        match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::update_hash(
-                    conn,
-                    user.id,
-                    hash.as_str()
-                ))
-            }
-            Database::Sqlite(pool) => {
-                self.timed(sqlite::update_hash(pool, user.id, hash.as_str()))
-                    .await
-            }
-        }
+        run!(self, update_hash(user.id, hash.as_str()))
     }
 }
 impl SessionStore for Store {
     type User = User;
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::create_session(conn, session))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::create_session(pool, session)).await,
-        }
+        run!(self, create_session(session))
     }
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
+        // The order of a rotation's locks is each backend's own.
         let rotated = match &self.db {
             Database::Postgres(pool) => {
                 on_postgres!(self, pool, |conn| postgres::rotate(conn, rotation))?
             }
-            Database::Sqlite(pool) => self.timed(sqlite::rotate(pool, rotation)).await?,
+            Database::Sqlite(pool) => {
+                on_sqlite!(self, pool, |conn| sqlite::rotate(conn, rotation))?
+            }
         };
         if let Rotated::ReuseDetected { session_id } = &rotated {
             self.liveness.invalidate(session_id);
@@ -512,12 +442,7 @@ impl SessionStore for Store {
             return Ok(false);
         };
         let now = now_ms();
-        let revoked = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::revoke_session(conn, id, now))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::revoke_session(pool, id, now)).await,
-        };
+        let revoked = run!(self, revoke_session(id, now));
         // Invalidated even on error: the revocation may have committed before a timeout.
         self.liveness.invalidate(session_id);
         revoked
@@ -533,17 +458,7 @@ impl SessionStore for Store {
         };
         let keep = keep.and_then(|k| Uuid::parse_str(k).ok());
         let now = now_ms();
-        let revoked = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::revoke_user_sessions(
-                    conn, user, keep, now
-                ))
-            }
-            Database::Sqlite(pool) => {
-                self.timed(sqlite::revoke_user_sessions(pool, user, keep, now))
-                    .await
-            }
-        };
+        let revoked = run!(self, revoke_user_sessions(user, keep, now));
         // Forget the user's cached sessions even on error: the revocation may have committed.
         self.liveness.invalidate_user(user_id);
         Ok(revoked?.iter().map(Uuid::to_string).collect())
@@ -554,17 +469,7 @@ impl LoginThrottle for Store {
         let key = account_key(email);
         let now = unix_now();
         let window = self.login_window.as_secs() as i64;
-        let (attempts, started) = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::register_attempt(
-                    conn, &key, now, window
-                ))?
-            }
-            Database::Sqlite(pool) => {
-                self.timed(sqlite::register_attempt(pool, &key, now, window))
-                    .await?
-            }
-        };
+        let (attempts, started) = run!(self, register_attempt(&key, now, window))?;
         if attempts <= i64::from(self.login_max_attempts) {
             return Ok(Attempt::Allowed);
         }
@@ -576,12 +481,7 @@ impl LoginThrottle for Store {
 
     async fn clear(&self, email: &str) -> Result<(), StoreError> {
         let key = account_key(email);
-        match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::clear_attempts(conn, &key))
-            }
-            Database::Sqlite(pool) => self.timed(sqlite::clear_attempts(pool, &key)).await,
-        }
+        run!(self, clear_attempts(&key))
     }
 }
 

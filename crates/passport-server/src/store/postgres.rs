@@ -1,18 +1,19 @@
-//! The PostgreSQL queries.
+//! What only PostgreSQL does: its connection pool (bounded pings, server-side timeouts), the
+//! signup insert's deadline, and the row lock of a refresh-token rotation.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Row};
-use uuid::Uuid;
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
-use passport_actix::session::{
-    MAX_UNUSED_REFRESH_TOKENS, NewSession, Rotated, Rotation, SessionRecord, TokenUse,
-};
+use passport_actix::session::{Rotated, Rotation};
 
 use super::User;
+use super::queries::Lock;
+
+type Sql = super::queries::Sql<Postgres>;
 use crate::configuration::Settings;
 
 /// Connections idle for longer than this are pinged (with [`ping_timeout`]) before use: a
@@ -112,43 +113,6 @@ async fn bounded_ping_kept(conn: &mut PgConnection, bound: Duration) -> Result<b
     bounded_ping(conn, bound).await.map(|()| true)
 }
 
-pub(super) async fn ping(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1")
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-}
-
-pub(super) async fn user_by_id(
-    conn: &mut PgConnection,
-    id: Uuid,
-) -> Result<Option<User>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, email FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.map(|r| Ok(User::new(r.try_get("id")?, r.try_get("email")?)))
-        .transpose()
-}
-
-pub(super) async fn credentials_by_email(
-    conn: &mut PgConnection,
-    email: &str,
-) -> Result<Option<(User, String)>, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)")
-            .bind(email)
-            .fetch_optional(&mut *conn)
-            .await?;
-    row.map(|r| {
-        Ok((
-            User::new(r.try_get("id")?, r.try_get("email")?),
-            r.try_get("password_hash")?,
-        ))
-    })
-    .transpose()
-}
-
 /// Inserts the user only if the database runs the statement before `deadline` (seconds since
 /// the epoch, by the database's clock); returns whether it did.
 ///
@@ -173,103 +137,6 @@ pub(super) async fn insert_user(
     Ok(done.rows_affected() == 1)
 }
 
-/// Whether a user with this id exists (after a retried insert hit the unique index: was it
-/// our own first attempt that got through?).
-pub(super) async fn user_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    let row = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.is_some())
-}
-
-pub(super) async fn update_hash(
-    conn: &mut PgConnection,
-    id: Uuid,
-    hash: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-}
-
-/// Counts one attempt atomically; a window that has run out starts again at 1.
-pub(super) async fn register_attempt(
-    conn: &mut PgConnection,
-    key: &str,
-    now: i64,
-    window: i64,
-) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query(
-        "INSERT INTO login_attempts (account_key, attempts, window_started_at) VALUES ($1, 1, $2)
-         ON CONFLICT (account_key) DO UPDATE SET
-           attempts = CASE WHEN login_attempts.window_started_at <= $2 - $3 THEN 1
-                           ELSE login_attempts.attempts + 1 END,
-           window_started_at = CASE WHEN login_attempts.window_started_at <= $2 - $3 THEN $2
-                                    ELSE login_attempts.window_started_at END
-         RETURNING attempts::BIGINT AS attempts, window_started_at",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(window)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((row.try_get("attempts")?, row.try_get("window_started_at")?))
-}
-
-pub(super) async fn clear_attempts(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_attempts WHERE account_key = $1")
-        .bind(key)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-}
-
-pub(super) async fn purge_attempts(
-    conn: &mut PgConnection,
-    cutoff: i64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_attempts WHERE window_started_at <= $1")
-        .bind(cutoff)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
-}
-
-pub(super) async fn create_session(
-    conn: &mut PgConnection,
-    s: &NewSession,
-) -> Result<(), sqlx::Error> {
-    let (Ok(id), Ok(user_id)) = (Uuid::parse_str(&s.session_id), Uuid::parse_str(&s.user_id))
-    else {
-        return Err(sqlx::Error::Protocol(
-            "session and user ids must be UUIDs".into(),
-        ));
-    };
-    let mut tx = conn.begin().await?;
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(s.created_at_ms)
-    .bind(s.expires_at_ms)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
-    )
-    .bind(s.refresh_token.as_str())
-    .bind(id)
-    .bind(s.created_at_ms)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
-}
-
 /// One transaction. It locks the session row first (the same order as a revocation or a
 /// deletion, so they cannot deadlock), which also serializes concurrent refreshes of one
 /// session; then marks the token used, keeping an earlier use time.
@@ -278,166 +145,11 @@ pub(super) async fn rotate(
     r: &Rotation,
 ) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let Some(session) = sqlx::query(
-        "SELECT s.id, s.expires_at, u.id AS user_id, u.email
-         FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-         WHERE t.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
-         FOR UPDATE OF s",
-    )
-    .bind(r.presented.as_str())
-    .bind(r.now_ms)
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
+    let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
         return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
     };
-    let session_id: Uuid = session.try_get("id")?;
-    let used_at: i64 = sqlx::query_scalar(
-        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE token_hash = $1
-         RETURNING used_at",
-    )
-    .bind(r.presented.as_str())
-    .bind(r.now_ms)
-    .fetch_one(&mut *tx)
-    .await?;
-    if r.classify(Some(used_at)) == TokenUse::Reuse {
-        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
-            .bind(session_id)
-            .bind(r.now_ms)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        return Ok(Rotated::ReuseDetected {
-            session_id: session_id.to_string(),
-        });
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, created_at)
-         SELECT $1, $2, $3
-         WHERE (SELECT count(*) FROM refresh_tokens WHERE session_id = $2 AND used_at IS NULL) < $4
-         ON CONFLICT (token_hash) DO NOTHING",
-    )
-    .bind(r.replacement.as_str())
-    .bind(session_id)
-    .bind(r.now_ms)
-    .bind(MAX_UNUSED_REFRESH_TOKENS)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        // Either the replacement is already there (this is a retry of a rotation whose
-        // commit was not acknowledged) or the session holds too many unused tokens.
-        let ours: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM refresh_tokens WHERE token_hash = $1")
-                .bind(r.replacement.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if ours.is_none() {
-            return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
-        }
-    }
-    tx.commit().await?;
-    let user = User::new(session.try_get("user_id")?, session.try_get("email")?);
-    Ok(Rotated::Rotated {
-        session: SessionRecord {
-            session_id: session_id.to_string(),
-            user_id: user.id.to_string(),
-            expires_at_ms: session.try_get("expires_at")?,
-        },
-        user,
-    })
-}
-
-/// Replaces the password hash and revokes every other session, in one transaction: a
-/// password change either fully happened or not at all.
-pub(super) async fn change_password(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    hash: &str,
-    keep: Option<Uuid>,
-    now: i64,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    let revoked = revoke_user_sessions(&mut tx, user_id, keep, now).await?;
-    tx.commit().await?;
-    Ok(revoked)
-}
-
-pub(super) async fn revoke_session(
-    conn: &mut PgConnection,
-    id: Uuid,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-pub(super) async fn revoke_user_sessions(
-    conn: &mut PgConnection,
-    user_id: Uuid,
-    keep: Option<Uuid>,
-    now: i64,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows = sqlx::query(
-        "UPDATE sessions SET revoked_at = $3
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
-         RETURNING id",
-    )
-    .bind(user_id)
-    .bind(keep)
-    .bind(now)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(|r| r.try_get("id")).collect()
-}
-
-/// The user of a live session, and when the session ends.
-pub(super) async fn live_session(
-    conn: &mut PgConnection,
-    id: Uuid,
-    now: i64,
-) -> Result<Option<(User, i64)>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT u.id, u.email, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| {
-        Ok((
-            User::new(r.try_get("id")?, r.try_get("email")?),
-            r.try_get("expires_at")?,
-        ))
-    })
-    .transpose()
-}
-
-/// Deletes a user; their sessions and refresh tokens go with them (foreign-key cascade).
-pub(super) async fn delete_user(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM users WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Deletes ended sessions; their refresh tokens, used or not, go with them (cascade). Used
-/// tokens are kept until then: presenting one late is how theft is detected.
-pub(super) async fn purge_sessions(conn: &mut PgConnection, now: i64) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(done.rows_affected())
+    let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
+        return Ok(Rotated::Invalid);
+    };
+    Sql::finish_rotation(tx, r, session, used_at).await
 }

@@ -1,0 +1,33 @@
+//! The audit trail's rows (what goes in them is [`crate::audit`]'s business).
+//!
+//! Written straight on the pool, without [`Store`]'s retry: the caller bounds the call with its
+//! own, shorter deadline, and a repeated insert would record an event twice.
+
+use super::{AuditRow, Database, Sql, Store};
+
+impl Store {
+    /// Writes one row of `audit_events`.
+    pub async fn insert_audit_row(&self, row: &AuditRow<'_>) -> Result<(), sqlx::Error> {
+        match &self.db {
+            Database::Postgres(pool) => {
+                Sql::<sqlx::Postgres>::insert_audit_row(&mut *pool.acquire().await?, row).await
+            }
+            Database::Sqlite(pool) => {
+                Sql::<sqlx::Sqlite>::insert_audit_row(&mut *pool.acquire().await?, row).await
+            }
+        }
+    }
+
+    /// Deletes the audit rows written before `cutoff` (milliseconds since the epoch); returns
+    /// how many.
+    pub async fn purge_audit_rows(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
+        match &self.db {
+            Database::Postgres(pool) => {
+                Sql::<sqlx::Postgres>::purge_audit_rows(&mut *pool.acquire().await?, cutoff).await
+            }
+            Database::Sqlite(pool) => {
+                Sql::<sqlx::Sqlite>::purge_audit_rows(&mut *pool.acquire().await?, cutoff).await
+            }
+        }
+    }
+}
