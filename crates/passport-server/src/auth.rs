@@ -92,7 +92,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     };
 
     let mut passport = Passport::new();
-    passport.body_read_timeout(settings.body_read_timeout);
+    passport.body_read_timeout(settings.server.body_read_timeout);
     passport.register(
         "signup",
         LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
@@ -106,7 +106,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.register(
         "jwt",
         JwtStrategy::new(
-            jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
+            jwt.verifier().max_lifetime(settings.tokens.max_lifetime),
             tokens(),
             async move |claims: Claims<TokenClaims>| {
                 let Ok(user_id) = Uuid::parse_str(&claims.sub) else {
@@ -125,7 +125,7 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.register(
         "jwt-stateless",
         JwtStrategy::new(
-            jwt.verifier().max_lifetime(settings.jwt_max_lifetime),
+            jwt.verifier().max_lifetime(settings.tokens.max_lifetime),
             tokens(),
             async |claims: Claims<TokenClaims>| {
                 Ok(Uuid::parse_str(&claims.sub)
@@ -136,8 +136,8 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     );
     let login = passport.callback("login")?;
     let sessions = Sessions::new(Arc::clone(&store))
-        .ttl(settings.session_ttl)
-        .reuse_grace(settings.refresh_reuse_grace);
+        .ttl(settings.sessions.ttl)
+        .reuse_grace(settings.sessions.refresh_reuse_grace);
     Ok(Auth {
         passport,
         login,
@@ -151,9 +151,9 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
 /// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are
 /// verified and upgraded at the next successful login.
 fn password_hasher(settings: &Settings) -> anyhow::Result<Arc<dyn PasswordHasher>> {
-    let bcrypt = Bcrypt::new(settings.bcrypt_cost)?;
-    let argon2 = Argon2id::new(settings.argon2)?;
-    Ok(match settings.password_hasher {
+    let bcrypt = Bcrypt::new(settings.passwords.bcrypt_cost)?;
+    let argon2 = Argon2id::new(settings.passwords.argon2)?;
+    Ok(match settings.passwords.hasher {
         PasswordScheme::Bcrypt => Arc::new(Migrating::new(bcrypt).previous(argon2)),
         PasswordScheme::Argon2id => Arc::new(Migrating::new(argon2).previous(bcrypt)),
     })

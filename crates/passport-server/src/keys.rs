@@ -6,7 +6,7 @@ use std::path::Path;
 
 use passport_actix::jwt::{Algorithm, JwtConfig, SigningKey, VerifyingKey};
 
-use crate::configuration::{ConfigError, Environment, Settings};
+use crate::configuration::{ConfigError, Settings};
 
 /// The largest key file read, in bytes (a 4096-bit RSA PKCS#8 PEM is about 3.3 KiB).
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
@@ -24,7 +24,8 @@ pub struct KeySettings {
     pub signing_key: Option<SigningKey>,
     /// `JWT_VERIFY_KEY_FILES`, read: earlier keys still accepted during a rotation.
     pub verify_keys: Vec<VerifyingKey>,
-    /// Problems worth a warning at startup (key files readable by group or others).
+    /// Problems worth a warning at startup, refused with `APP_ENV=production` (key files
+    /// readable by group or others).
     pub warnings: Vec<String>,
 }
 
@@ -39,11 +40,10 @@ impl KeySettings {
         self.signing_key.is_none()
     }
 
-    /// Reads the key settings through `get` (trimmed, non-empty values).
-    pub fn from_lookup(
-        get: &impl Fn(&str) -> Option<String>,
-        environment: Environment,
-    ) -> Result<Self, ConfigError> {
+    /// Reads the key settings through `get` (trimmed, non-empty values). A private key file
+    /// readable by others is a warning here, refused in production by
+    /// [`Settings::validate`].
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let algorithm = match get("JWT_ALGORITHM") {
             None => None,
             Some(value) => Some(parse_algorithm(&value).ok_or(ConfigError::Invalid {
@@ -81,7 +81,7 @@ impl KeySettings {
                  (create one with: passport-server keygen --alg EdDSA --out jwt-key.pem)",
             )
         })?;
-        let pem = read_key_file(name, &path, environment, &mut settings.warnings)?;
+        let pem = read_key_file(name, &path, &mut settings.warnings)?;
         settings.signing_key = Some(
             SigningKey::from_pkcs8_pem_for(algorithm, &pem)
                 .map_err(|e| key_error(name, &format!("{path}: {e}")))?,
@@ -93,7 +93,7 @@ impl KeySettings {
             .map(str::trim)
             .filter(|path| !path.is_empty())
         {
-            let pem = read_key_file(name, path, environment, &mut settings.warnings)?;
+            let pem = read_key_file(name, path, &mut settings.warnings)?;
             let key = VerifyingKey::from_pem(&pem)
                 .map_err(|e| key_error(name, &format!("{path}: {e}")))?;
             // The same key listed twice (or the signing key listed again, as happens
@@ -116,19 +116,13 @@ impl KeySettings {
 /// The token settings: HS256 with `JWT_SECRET`, or the asymmetric signing key plus the
 /// verify-only keys.
 pub fn jwt_config(settings: &Settings) -> anyhow::Result<JwtConfig> {
-    let keys = &settings.jwt_keys;
-    let config = match &keys.signing_key {
-        None => JwtConfig::hmac(
-            settings.jwt_secret.expose(),
-            &settings.jwt_issuer,
-            &settings.jwt_audience,
-        )?,
-        Some(key) => {
-            JwtConfig::asymmetric(key.clone(), &settings.jwt_issuer, &settings.jwt_audience)
-                .verify_keys(keys.verify_keys.iter().cloned())?
-        }
+    let tokens = &settings.tokens;
+    let config = match &tokens.keys.signing_key {
+        None => JwtConfig::hmac(tokens.secret.expose(), &tokens.issuer, &tokens.audience)?,
+        Some(key) => JwtConfig::asymmetric(key.clone(), &tokens.issuer, &tokens.audience)
+            .verify_keys(tokens.keys.verify_keys.iter().cloned())?,
     };
-    Ok(config.ttl(settings.jwt_ttl).leeway(settings.jwt_leeway))
+    Ok(config.ttl(tokens.ttl).leeway(tokens.leeway))
 }
 
 fn parse_algorithm(value: &str) -> Option<Algorithm> {
@@ -150,12 +144,11 @@ fn key_error(name: &'static str, message: &str) -> ConfigError {
     }
 }
 
-/// Reads a key file, bounded in size. A private key readable by group or others is refused in
-/// production and worth a warning otherwise.
+/// Reads a key file, bounded in size. A private key readable by group or others is noted in
+/// `warnings`.
 fn read_key_file(
     name: &'static str,
     path: &str,
-    environment: Environment,
     warnings: &mut Vec<String>,
 ) -> Result<String, ConfigError> {
     let fail = |why: String| key_error(name, &format!("{path}: {why}"));
@@ -179,13 +172,6 @@ fn read_key_file(
             "{name}: {path} holds a private key and is readable by group or others; \
              restrict it with: chmod 600 {path}"
         );
-        if environment == Environment::Production {
-            return Err(fail(
-                "holds a private key and is readable by group or others (APP_ENV=production); \
-                 restrict it with chmod 600"
-                    .to_owned(),
-            ));
-        }
         warnings.push(problem);
     }
     Ok(pem)
@@ -271,7 +257,11 @@ mod tests {
         ])
         .unwrap();
         assert!(!s.uses_ephemeral_secret());
-        assert!(s.jwt_keys.warnings.is_empty(), "{:?}", s.jwt_keys.warnings);
+        assert!(
+            s.tokens.keys.warnings.is_empty(),
+            "{:?}",
+            s.tokens.keys.warnings
+        );
         let config = jwt_config(&s).unwrap();
         let kids: Vec<_> = config.jwks()["keys"]
             .as_array()
@@ -288,7 +278,7 @@ mod tests {
             ("JWT_VERIFY_KEY_FILES", &private_old),
         ])
         .unwrap();
-        assert_eq!(s.jwt_keys.verify_keys[0].kid(), old.kid());
+        assert_eq!(s.tokens.keys.verify_keys[0].kid(), old.kid());
     }
 
     #[test]
@@ -381,7 +371,8 @@ mod tests {
         ])
         .unwrap();
         let kids: Vec<_> = s
-            .jwt_keys
+            .tokens
+            .keys
             .verify_keys
             .iter()
             .map(|k| k.kid().to_owned())
@@ -407,8 +398,8 @@ mod tests {
                 ("JWT_PRIVATE_KEY_FILE", file.as_str()),
             ];
             let s = settings(&vars).unwrap();
-            assert_eq!(s.jwt_keys.warnings.len(), 1, "{mode:o}");
-            assert!(s.jwt_keys.warnings[0].contains("chmod 600"));
+            assert_eq!(s.tokens.keys.warnings.len(), 1, "{mode:o}");
+            assert!(s.tokens.keys.warnings[0].contains("chmod 600"));
             let production = [vars[0], vars[1], ("APP_ENV", "production")];
             assert!(
                 error(&production).contains("JWT_PRIVATE_KEY_FILE"),
@@ -420,11 +411,11 @@ mod tests {
     #[test]
     fn hs256_stays_the_default_with_an_empty_jwks() {
         let s = settings(&[("JWT_SECRET", &"x".repeat(32))]).unwrap();
-        assert_eq!(s.jwt_keys.algorithm(), Algorithm::HS256);
+        assert_eq!(s.tokens.keys.algorithm(), Algorithm::HS256);
         let config = jwt_config(&s).unwrap();
         assert_eq!(config.jwks(), serde_json::json!({"keys": []}));
         let explicit =
             settings(&[("JWT_SECRET", &"x".repeat(32)), ("JWT_ALGORITHM", "HS256")]).unwrap();
-        assert!(explicit.jwt_keys.is_hmac());
+        assert!(explicit.tokens.keys.is_hmac());
     }
 }

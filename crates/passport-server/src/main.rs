@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
         Ok(limit) => tracing::debug!(limit, "open-file limit raised to the hard limit"),
         Err(error) => tracing::warn!(%error, "cannot raise the open-file limit"),
     }
-    for warning in &settings.jwt_keys.warnings {
+    for warning in &settings.tokens.keys.warnings {
         tracing::warn!("{warning}");
     }
     if settings.environment == Environment::Development {
@@ -48,12 +48,13 @@ async fn main() -> ExitCode {
         }
     };
     tracing::info!(
-        address = %settings.bind_addr.ip(),
+        address = %settings.server.bind_addr.ip(),
         port = app.port(),
-        database = settings.database_kind(),
+        database = settings.database.url.kind(),
+        data = %settings.database.url.location(),
         "passport-server listening"
     );
-    if let (Some(addr), Some(port)) = (settings.metrics_addr, app.metrics_port()) {
+    if let (Some(addr), Some(port)) = (settings.server.metrics_addr, app.metrics_port()) {
         tracing::info!(address = %addr.ip(), port, "metrics at GET /metrics (keep this port private)");
     }
     match app.run_until_stopped().await {

@@ -17,18 +17,16 @@
 //! database, slower but never stale — and is replaced after [`RECONNECT_AFTER`]; the cache is
 //! emptied each time a listener (re)subscribes, since it may have missed notifications.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use passport_actix::session::LivenessCache;
-use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::task::JoinHandle;
 
-use crate::configuration::Settings;
+use crate::configuration::{DatabaseUrl, Settings};
 use crate::store::{Database, Store, User};
 
 /// The notification channel the triggers publish on.
@@ -66,7 +64,9 @@ impl RevocationListener {
         let Database::Postgres(pool) = store.database() else {
             return Ok(None);
         };
-        let options = listen_options(settings)?;
+        let Some(options) = listen_options(settings) else {
+            return Ok(None);
+        };
         let instance = format!("ping:{}:", uuid::Uuid::new_v4().simple());
         let cache = Arc::clone(store.liveness());
         let heard = Arc::new(Heartbeat::default());
@@ -84,15 +84,14 @@ impl RevocationListener {
     }
 }
 
-/// The listener's connection: `DATABASE_LISTEN_URL`, else `DATABASE_URL`.
-pub fn listen_options(settings: &Settings) -> anyhow::Result<PgConnectOptions> {
-    let url = settings
-        .database_listen_url
-        .as_ref()
-        .unwrap_or(&settings.database_url);
-    Ok(PgConnectOptions::from_str(url.expose_secret())
-        .map_err(|e| anyhow::anyhow!("DATABASE_LISTEN_URL is not a valid PostgreSQL URL: {e}"))?
-        .application_name("passport-server-listener"))
+/// The listener's connection: `DATABASE_LISTEN_URL`, else `DATABASE_URL` (`None` on SQLite).
+fn listen_options(settings: &Settings) -> Option<PgConnectOptions> {
+    let options = match (&settings.database.listen_url, &settings.database.url) {
+        (Some(listen), _) => listen.clone(),
+        (None, DatabaseUrl::Postgres(options)) => options.clone(),
+        (None, DatabaseUrl::Sqlite(_)) => return None,
+    };
+    Some(options.application_name("passport-server-listener"))
 }
 
 /// When this instance last heard its own ping, and the clock its pings are stamped with.

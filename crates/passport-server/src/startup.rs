@@ -21,7 +21,7 @@ use crate::openapi::{self, OpenApiJson};
 use crate::rate_limit::RateLimit;
 use crate::revocation::RevocationListener;
 use crate::routes;
-use crate::store::{Database, Store};
+use crate::store::Store;
 use crate::telemetry::request_span;
 
 /// The per-address rate limits, one per route (each address has its own budget on each).
@@ -43,15 +43,16 @@ pub struct Application {
 
 impl Application {
     /// Connects to the database (applying migrations), registers the strategies and binds
-    /// `settings.bind_addr` (port 0 picks a free port).
+    /// `settings.server.bind_addr` (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
         let auth = auth::build(&settings, store.clone())?;
-        let client_ip = ClientIp::new(settings.trusted_proxies.clone());
+        let client_ip = ClientIp::new(settings.server.trusted_proxies.clone());
         let metrics = Metrics::new(store.clone())
             .map_err(|e| anyhow::anyhow!("cannot register the metrics: {e}"))?;
         let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
-        let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
+        let per_minute =
+            NonZeroU32::new(settings.rate_limits.per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = RateLimits {
             signup: RateLimit::per_minute(per_minute, client_ip.clone()),
             login: RateLimit::per_minute(per_minute, client_ip),
@@ -64,14 +65,10 @@ impl Application {
             metrics.clone(),
             &limits,
         )?;
-        let metrics_server = match settings.metrics_addr {
+        let metrics_server = match settings.server.metrics_addr {
             Some(addr) => Some(serve_metrics(addr, metrics)?),
             None => None,
         };
-        // Checked now, so that a bad DATABASE_LISTEN_URL stops the start-up.
-        if let Database::Postgres(_) = store.database() {
-            crate::revocation::listen_options(&settings)?;
-        }
         Ok(Self {
             port,
             metrics_server,
@@ -106,7 +103,7 @@ impl Application {
         let store = self.store;
         let limits = self.limits;
         let audit = self.audit;
-        let audit_retention = self.settings.audit_retention;
+        let audit_retention = self.settings.audit.retention;
         let revocations =
             RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
         let housekeeping = tokio::spawn(async move {
@@ -193,20 +190,20 @@ fn serve(
     let signup_guard = auth.passport.authenticate("signup")?;
     let jwt_guard = auth.passport.authenticate("jwt")?;
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
-    let origins = settings.cors_allowed_origins.clone();
-    let bench_routes = settings.bench_routes;
+    let origins = settings.cors.allowed_origins.clone();
+    let bench_routes = settings.server.bench_routes;
     let (signup_limit, login_limit) = (limits.signup.clone(), limits.login.clone());
     let providers = web::Data::new(crate::oidc::Providers::build(&settings.oidc)?);
     let store = web::Data::new(store);
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
-    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings.docs)));
-    let docs = settings.docs;
-    let body_read_timeout = settings.body_read_timeout;
+    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings.server.docs)));
+    let docs = settings.server.docs;
+    let body_read_timeout = settings.server.body_read_timeout;
     let connection_cap = ConnectionCap::new(
-        settings.max_connections_per_address,
-        settings.trusted_proxies.clone(),
+        settings.server.max_connections_per_address,
+        settings.server.trusted_proxies.clone(),
     );
 
     let mut server = HttpServer::new(move || {
@@ -297,16 +294,23 @@ fn serve(
     .on_connect(move |connection, data| connection_cap.on_connect(connection, data))
     .shutdown_timeout(30)
     .disable_signals()
-    .backlog(settings.listen_backlog)
-    .bind(settings.bind_addr)
-    .map_err(|e| anyhow::anyhow!("cannot listen on BIND_ADDR={}: {e}", settings.bind_addr))?;
+    .backlog(settings.server.listen_backlog)
+    .bind(settings.server.bind_addr)
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on BIND_ADDR={}: {e}",
+            settings.server.bind_addr
+        )
+    })?;
     let port = server
         .addrs()
         .first()
         .map(|addr| addr.port())
-        .ok_or_else(|| anyhow::anyhow!("BIND_ADDR={} bound no socket", settings.bind_addr))?;
-    if settings.workers > 0 {
-        server = server.workers(settings.workers);
+        .ok_or_else(|| {
+            anyhow::anyhow!("BIND_ADDR={} bound no socket", settings.server.bind_addr)
+        })?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
     }
     Ok((server.run(), port))
 }

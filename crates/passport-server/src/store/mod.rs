@@ -17,7 +17,6 @@ use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
 use passport_actix::session::{LivenessCache, NewSession, Rotated, Rotation, SessionStore, now_ms};
-use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -34,7 +33,7 @@ use queries::Sql;
 /// operator's `sqlite3`, a second server on the same file) are seen at once.
 pub const SESSION_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
 
-use crate::configuration::Settings;
+use crate::configuration::{DatabaseUrl, Settings};
 
 /// A user as handlers and responses see it: never the password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,23 +176,24 @@ pub struct Store {
 impl Store {
     /// Connects (failing fast if the database is unreachable) and applies pending migrations.
     pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
-        let url = settings.database_url.expose_secret();
-        let db = if url.starts_with("postgres") {
-            Database::Postgres(postgres::connect(settings).await?)
-        } else if url.starts_with("sqlite:") {
-            Database::Sqlite(sqlite::connect(settings).await?)
-        } else {
-            anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite:");
+        let database = &settings.database;
+        let db = match &database.url {
+            DatabaseUrl::Postgres(options) => {
+                Database::Postgres(postgres::connect(options, database).await?)
+            }
+            DatabaseUrl::Sqlite(options) => {
+                Database::Sqlite(sqlite::connect(options, database).await?)
+            }
         };
         // Trusted only while the revocation listener hears its own heartbeat (PostgreSQL);
         // never on SQLite, which has no listener.
-        let liveness = LivenessCache::new(settings.session_cache_capacity, SESSION_CACHE_MAX_AGE);
+        let liveness = LivenessCache::new(settings.sessions.cache_capacity, SESSION_CACHE_MAX_AGE);
         let store = Self {
             db,
-            timeout: settings.database_timeout,
-            ping_timeout: postgres::ping_timeout(settings),
-            login_window: settings.login_failure_window,
-            login_max_attempts: settings.login_max_failures,
+            timeout: database.timeout,
+            ping_timeout: postgres::ping_timeout(database),
+            login_window: settings.rate_limits.login_failure_window,
+            login_max_attempts: settings.rate_limits.login_max_failures,
             liveness: Arc::new(liveness),
         };
         store

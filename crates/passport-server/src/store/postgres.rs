@@ -1,10 +1,8 @@
 //! What only PostgreSQL does: its connection pool (bounded pings, server-side timeouts), the
 //! signup insert's deadline, and the row lock of a refresh-token rotation.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres};
 
@@ -12,9 +10,9 @@ use passport_actix::session::{Rotated, Rotation};
 
 use super::User;
 use super::queries::Lock;
+use crate::configuration::DatabaseSettings;
 
 type Sql = super::queries::Sql<Postgres>;
-use crate::configuration::Settings;
 
 /// Connections idle for longer than this are pinged (with [`ping_timeout`]) before use: a
 /// connection a silent partition killed is found and replaced instead of failing a request.
@@ -26,8 +24,8 @@ const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// The bound on one pool-side check (a ping before use or on return): a quarter of the
 /// database timeout, at most one second.
-pub(super) fn ping_timeout(settings: &Settings) -> Duration {
-    (settings.database_timeout / 4).min(Duration::from_secs(1))
+pub(super) fn ping_timeout(settings: &DatabaseSettings) -> Duration {
+    (settings.timeout / 4).min(Duration::from_secs(1))
 }
 
 /// A ping that gives up after `bound`: `Err` for a dead or silent connection.
@@ -44,12 +42,16 @@ pub(super) async fn bounded_ping(
     }
 }
 
-pub(super) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
-    let timeout_ms = settings.database_timeout.as_millis().to_string();
+/// The pool on `options` (`DATABASE_URL`), with the migrations applied.
+pub(super) async fn connect(
+    options: &PgConnectOptions,
+    settings: &DatabaseSettings,
+) -> anyhow::Result<PgPool> {
+    let timeout_ms = settings.timeout.as_millis().to_string();
     // statement_timeout: the server abandons a statement the client has given up on.
     // tcp_keepalives_*: the server drops the backends of clients a partition took away.
-    let options = PgConnectOptions::from_str(settings.database_url.expose_secret())
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?
+    let options = options
+        .clone()
         .options([
             ("statement_timeout", timeout_ms.as_str()),
             ("tcp_keepalives_idle", "30"),
@@ -66,23 +68,18 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<PgPool> {
         options.get_port(),
         options.get_database().unwrap_or("")
     );
-    match tokio::time::timeout(
-        settings.database_timeout,
-        PgConnection::connect_with(&options),
-    )
-    .await
-    {
+    match tokio::time::timeout(settings.timeout, PgConnection::connect_with(&options)).await {
         Err(_) => anyhow::bail!(
             "cannot connect to PostgreSQL at {target} (DATABASE_URL): no answer within {:?}",
-            settings.database_timeout
+            settings.timeout
         ),
         Ok(Err(e)) => anyhow::bail!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {e}"),
         Ok(Ok(conn)) => conn.close().await?,
     }
     let pool = PgPoolOptions::new()
-        .max_connections(settings.database_max_connections)
+        .max_connections(settings.max_connections)
         .min_connections(1)
-        .acquire_timeout(settings.database_timeout)
+        .acquire_timeout(settings.timeout)
         .idle_timeout(IDLE_TIMEOUT)
         .max_lifetime(MAX_LIFETIME)
         // sqlx's own checks have no time limit (a ping on a black-holed connection waits for

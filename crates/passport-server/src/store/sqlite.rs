@@ -1,25 +1,27 @@
 //! What only SQLite does: opening the file, and the order of a refresh-token rotation.
 
-use std::str::FromStr;
-
 use passport_actix::session::{Rotated, Rotation};
-use secrecy::ExposeSecret;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
 
 use super::User;
 use super::queries::Lock;
+use crate::configuration::DatabaseSettings;
 
 type Sql = super::queries::Sql<Sqlite>;
-use crate::configuration::Settings;
 
-pub(super) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(settings.database_url.expose_secret())
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid SQLite URL: {e}"))?
+/// The pool on the file of `options` (`DATABASE_URL`; created with its folder if missing),
+/// with the migrations applied.
+pub(super) async fn connect(
+    options: &SqliteConnectOptions,
+    settings: &DatabaseSettings,
+) -> anyhow::Result<SqlitePool> {
+    let options = options
+        .clone()
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(settings.database_timeout)
+        .busy_timeout(settings.timeout)
         .foreign_keys(true);
     if let Some(dir) = options
         .get_filename()
@@ -32,8 +34,8 @@ pub(super) async fn connect(settings: &Settings) -> anyhow::Result<SqlitePool> {
     }
     let file = options.get_filename().display().to_string();
     let pool = SqlitePoolOptions::new()
-        .max_connections(settings.database_max_connections)
-        .acquire_timeout(settings.database_timeout)
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.timeout)
         .test_before_acquire(false)
         .connect_with(options)
         .await
