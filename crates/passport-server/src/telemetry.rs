@@ -11,10 +11,21 @@ use tracing_subscriber::EnvFilter;
 /// Query parameters whose values are replaced by `[redacted]` in logs.
 const REDACTED_PARAMETERS: &[&str] = &["secret_token", "access_token", "token", "password"];
 
-/// actix-http logs every request its parser refuses (a bad character in the URL, a malformed
-/// head: the client gets a bare `400`) as `ERROR stream error: …` — a client's mistake, not the
-/// server's, and not worth paging anyone. Off unless `RUST_LOG` names `actix_http` itself.
-const QUIET_PARSER_ERRORS: &str = "actix_http::h1::dispatcher=off";
+/// Log targets quieter than the rest unless `RUST_LOG` names them (the crate's name is
+/// enough):
+///
+/// - actix-http logs every request its parser refuses (a bad character in the URL, a malformed
+///   head: the client gets a bare `400`) as `ERROR stream error: …` — a client's mistake, not
+///   the server's, and not worth paging anyone;
+/// - actix-server announces each listener and its workers at `INFO` (twice with
+///   `METRICS_ADDR`), repeating the server's own `passport-server listening` line;
+/// - sqlx relays PostgreSQL's `NOTICE`s at `INFO` (the migrations' "already exists,
+///   skipping"), which are no news to an operator.
+const QUIET: &[(&str, &str)] = &[
+    ("actix_http", "actix_http::h1::dispatcher=off"),
+    ("actix_server", "actix_server=warn"),
+    ("sqlx", "sqlx=warn"),
+];
 
 /// Installs the global subscriber: `RUST_LOG` filter (default `info`), JSON lines when
 /// `LOG_FORMAT=json`; ANSI colours only when standard output is a terminal and `NO_COLOR` is
@@ -35,18 +46,16 @@ pub fn init() {
     };
 }
 
-/// The log filter for a `RUST_LOG` value (unset: `info`), with actix-http's parser errors off
-/// unless the value mentions `actix_http`.
+/// The log filter for a `RUST_LOG` value (unset: `info`), with each [`QUIET`] target quieter
+/// unless the value mentions it.
 fn filter(rust_log: Option<&str>) -> EnvFilter {
     let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
     let filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
-    if spec.contains("actix_http") {
-        return filter;
-    }
-    match QUIET_PARSER_ERRORS.parse() {
-        Ok(directive) => filter.add_directive(directive),
-        Err(_) => filter,
-    }
+    QUIET
+        .iter()
+        .filter(|(target, _)| !spec.contains(target))
+        .filter_map(|(_, directive)| directive.parse().ok())
+        .fold(filter, EnvFilter::add_directive)
 }
 
 /// The request target with every sensitive query value, and every path segment or query value
@@ -107,7 +116,7 @@ fn looks_like_jwt(text: &str) -> bool {
 }
 
 /// Middleware: one span per request (method, redacted target, client address) and one log
-/// line when it completes, with status and latency.
+/// line when it completes, with status and latency (`elapsed_us`, whole microseconds).
 pub async fn request_span(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -121,17 +130,17 @@ pub async fn request_span(
     let started = Instant::now();
     async move {
         let result = next.call(req).await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match &result {
             Ok(res) if res.status().is_server_error() => {
-                tracing::warn!(status = res.status().as_u16(), elapsed_ms, "request failed")
+                tracing::warn!(status = res.status().as_u16(), elapsed_us, "request failed")
             }
             Ok(res) => tracing::info!(
                 status = res.status().as_u16(),
-                elapsed_ms,
+                elapsed_us,
                 "request completed"
             ),
-            Err(error) => tracing::warn!(%error, elapsed_ms, "request errored"),
+            Err(error) => tracing::warn!(%error, elapsed_us, "request errored"),
         }
         result
     }
@@ -144,18 +153,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parser_errors_are_quiet_unless_asked_for() {
-        assert!(filter(None).to_string().contains(QUIET_PARSER_ERRORS));
-        assert!(
-            filter(Some("debug"))
-                .to_string()
-                .contains(QUIET_PARSER_ERRORS)
-        );
-        assert!(
-            !filter(Some("info,actix_http=debug"))
-                .to_string()
-                .contains("=off")
-        );
+    fn noisy_targets_are_quiet_unless_asked_for() {
+        for (target, directive) in QUIET {
+            assert!(filter(None).to_string().contains(directive), "{target}");
+            assert!(
+                filter(Some("debug")).to_string().contains(directive),
+                "{target}"
+            );
+            let asked = filter(Some(&format!("info,{target}=debug"))).to_string();
+            assert!(!asked.contains(directive), "{target}: {asked}");
+        }
     }
 
     #[test]

@@ -1,9 +1,14 @@
-//! `passport-server keygen`: the real binary writes keys the server can load.
+//! The real binary: `passport-server keygen` writes keys the server can load; the server's
+//! configuration errors and first log lines read well.
 #![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use passport_actix::jwt::{Algorithm, SigningKey};
 
@@ -114,5 +119,76 @@ fn the_server_exits_2_with_one_line_naming_the_key_variable() {
         let lines: Vec<_> = stderr.lines().filter(|l| l.contains(name)).collect();
         assert_eq!(lines.len(), 1, "{stderr}");
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The value of `name=` in a log line (up to the next space).
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let start = line.find(&format!(" {name}="))? + name.len() + 2;
+    line[start..].split(' ').next()
+}
+
+#[test]
+fn first_run_logs_name_the_sqlite_file_in_plain_text_with_whole_microseconds() {
+    let dir = scratch();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_passport-server"))
+        .env_clear()
+        .envs([
+            ("BIND_ADDR", "127.0.0.1:0"),
+            ("DATABASE_URL", "sqlite://data/passport.db"),
+        ])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines, received) = mpsc::channel();
+    let stdout = BufReader::new(server.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    // A guard against a hang, not a timing assertion.
+    let mut read_until = |needle: &str| loop {
+        let line = received
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no line with {needle:?} in:\n{}", log.join("\n")));
+        log.push(line.clone());
+        if line.contains(needle) {
+            break line;
+        }
+    };
+
+    let listening = read_until("passport-server listening");
+    let port: u16 = field(&listening, "port").unwrap().parse().unwrap();
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    client
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    client.read_to_end(&mut Vec::new()).unwrap();
+    let completed = read_until("request completed");
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let file = dir.canonicalize().unwrap().join("data").join("passport.db");
+    assert!(
+        listening.contains(file.to_str().unwrap()),
+        "the data's absolute path: {listening}"
+    );
+    let elapsed = field(&completed, "elapsed_us").unwrap();
+    assert!(
+        elapsed.bytes().all(|b| b.is_ascii_digit()),
+        "whole microseconds: {completed}"
+    );
+    let log = log.join("\n");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a pipe:\n{log}");
+    assert!(
+        !log.contains("starting service"),
+        "actix-server is quiet:\n{log}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
