@@ -199,7 +199,7 @@ impl Store {
         store
             .renormalize_emails()
             .await
-            .map_err(|e| anyhow::anyhow!("cannot renormalize the stored emails: {e}"))?;
+            .map_err(|e| anyhow::Error::new(e).context("cannot renormalize the stored emails"))?;
         Ok(store)
     }
 
