@@ -1,6 +1,7 @@
 //! Protocol edges: the listen backlog is the configured one, a token may not claim to live
-//! longer than allowed, `HEAD` is answered wherever `GET` is, and `Expect: 100-continue`
-//! with an oversized body is refused without reading it.
+//! longer than allowed, `HEAD` is answered wherever `GET` is, a wrong method on a guarded
+//! route is `405` with `Allow` once the token is valid, and `Expect: 100-continue` with an
+//! oversized body is refused without reading it.
 
 use std::time::Duration;
 
@@ -153,4 +154,39 @@ async fn expect_100_continue_with_an_oversized_body_gets_413_and_the_body_is_nev
         .unwrap_or(&response);
     assert!(final_response.starts_with("HTTP/1.1 413"), "{response:?}");
     assert!(final_response.contains("payload_too_large"), "{response:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_on_every_guarded_route_with_a_valid_token_is_405_with_allow() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.token_for("methods@example.com", PASSWORD).await;
+    let cases = [
+        (reqwest::Method::POST, "/user/profile", "GET"),
+        (reqwest::Method::DELETE, "/user/profile", "GET"),
+        (reqwest::Method::PATCH, "/user/profile", "GET"),
+        (reqwest::Method::GET, "/user/password", "POST"),
+        (reqwest::Method::PUT, "/user/password", "POST"),
+        (reqwest::Method::GET, "/user", "DELETE"),
+        (reqwest::Method::POST, "/user", "DELETE"),
+        (reqwest::Method::GET, "/logout", "POST"),
+    ];
+    for (method, path, allowed) in cases {
+        let response = Captured::from(
+            app.client
+                .request(method.clone(), app.url(path))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        response.assert_error(405, "method_not_allowed");
+        let allow = response.header("allow").unwrap_or_default();
+        assert!(
+            allow.split(',').any(|m| m.trim() == allowed),
+            "{method} {path}: Allow {allow:?}"
+        );
+    }
+    // The token still works: none of those requests did anything.
+    assert_eq!(app.profile_with_bearer(&token).await.status(), 200);
 }
