@@ -509,7 +509,8 @@ where
     }
 
     /// Users whose email may change under today's normalization: those with non-ASCII
-    /// characters (more bytes than characters) or quotes.
+    /// characters (more bytes than characters) or quotes. (`octet_length` is PostgreSQL's and
+    /// SQLite's since 3.43; sqlx bundles SQLite 3.46.)
     pub(super) async fn emails_to_renormalize(
         conn: &mut DB::Connection,
     ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
