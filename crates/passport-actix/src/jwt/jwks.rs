@@ -311,6 +311,21 @@ impl RemoteKeySet {
 
     /// Fetches the document now (single-flight), whatever its freshness. A failure keeps the
     /// current keys.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let keys = RemoteKeySet::new("https://auth.example.com/.well-known/jwks.json").unwrap();
+    /// // Fetch at start-up, so the first request does not wait (and a bad URL shows at once).
+    /// if let Err(error) = keys.refresh().await {
+    ///     eprintln!("the JWKS is not reachable yet: {error}");
+    /// }
+    /// println!("{} keys", keys.current().keys().len());
+    /// # });
+    /// ```
     pub async fn refresh(&self) -> Result<(), JwksError> {
         let requested = Instant::now();
         let _guard = self.inner.fetching.lock().await;

@@ -365,6 +365,17 @@ impl VerifyingKey {
     }
 
     /// The public JWK: `kty`, `kid`, `alg`, `use: "sig"` and the public parameters only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let jwk = key.verifying_key().to_jwk();
+    /// assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str(), jwk["alg"].as_str()), (Some("OKP"), Some("Ed25519"), Some("EdDSA")));
+    /// assert!(jwk.get("d").is_none(), "public members only");
+    /// ```
     pub fn to_jwk(&self) -> Value {
         let mut jwk = Map::new();
         for (name, value) in self.inner.params.members() {
@@ -380,6 +391,16 @@ impl VerifyingKey {
     }
 
     /// The key as a `PUBLIC KEY` (SPKI) PEM document.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let pem = key.verifying_key().to_public_pem().unwrap();
+    /// assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    /// ```
     pub fn to_public_pem(&self) -> Result<String, KeyError> {
         use pkcs8::EncodePublicKey;
         let line = pkcs8::LineEnding::LF;
@@ -676,6 +697,18 @@ impl KeySet {
     }
 
     /// Adds a key, refusing a `kid` already in the set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeySet, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let mut set = KeySet::default();
+    /// set.insert(key.verifying_key().clone()).unwrap();
+    /// assert!(set.insert(key.verifying_key().clone()).is_err(), "one kid, one key");
+    /// assert!(!set.is_empty());
+    /// ```
     pub fn insert(&mut self, key: VerifyingKey) -> Result<(), KeyError> {
         if self.get(key.kid()).is_some() {
             return Err(KeyError::Jwks(format!("duplicate kid {:?}", key.kid())));
@@ -700,6 +733,17 @@ impl KeySet {
     }
 
     /// The JWKS document: `{"keys":[…]}` with every key's public JWK.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeySet, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    /// let jwks = KeySet::new([key.verifying_key().clone()]).unwrap().to_jwks();
+    /// assert_eq!(jwks["keys"][0]["kid"], key.kid());
+    /// assert_eq!(jwks["keys"][0]["kty"], "EC");
+    /// ```
     pub fn to_jwks(&self) -> Value {
         serde_json::json!({ "keys": self.keys.iter().map(VerifyingKey::to_jwk).collect::<Vec<_>>() })
     }

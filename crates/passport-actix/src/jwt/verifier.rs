@@ -299,6 +299,20 @@ impl JwtVerifier {
 
     /// Re-checks the time-bound claims (`exp`, `nbf`) of claims verified earlier, with the
     /// same leeway as [`verify`](Self::verify).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let verifier = config.verifier();
+    /// let token = config.issuer().issue("ada", ()).unwrap().token;
+    /// let mut claims = verifier.verify::<()>(&token).unwrap();
+    /// assert_eq!(verifier.check_lifetime(&claims), Ok(()));
+    /// claims.exp = claims.iat - 3600; // as if an hour had passed since it expired
+    /// assert_eq!(verifier.check_lifetime(&claims), Err(TokenError::Expired));
+    /// ```
     pub fn check_lifetime<C>(&self, claims: &Claims<C>) -> Result<(), TokenError> {
         let now = jsonwebtoken::get_current_timestamp();
         if claims.exp.saturating_add(self.leeway) < now {

@@ -173,6 +173,17 @@ impl PasswordPolicy {
     }
 
     /// Checks a new password for `username`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let policy = PasswordPolicy::default();
+    /// assert_eq!(policy.check("ada.lovelace", "Ada.Lovelace@example.com"), Err(PolicyViolation::MatchesUsername));
+    /// assert_eq!(policy.check("nul\0inside!", "ada@example.com"), Err(PolicyViolation::ControlCharacter));
+    /// assert_eq!(policy.check("analytical engine", "ada@example.com"), Ok(()));
+    /// ```
     pub fn check(&self, password: &str, username: &str) -> Result<(), PolicyViolation> {
         if password.chars().any(char::is_control) {
             return Err(PolicyViolation::ControlCharacter);
@@ -201,6 +212,17 @@ impl PasswordPolicy {
     }
 
     /// The `422` failure for a violation, with a message that says why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let failure = PasswordPolicy::default().min_chars(10).failure(PolicyViolation::TooShort);
+    /// assert_eq!(failure.status(), 422);
+    /// assert_eq!(failure.code(), "password_too_short");
+    /// assert_eq!(failure.message(), "The password must be at least 10 characters long");
+    /// ```
     pub fn failure(&self, violation: PolicyViolation) -> Failure {
         let message = match violation {
             PolicyViolation::TooShort => {

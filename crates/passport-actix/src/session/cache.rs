@@ -157,6 +157,21 @@ impl<V> LivenessCache<V> {
     }
 
     /// The cached value of a live session, if the cache is trusted and the entry fresh.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::session::LivenessCache;
+    ///
+    /// let cache = LivenessCache::new(100, Duration::from_secs(60));
+    /// cache.insert(cache.ticket(), "s1", "u1", 42_u32);
+    /// assert!(cache.get("s1").is_none(), "an untrusted cache answers nothing");
+    /// cache.trust_always();
+    /// assert_eq!(cache.get("s1").as_deref(), Some(&42));
+    /// cache.invalidate("s1"); // a logout
+    /// assert!(cache.get("s1").is_none());
+    /// ```
     pub fn get(&self, session_id: &str) -> Option<Arc<V>> {
         if !self.is_trusted() {
             return None;
@@ -199,6 +214,20 @@ impl<V> LivenessCache<V> {
     }
 
     /// Forgets everything (after missing notifications).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::session::LivenessCache;
+    ///
+    /// let cache = LivenessCache::new(100, Duration::from_secs(60));
+    /// cache.trust_always();
+    /// cache.insert(cache.ticket(), "s1", "u1", ());
+    /// assert_eq!(cache.len(), 1);
+    /// cache.clear(); // for example after the notification channel was lost for a while
+    /// assert!(cache.is_empty());
+    /// ```
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();
