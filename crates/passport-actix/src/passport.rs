@@ -179,8 +179,9 @@ impl<U: 'static> Passport<U> {
     /// This bounds the strategy, not the connection: after the response, actix-http drains
     /// the unread rest of a *chunked* body (a `Content-Length` body closes the connection). An
     /// app facing the internet should also put one deadline on every body at the connection
-    /// level, as `passport-server` does (its `connections::body_deadline` middleware keeps the
-    /// unread payload alive until the 408 is sent, so actix closes instead of draining).
+    /// level, as the `passport-server` binary in this crate's repository does: a middleware
+    /// that keeps the unread payload alive until the 408 is sent, so that actix closes the
+    /// connection instead of draining it.
     ///
     /// # Examples
     ///
