@@ -184,8 +184,12 @@ impl StrategyError {
     }
 }
 
-/// An error from a [`UserStore`](crate::local::UserStore) or
-/// [`LoginThrottle`](crate::local::LoginThrottle).
+/// An error from a user store or a login throttle (the application's side of the local
+/// strategy).
+#[cfg_attr(
+    feature = "local",
+    doc = "\nSee [`UserStore`](crate::local::UserStore) and [`LoginThrottle`](crate::local::LoginThrottle)."
+)]
 ///
 /// # Examples
 ///
@@ -257,7 +261,11 @@ impl StoreError {
     }
 }
 
-/// An error from a [`PasswordHasher`](crate::local::PasswordHasher).
+/// An error from a password hasher.
+#[cfg_attr(
+    feature = "local",
+    doc = "\nSee [`PasswordHasher`](crate::local::PasswordHasher)."
+)]
 ///
 /// # Examples
 ///

@@ -230,6 +230,18 @@
 //! | `oidc` (feature `oidc`) | `OidcStrategy`, `OidcConfig`, `OidcClaims`, `OidcError`, `ProviderMetadata` |
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Without the `local` feature its items do not exist: their links in the docs above
+// point to the feature table instead.
+#![cfg_attr(
+    not(feature = "local"),
+    doc = "<!-- links to items of the local feature -->\n[`local`]: index.html#cargo-features\n[`local::LocalStrategy`]: index.html#cargo-features\n[`local::Mode::Signup`]: index.html#cargo-features\n[`local::Mode::Login`]: index.html#cargo-features\n[`local::UserStore`]: index.html#cargo-features\n[`local::Bcrypt`]: index.html#cargo-features\n[`BlockingPool`]: index.html#cargo-features\n[`local::PasswordPolicy`]: index.html#cargo-features\n[`local::LoginThrottle`]: index.html#cargo-features"
+)]
+// Without the `jwt` feature its items do not exist: their links in the docs above
+// point to the feature table instead.
+#![cfg_attr(
+    not(feature = "jwt"),
+    doc = "<!-- links to items of the jwt feature -->\n[`jwt`]: index.html#cargo-features\n[`jwt::JwtConfig`]: index.html#cargo-features\n[`jwt::TokenIssuer`]: index.html#cargo-features\n[`jwt::JwtVerifier`]: index.html#cargo-features\n[`jwt::ExtractJwt`]: index.html#cargo-features\n[`jwt::JwtStrategy`]: index.html#cargo-features\n[`jwt::JwtConfig::hmac`]: index.html#cargo-features\n[`jwt::JwtConfig::asymmetric`]: index.html#cargo-features\n[`jwt::SigningKey`]: index.html#cargo-features\n[`jwt::KeySet`]: index.html#cargo-features\n[`jwt::JwtConfig::jwks`]: index.html#cargo-features"
+)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "local")]
