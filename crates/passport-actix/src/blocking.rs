@@ -18,6 +18,20 @@ const HASHING_PRIORITY: u8 = 22;
 /// at normal priority on the same cores would let a login storm halve the CPU left for
 /// token-guarded traffic. Here it gets at most as many threads as cores, and when a core is
 /// contended the workers serving other requests win (a login still progresses, more slowly).
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use passport_actix::BlockingPool;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let pool = BlockingPool::new(NonZeroUsize::new(2).unwrap());
+/// assert_eq!(pool.threads(), 2);
+/// let sum = pool.run(|| (1..=100_u64).sum::<u64>()).await.unwrap();
+/// assert_eq!(sum, 5050);
+/// # });
+/// ```
 #[derive(Clone, Debug)]
 pub struct BlockingPool {
     pool: Arc<rayon::ThreadPool>,
@@ -25,6 +39,16 @@ pub struct BlockingPool {
 
 impl BlockingPool {
     /// A pool of `threads` low-priority threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use passport_actix::BlockingPool;
+    ///
+    /// let pool = BlockingPool::new(NonZeroUsize::MIN);
+    /// assert_eq!(pool.threads(), 1);
+    /// ```
     pub fn new(threads: NonZeroUsize) -> Self {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.get())
@@ -58,6 +82,15 @@ impl BlockingPool {
     }
 
     /// The process-wide pool, one thread per CPU core (as the scheduler allows this process).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::BlockingPool;
+    ///
+    /// let pool = BlockingPool::shared();
+    /// assert!(pool.threads() >= 1);
+    /// ```
     pub fn shared() -> Self {
         static SHARED: OnceLock<BlockingPool> = OnceLock::new();
         SHARED
@@ -75,6 +108,17 @@ impl BlockingPool {
 
     /// Runs `work` on a pool thread (queueing while all are busy) and waits for its result
     /// without blocking the async executor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::BlockingPool;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let hashed = BlockingPool::shared().run(|| format!("{:x}", 0xC0FFEE_u32)).await.unwrap();
+    /// assert_eq!(hashed, "c0ffee");
+    /// # });
+    /// ```
     pub async fn run<T, F>(&self, work: F) -> Result<T, StrategyError>
     where
         F: FnOnce() -> T + Send + 'static,

@@ -34,6 +34,15 @@ enum Repr {
 
 impl Challenge {
     /// A challenge for `scheme` with no parameters yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Challenge;
+    ///
+    /// assert_eq!(Challenge::new("ApiKey").to_string(), "ApiKey");
+    /// assert_eq!(Challenge::new("ApiKey").param("realm", "api").to_string(), r#"ApiKey realm="api""#);
+    /// ```
     pub fn new(scheme: impl Into<Cow<'static, str>>) -> Self {
         Self(Repr::Typed {
             scheme: scheme.into(),
@@ -42,11 +51,28 @@ impl Challenge {
     }
 
     /// `Bearer realm="<realm>"` (RFC 6750).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Challenge;
+    ///
+    /// assert_eq!(Challenge::bearer("api").to_string(), r#"Bearer realm="api""#);
+    /// ```
     pub fn bearer(realm: &str) -> Self {
         Self::new("Bearer").param("realm", realm)
     }
 
     /// Adds `name="value"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Challenge;
+    ///
+    /// let challenge = Challenge::new("ApiKey").param("realm", "a \"quoted\" realm");
+    /// assert_eq!(challenge.to_string(), r#"ApiKey realm="a \"quoted\" realm""#);
+    /// ```
     pub fn param(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         match &mut self.0 {
             Repr::Typed { params, .. } => params.push((name.into(), value.into())),
@@ -60,11 +86,28 @@ impl Challenge {
     }
 
     /// Adds the RFC 6750 `error` code (`invalid_request`, `invalid_token`, …).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Challenge;
+    ///
+    /// assert_eq!(Challenge::bearer("api").error("invalid_token").to_string(), r#"Bearer realm="api", error="invalid_token""#);
+    /// ```
     pub fn error(self, code: impl Into<String>) -> Self {
         self.param("error", code)
     }
 
     /// Adds the RFC 6750 `error_description`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Challenge;
+    ///
+    /// let challenge = Challenge::new("Bearer").error("invalid_token").description("The token expired");
+    /// assert_eq!(challenge.to_string(), r#"Bearer error="invalid_token", error_description="The token expired""#);
+    /// ```
     pub fn description(self, text: impl Into<String>) -> Self {
         self.param("error_description", text)
     }

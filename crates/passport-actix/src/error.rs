@@ -5,10 +5,33 @@ use std::error::Error as StdError;
 use thiserror::Error;
 
 /// A boxed error from a store, a hasher or a user's verify callback.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::BoxError;
+///
+/// fn parse_port(text: &str) -> Result<u16, BoxError> {
+///     Ok(text.parse::<u16>()?)
+/// }
+/// assert!(parse_port("8080").is_ok());
+/// assert!(parse_port("eighty").is_err());
+/// ```
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 /// A mistake in how the [`Passport`](crate::Passport) was configured, reported when the
 /// middleware or handle is built, never on the first request.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{ConfigError, Passport};
+///
+/// let passport = Passport::<String>::new();
+/// let error = passport.authenticate("jwt").err().unwrap();
+/// assert!(matches!(error, ConfigError::UnknownStrategy { ref name, .. } if name == "jwt"));
+/// assert_eq!(passport.authenticate(Vec::<String>::new()).err(), Some(ConfigError::EmptyChain));
+/// ```
 #[derive(Debug, Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -36,11 +59,22 @@ pub enum ConfigError {
     Algorithms(String),
     /// Key material was refused (duplicate `kid`, wrong algorithm, ...).
     #[cfg(feature = "jwt")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
     #[error("invalid JWT key: {0}")]
     Key(#[from] crate::jwt::KeyError),
 }
 
 /// How an unexpected failure should be reported to the client.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{ErrorKind, StrategyError};
+///
+/// assert_eq!(StrategyError::msg("a bug").kind(), ErrorKind::Internal);
+/// let timeout = std::io::Error::other("timed out");
+/// assert_eq!(StrategyError::unavailable("loading the user", timeout).kind(), ErrorKind::Unavailable);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -53,6 +87,17 @@ pub enum ErrorKind {
 /// An unexpected error raised while authenticating (Passport's `error` action).
 ///
 /// Its detail is logged by the middleware, never shown to the client.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{Outcome, StrategyError};
+///
+/// let error = StrategyError::internal("loading the user", std::io::Error::other("disk gone"));
+/// assert_eq!(error.to_string(), "loading the user");
+/// assert_eq!(error.chain(), "loading the user: disk gone");
+/// let _outcome: Outcome<String> = error.into();
+/// ```
 #[derive(Debug, Error)]
 #[error("{context}")]
 pub struct StrategyError {
@@ -64,6 +109,15 @@ pub struct StrategyError {
 
 impl StrategyError {
     /// An internal error (answered with `500`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{ErrorKind, StrategyError};
+    ///
+    /// let error = StrategyError::internal("decoding the user row", std::io::Error::other("bad utf-8"));
+    /// assert_eq!(error.kind(), ErrorKind::Internal);
+    /// ```
     pub fn internal(context: &'static str, source: impl Into<BoxError>) -> Self {
         Self {
             kind: ErrorKind::Internal,
@@ -73,6 +127,15 @@ impl StrategyError {
     }
 
     /// A dependency is unavailable (answered with `503`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{ErrorKind, StrategyError};
+    ///
+    /// let error = StrategyError::unavailable("querying the database", std::io::Error::other("timed out"));
+    /// assert_eq!(error.kind(), ErrorKind::Unavailable);
+    /// ```
     pub fn unavailable(context: &'static str, source: impl Into<BoxError>) -> Self {
         Self {
             kind: ErrorKind::Unavailable,
@@ -82,6 +145,16 @@ impl StrategyError {
     }
 
     /// An internal error with no underlying cause.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{ErrorKind, StrategyError};
+    ///
+    /// let error = StrategyError::msg("the verify callback returned no user and no error");
+    /// assert_eq!(error.kind(), ErrorKind::Internal);
+    /// assert_eq!(error.chain(), "the verify callback returned no user and no error");
+    /// ```
     pub fn msg(context: &'static str) -> Self {
         Self {
             kind: ErrorKind::Internal,
@@ -111,8 +184,23 @@ impl StrategyError {
     }
 }
 
-/// An error from a [`UserStore`](crate::local::UserStore) or
-/// [`LoginThrottle`](crate::local::LoginThrottle).
+/// An error from a user store or a login throttle (the application's side of the local
+/// strategy).
+#[cfg_attr(
+    feature = "local",
+    doc = "\nSee [`UserStore`](crate::local::UserStore) and [`LoginThrottle`](crate::local::LoginThrottle)."
+)]
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{ErrorKind, StoreError};
+///
+/// let error = StoreError::unavailable(std::io::Error::other("connection refused"));
+/// assert_eq!(error.into_strategy_error("finding the user").kind(), ErrorKind::Unavailable);
+/// let error = StoreError::other(std::io::Error::other("bad row"));
+/// assert_eq!(error.into_strategy_error("finding the user").kind(), ErrorKind::Internal);
+/// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -126,17 +214,45 @@ pub enum StoreError {
 
 impl StoreError {
     /// Wraps an error that means "unavailable, try again later".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::StoreError;
+    ///
+    /// let error = StoreError::unavailable(std::io::Error::other("pool timed out"));
+    /// assert!(matches!(error, StoreError::Unavailable(_)));
+    /// ```
     pub fn unavailable(source: impl Into<BoxError>) -> Self {
         Self::Unavailable(source.into())
     }
 
     /// Wraps any other error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::StoreError;
+    ///
+    /// let error = StoreError::other("a row with no email");
+    /// assert!(matches!(error, StoreError::Other(_)));
+    /// ```
     pub fn other(source: impl Into<BoxError>) -> Self {
         Self::Other(source.into())
     }
 
     /// The strategy error to answer with (503 for `Unavailable`, 500 otherwise), logged
     /// with `context`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{ErrorKind, StoreError};
+    ///
+    /// let error = StoreError::unavailable(std::io::Error::other("timeout")).into_strategy_error("finding the user");
+    /// assert_eq!(error.kind(), ErrorKind::Unavailable);
+    /// assert_eq!(error.chain(), "finding the user: timeout");
+    /// ```
     pub fn into_strategy_error(self, context: &'static str) -> StrategyError {
         match self {
             Self::Unavailable(source) => StrategyError::unavailable(context, source),
@@ -145,7 +261,21 @@ impl StoreError {
     }
 }
 
-/// An error from a [`PasswordHasher`](crate::local::PasswordHasher).
+/// An error from a password hasher.
+#[cfg_attr(
+    feature = "local",
+    doc = "\nSee [`PasswordHasher`](crate::local::PasswordHasher)."
+)]
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::HashError;
+///
+/// let error = HashError("the hashing pool shut down".into());
+/// assert_eq!(error.to_string(), "password hashing failed");
+/// assert_eq!(std::error::Error::source(&error).unwrap().to_string(), "the hashing pool shut down");
+/// ```
 #[derive(Debug, Error)]
 #[error("password hashing failed")]
 pub struct HashError(#[source] pub BoxError);

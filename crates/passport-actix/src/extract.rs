@@ -69,6 +69,22 @@ impl<U> Deref for Authenticated<U> {
 }
 
 /// Why an extractor could not produce a user.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::{test, web, App, HttpResponse};
+/// use passport_actix::Authenticated;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// // No passport middleware wraps this route: the extractor answers 500 and logs what is missing.
+/// let app = test::init_service(App::new().route("/me", web::get().to(
+///     |user: Authenticated<String>| async move { HttpResponse::Ok().body(user.into_inner()) },
+/// ))).await;
+/// let res = test::call_service(&app, test::TestRequest::get().uri("/me").to_request()).await;
+/// assert_eq!(res.status(), 500);
+/// # });
+/// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ExtractError {

@@ -87,47 +87,92 @@
 //! # }
 //! ```
 //!
-//! # Cargo features
+//! # Handlers: who is logged in
 //!
-//! | feature | default | what it brings |
-//! | --- | --- | --- |
-//! | `jwt` | yes | [`jwt`]: the JWT strategy, token issuer and verifier (jsonwebtoken) |
-//! | `local` | yes | [`local`]: signup/login with bcrypt on a [`BlockingPool`], the email check, the password policy and its 10,000-entry list |
-//! | `argon2` | no | `local::Argon2id` and migration between password schemes |
-//! | `jwks` | no | `jwt::RemoteKeySet`: verify with an issuer's remote JWKS (`jwks-rustls` for HTTPS) |
-//! | `oidc` | no | `oidc::OidcStrategy`: "log in with an OpenID provider" (authorization code + PKCE, ID token checked against the provider's JWKS) |
+//! Behind a guard, the [`Authenticated<U>`] extractor hands the user (and its [`Info`]: the
+//! strategy's name, its message, the raw token) to the handler. [`Authenticator::optional`]
+//! makes a guard that lets requests *without* credentials through as anonymous, read with
+//! [`MaybeAuthenticated<U>`]; wrong credentials are still refused, so a bad token never
+//! silently becomes "anonymous".
 //!
-//! A service that only verifies tokens needs `default-features = false, features = ["jwt"]`:
-//! no bcrypt, no hashing pool, no password list.
+//! ```
+//! use actix_web::{test, web, App, HttpResponse};
+//! use passport_actix::{strategy_fn, Failure, MaybeAuthenticated, Outcome, Passport};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let mut passport = Passport::<String>::new();
+//! passport.register("api-key", strategy_fn(async |req| match req.http().headers().get("x-api-key") {
+//!     None => Outcome::Fail(Failure::missing("missing_api_key", "No API key")),
+//!     Some(key) if key == "let-me-in" => Outcome::success("robot".to_owned()),
+//!     Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key")),
+//! }));
+//! let app = test::init_service(App::new().service(
+//!     web::resource("/hello").wrap(passport.authenticate("api-key").unwrap().optional()).to(
+//!         |user: MaybeAuthenticated<String>| async move {
+//!             HttpResponse::Ok().body(format!("hello {}", user.user().map_or("stranger", String::as_str)))
+//!         },
+//!     ),
+//! )).await;
+//! let anonymous = test::TestRequest::get().uri("/hello").to_request();
+//! assert_eq!(test::call_and_read_body(&app, anonymous).await, "hello stranger");
+//! let wrong = test::TestRequest::get().uri("/hello").insert_header(("x-api-key", "guess")).to_request();
+//! assert_eq!(test::call_service(&app, wrong).await.status(), 401);
+//! # });
+//! ```
+//!
+//! # Deciding in the handler, and custom responses
+//!
+//! [`Passport::callback`] gives a [`Callback`] that runs strategies inside a handler and
+//! returns the [`Outcome`] for you to act on (Passport's custom callback). When every
+//! strategy of a guard fails, a [`FailureResponder`] writes the response: the default
+//! [`JsonResponder`] answers the most specific [`Failure`] as an [`ErrorBody`]
+//! (`{"error": "<code>", "message": "<text>"}`) with every [`Challenge`] in
+//! `WWW-Authenticate`; [`Passport::responder`] replaces it, and [`failure_response`] /
+//! [`error_response`] build the default responses by hand. Unexpected errors are a
+//! [`StrategyError`] (500, or 503 for an unavailable dependency), logged and never detailed
+//! to the client.
 //!
 //! # Signup and login
 //!
 //! The [`local`] module mirrors passport-local: [`local::LocalStrategy`] in
 //! [`local::Mode::Signup`] or [`local::Mode::Login`] over a [`local::UserStore`] you implement,
-//! hashing with bcrypt on a [`BlockingPool`] of low-priority threads (never on the async
-//! executor), with a NIST SP 800-63B password policy, a per-account [`local::LoginThrottle`],
-//! and login failures that look the same for an unknown email and a wrong password.
+//! hashing with bcrypt ([`local::Bcrypt`], or argon2id with the `argon2` feature) on a
+//! [`BlockingPool`] of low-priority threads (never on the async executor), with a NIST SP
+//! 800-63B [`local::PasswordPolicy`], an optional per-account [`local::LoginThrottle`], and
+//! login failures that look the same for an unknown email and a wrong password.
+//!
+//! ```
+//! # #[cfg(feature = "local")] {
+//! use std::sync::Arc;
+//! use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+//! use passport_actix::Passport;
+//! # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+//! # use passport_actix::StoreError;
+//! # struct Users;
+//! # impl UserStore for Users {
+//! #     type User = String;
+//! #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+//! #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+//! # }
+//!
+//! let users = Arc::new(Users); // your `UserStore` over your database
+//! let hasher = Arc::new(Bcrypt::new(4).unwrap()); // 12 or more in production; 4 keeps this fast
+//! let mut passport = Passport::<String>::new();
+//! passport.register("signup", LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone()));
+//! passport.register("login", LocalStrategy::new(Mode::Login, users, hasher));
+//! // POST /signup and POST /login with {"email": "...", "password": "..."} (JSON or a form)
+//! let signup = passport.authenticate("signup").unwrap();
+//! # let _ = signup;
+//! # }
+//! ```
 //!
 //! # Tokens
 //!
-//! The [`jwt`] module mirrors passport-jwt: [`jwt::ExtractJwt`] finds tokens (query
-//! parameter, bearer header, any header, cookie, or several), [`jwt::JwtVerifier`] enforces an
-//! algorithm allow-list and required `exp`/`iss`/`aud`, and [`jwt::TokenIssuer`] signs tokens
-//! with a lifetime.
-//!
-//! # Sessions and refresh tokens
-//!
-//! The [`session`] module adds a lifecycle to tokens: [`session::Sessions`] starts a session
-//! at login and rotates its opaque [`session::RefreshToken`] on every refresh, with reuse
-//! detection (a used-up token presented after a grace revokes the session), over a
-//! [`session::SessionStore`] you implement. Put the session id in your access tokens and
-//! check it in the JWT strategy's verify callback through a [`session::LivenessCache`], so
-//! that revocation is honoured without a database round trip per request.
-//!
-//! # Reading other fields
-//!
-//! [`read_fields`] reads named string fields from a JSON or urlencoded body with the same
-//! strictness as the local strategy (for a refresh token, a new password, …).
+//! The [`jwt`] module mirrors passport-jwt: [`jwt::JwtConfig`] holds the key, issuer,
+//! audience and lifetimes in one place; [`jwt::TokenIssuer`] signs tokens,
+//! [`jwt::JwtVerifier`] enforces an algorithm allow-list and required `exp`/`iss`/`aud`,
+//! [`jwt::ExtractJwt`] finds tokens (query parameter, bearer header, any header, cookie, or
+//! several), and [`jwt::JwtStrategy`] puts the three together behind a verify callback.
 //!
 //! # Signing keys
 //!
@@ -138,7 +183,65 @@
 //! [`jwt::JwtConfig::jwks`] is the JWKS to publish. With the `jwks` cargo feature (`jwks-rustls`
 //! for HTTPS), `jwt::RemoteKeySet` lets a resource server verify with nothing but the issuer's
 //! JWKS URL (see `examples/resource_server.rs`).
+//!
+//! # Sessions and refresh tokens
+//!
+//! The [`session`] module adds a lifecycle to tokens: [`session::Sessions`] starts a session
+//! at login and rotates its opaque [`session::RefreshToken`] on every refresh, with reuse
+//! detection (a used-up token presented after a grace revokes the session), over a
+//! [`session::SessionStore`] you implement. Put the session id in your access tokens and
+//! check it in the JWT strategy's verify callback through a [`session::LivenessCache`], so
+//! that revocation is honoured without a database round trip per request.
+//!
+//! # Logging in with an OpenID provider
+//!
+//! With the `oidc` feature, `oidc::OidcStrategy` runs the authorization code flow with PKCE
+//! against any OpenID Connect provider found by discovery (`oidc::OidcConfig`), verifies the
+//! ID token against the provider's JWKS and hands its `oidc::OidcClaims` to your callback.
+//!
+//! # Reading other fields, comparing secrets
+//!
+//! [`read_fields`] reads named string fields from a JSON or urlencoded body with the same
+//! strictness as the local strategy (for a refresh token, a new password, …), and
+//! [`constant_time_eq`] compares API keys and other shared secrets without leaking timing.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what it brings |
+//! | --- | --- | --- |
+//! | `jwt` | yes | [`jwt`]: the JWT strategy, token issuer and verifier (jsonwebtoken) |
+//! | `local` | yes | [`local`]: signup/login with bcrypt on a [`BlockingPool`], the email check, the password policy and its 10,000-entry list |
+//! | `argon2` | no | `local::Argon2id` and migration between password schemes (implies `local`) |
+//! | `jwks` | no | `jwt::RemoteKeySet`: verify with an issuer's remote JWKS over http on loopback hosts (implies `jwt`) |
+//! | `jwks-rustls` | no | `jwks` over HTTPS (rustls with the webpki roots) |
+//! | `oidc` | no | `oidc::OidcStrategy`: "log in with an OpenID provider" (authorization code + PKCE, ID token checked against the provider's JWKS; implies `jwks`) |
+//!
+//! A service that only verifies tokens needs `default-features = false, features = ["jwt"]`:
+//! no bcrypt, no hashing pool, no password list.
+//!
+//! # The whole surface
+//!
+//! | where | what |
+//! | --- | --- |
+//! | crate root | [`Passport`] (the registry), [`Authenticate`] and [`strategy_fn`]/[`FnStrategy`] (strategies), [`AuthRequest`] (what a strategy sees, [`BodyError`], [`DEFAULT_BODY_LIMIT`], [`DEFAULT_BODY_READ_TIMEOUT`]), [`Outcome`], [`Failure`], [`FailureKind`], [`Info`], [`Redirect`], [`Challenge`] (what a strategy answers), [`Authenticator`]/[`AuthenticatorService`] (the guard), [`Authenticated`], [`MaybeAuthenticated`], [`ExtractError`] (extractors), [`Callback`] and [`StrategyNames`], [`FailureResponder`], [`JsonResponder`], [`ErrorBody`], [`failure_response`], [`error_response`] (responses), [`StrategyError`], [`ErrorKind`], [`StoreError`], [`HashError`], [`ConfigError`], [`BoxError`] (errors), [`read_fields`], [`constant_time_eq`], [`BlockingPool`] |
+//! | [`jwt`] | `JwtConfig`, `TokenIssuer`, `IssuedToken`, `JwtVerifier`, `Claims`, `Audience`, `ExtractJwt`, `Extracted`, `JwtStrategy`, `SigningKey`, `VerifyingKey`, `KeySet`, `TokenError`, `IssueError`, `KeyError`; `RemoteKeySet` and `JwksError` with `jwks` |
+//! | [`local`] | `LocalStrategy`, `Mode`, `UserStore`, `StoredCredentials`, `Created`, `LoginThrottle`, `Attempt`, `PasswordHasher`, `PasswordHash`, `Bcrypt`, `Migrating`, `PasswordPolicy`, `PolicyViolation`, `Credentials`, `FieldNames`, `normalize_email`, `NewPasswordError`; `Argon2id` and `Argon2idParams` with `argon2` |
+//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket` |
+//! | `oidc` (feature `oidc`) | `OidcStrategy`, `OidcConfig`, `OidcClaims`, `OidcError`, `ProviderMetadata` |
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// Without the `local` feature its items do not exist: their links in the docs above
+// point to the feature table instead.
+#![cfg_attr(
+    not(feature = "local"),
+    doc = "<!-- links to items of the local feature -->\n[`local`]: index.html#cargo-features\n[`local::LocalStrategy`]: index.html#cargo-features\n[`local::Mode::Signup`]: index.html#cargo-features\n[`local::Mode::Login`]: index.html#cargo-features\n[`local::UserStore`]: index.html#cargo-features\n[`local::Bcrypt`]: index.html#cargo-features\n[`BlockingPool`]: index.html#cargo-features\n[`local::PasswordPolicy`]: index.html#cargo-features\n[`local::LoginThrottle`]: index.html#cargo-features"
+)]
+// Without the `jwt` feature its items do not exist: their links in the docs above
+// point to the feature table instead.
+#![cfg_attr(
+    not(feature = "jwt"),
+    doc = "<!-- links to items of the jwt feature -->\n[`jwt`]: index.html#cargo-features\n[`jwt::JwtConfig`]: index.html#cargo-features\n[`jwt::TokenIssuer`]: index.html#cargo-features\n[`jwt::JwtVerifier`]: index.html#cargo-features\n[`jwt::ExtractJwt`]: index.html#cargo-features\n[`jwt::JwtStrategy`]: index.html#cargo-features\n[`jwt::JwtConfig::hmac`]: index.html#cargo-features\n[`jwt::JwtConfig::asymmetric`]: index.html#cargo-features\n[`jwt::SigningKey`]: index.html#cargo-features\n[`jwt::KeySet`]: index.html#cargo-features\n[`jwt::JwtConfig::jwks`]: index.html#cargo-features"
+)]
 #![warn(missing_docs)]
 
 #[cfg(feature = "local")]
@@ -149,11 +252,14 @@ mod error;
 mod extract;
 mod fields;
 #[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
 #[cfg(feature = "local")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub mod local;
 mod middleware;
 #[cfg(feature = "oidc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;
 mod outcome;
 mod passport;
@@ -163,6 +269,7 @@ pub mod session;
 mod strategy;
 
 #[cfg(feature = "local")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub use blocking::BlockingPool;
 pub use challenge::Challenge;
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};

@@ -21,6 +21,35 @@ use crate::request::AuthRequest;
 /// With [`optional`](Self::optional), a request that carries no credentials at all goes
 /// through as anonymous (see [`MaybeAuthenticated`](crate::MaybeAuthenticated)), while wrong
 /// credentials are still refused.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::{test, web, App, HttpResponse};
+/// use passport_actix::{strategy_fn, Failure, MaybeAuthenticated, Outcome, Passport};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let mut passport = Passport::<String>::new();
+/// passport.register("key", strategy_fn(async |req| match req.http().headers().get("x-api-key") {
+///     None => Outcome::Fail(Failure::missing("missing_api_key", "No API key")),
+///     Some(v) if v == "let-me-in" => Outcome::success("robot".to_owned()),
+///     Some(_) => Outcome::Fail(Failure::unauthorized("invalid_api_key", "Bad API key")),
+/// }));
+/// let guard = passport.authenticate("key").unwrap().optional();
+/// let app = test::init_service(App::new().service(web::resource("/").wrap(guard).to(
+///     |user: MaybeAuthenticated<String>| async move {
+///         HttpResponse::Ok().body(user.user().cloned().unwrap_or_else(|| "anonymous".into()))
+///     },
+/// ))).await;
+/// let get = |key: Option<&'static str>| {
+///     let req = test::TestRequest::get().uri("/");
+///     match key { Some(k) => req.insert_header(("x-api-key", k)), None => req }.to_request()
+/// };
+/// assert_eq!(test::call_and_read_body(&app, get(None)).await, "anonymous");
+/// assert_eq!(test::call_and_read_body(&app, get(Some("let-me-in"))).await, "robot");
+/// assert_eq!(test::call_service(&app, get(Some("wrong"))).await.status(), 401);
+/// # });
+/// ```
 pub struct Authenticator<U> {
     chain: Arc<Chain<U>>,
     optional: bool,
@@ -44,6 +73,17 @@ impl<U> Authenticator<U> {
     }
 
     /// Lets requests without any credentials through as anonymous.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{strategy_fn, Outcome, Passport};
+    ///
+    /// let mut passport = Passport::<u32>::new();
+    /// passport.register("jwt", strategy_fn(async |_req| Outcome::success(1)));
+    /// let guard = passport.authenticate("jwt").unwrap().optional();
+    /// # let _ = guard;
+    /// ```
     pub fn optional(mut self) -> Self {
         self.optional = true;
         self
@@ -72,6 +112,24 @@ where
 }
 
 /// The service behind [`Authenticator`]; not used directly.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::dev::{Service, Transform};
+/// use actix_web::test::{ok_service, TestRequest};
+/// use passport_actix::{strategy_fn, AuthenticatorService, Failure, Outcome, Passport};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let mut passport = Passport::<u32>::new();
+/// passport.register("nobody", strategy_fn(async |_req| Outcome::Fail(Failure::unauthorized("no", "No"))));
+/// // What `App::wrap` does with an `Authenticator`:
+/// let service: AuthenticatorService<_, u32> =
+///     passport.authenticate("nobody").unwrap().new_transform(ok_service()).await.unwrap();
+/// let response = service.call(TestRequest::default().to_srv_request()).await.unwrap();
+/// assert_eq!(response.status(), 401);
+/// # });
+/// ```
 pub struct AuthenticatorService<S, U> {
     service: Rc<S>,
     chain: Arc<Chain<U>>,

@@ -12,6 +12,25 @@ use crate::error::StrategyError;
 /// The decision of one [`Authenticate`](crate::Authenticate) strategy about one request.
 ///
 /// It mirrors Passport's `success`, `fail`, `pass`, `error` and `redirect` actions.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{Failure, Outcome, Redirect};
+///
+/// fn decide(header: Option<&str>) -> Outcome<String> {
+///     match header {
+///         Some("let-me-in") => Outcome::success("robot".to_owned()),
+///         Some("elsewhere") => Redirect::to("/login").into(),
+///         Some(_) => Failure::unauthorized("invalid_key", "Bad key").into(),
+///         None => Outcome::Pass,
+///     }
+/// }
+/// assert!(matches!(decide(Some("let-me-in")), Outcome::Success { user, .. } if user == "robot"));
+/// assert!(matches!(decide(Some("elsewhere")), Outcome::Redirect(_)));
+/// assert!(matches!(decide(Some("nope")), Outcome::Fail(f) if f.status() == 401));
+/// assert!(matches!(decide(None), Outcome::Pass));
+/// ```
 #[derive(Debug)]
 pub enum Outcome<U> {
     /// The request is authenticated as `user`.
@@ -33,6 +52,15 @@ pub enum Outcome<U> {
 
 impl<U> Outcome<U> {
     /// A success with an empty [`Info`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Outcome;
+    ///
+    /// let outcome = Outcome::success(42_u32);
+    /// assert!(matches!(outcome, Outcome::Success { user: 42, ref info } if info.message().is_none()));
+    /// ```
     pub fn success(user: U) -> Self {
         Self::Success {
             user,
@@ -41,6 +69,15 @@ impl<U> Outcome<U> {
     }
 
     /// Maps the user of a success, keeping every other outcome.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Outcome;
+    ///
+    /// let outcome = Outcome::success(7_u32).map_user(|id| format!("user-{id}"));
+    /// assert!(matches!(outcome, Outcome::Success { user, .. } if user == "user-7"));
+    /// ```
     pub fn map_user<V>(self, f: impl FnOnce(U) -> V) -> Outcome<V> {
         match self {
             Self::Success { user, info } => Outcome::Success {
@@ -74,6 +111,20 @@ impl<U> From<Redirect> for Outcome<U> {
 }
 
 /// Facts about a successful authentication (Passport's `info`).
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{Info, Outcome};
+///
+/// let info = Info::with_message("Logged in").token("eyJ...");
+/// assert_eq!(info.message(), Some("Logged in"));
+/// assert_eq!(info.raw_token(), Some("eyJ..."));
+/// assert_eq!(info.strategy(), None, "set by the chain to the name the strategy was registered under");
+/// // The token never shows in logs.
+/// assert!(!format!("{info:?}").contains("eyJ"));
+/// let _success: Outcome<String> = Outcome::Success { user: "ada".into(), info };
+/// ```
 #[derive(Clone, Default)]
 pub struct Info {
     message: Option<Cow<'static, str>>,
@@ -83,6 +134,14 @@ pub struct Info {
 
 impl Info {
     /// An info with a human message such as "Logged in successfully".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Info;
+    ///
+    /// assert_eq!(Info::with_message("Welcome back").message(), Some("Welcome back"));
+    /// ```
     pub fn with_message(message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             message: Some(message.into()),
@@ -91,6 +150,15 @@ impl Info {
     }
 
     /// Attaches the raw credential token (the JWT strategy does this).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Info;
+    ///
+    /// let info = Info::default().token("opaque-token");
+    /// assert_eq!(info.raw_token(), Some("opaque-token"));
+    /// ```
     pub fn token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
@@ -127,6 +195,16 @@ impl fmt::Debug for Info {
 }
 
 /// Why a failure happened, in terms the middleware acts on.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{Failure, FailureKind};
+///
+/// assert_eq!(Failure::missing("no_key", "No API key").kind(), FailureKind::MissingCredentials);
+/// assert_eq!(Failure::unauthorized("bad_key", "Bad API key").kind(), FailureKind::InvalidCredentials);
+/// assert_eq!(Failure::bad_request("bad_body", "Unreadable body").kind(), FailureKind::InvalidRequest);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -144,6 +222,24 @@ pub enum FailureKind {
 
 /// A strategy's `fail`: the status, a machine code and a message for the client, an optional
 /// `WWW-Authenticate` challenge and an internal reason that is logged but never sent.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{Challenge, Failure, FailureKind, Outcome};
+///
+/// let failure = Failure::unauthorized("invalid_api_key", "Bad API key")
+///     .with_challenge(Challenge::new("ApiKey").error("invalid_key"))
+///     .with_reason("key revoked on Monday");
+/// assert_eq!(failure.status(), 401);
+/// assert_eq!(failure.kind(), FailureKind::InvalidCredentials);
+/// assert_eq!(failure.code(), "invalid_api_key");
+/// assert_eq!(failure.message(), "Bad API key");
+/// assert_eq!(failure.challenge().unwrap().to_string(), r#"ApiKey error="invalid_key""#);
+/// assert_eq!(failure.reason(), Some("key revoked on Monday"));
+/// assert_eq!(failure.retry_after(), None);
+/// let _outcome: Outcome<String> = failure.into();
+/// ```
 #[derive(Debug, Clone)]
 pub struct Failure {
     status: StatusCode,
@@ -157,6 +253,17 @@ pub struct Failure {
 
 impl Failure {
     /// A failure with any status.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::http::StatusCode;
+    /// use passport_actix::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::new(StatusCode::FORBIDDEN, "account_locked", "This account is locked");
+    /// assert_eq!(failure.status(), StatusCode::FORBIDDEN);
+    /// assert_eq!(failure.kind(), FailureKind::Other);
+    /// ```
     pub fn new(
         status: StatusCode,
         code: impl Into<Cow<'static, str>>,
@@ -174,6 +281,16 @@ impl Failure {
     }
 
     /// A `401` for wrong or invalid credentials.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::unauthorized("invalid_api_key", "Bad API key");
+    /// assert_eq!(failure.status(), 401);
+    /// assert_eq!(failure.kind(), FailureKind::InvalidCredentials);
+    /// ```
     pub fn unauthorized(
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
@@ -206,12 +323,33 @@ impl Failure {
     }
 
     /// A `400` for a request without credentials (passport-local's "Missing credentials").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::missing_credentials("Both email and password are required");
+    /// assert_eq!(failure.status(), 400);
+    /// assert_eq!(failure.code(), "missing_credentials");
+    /// assert_eq!(failure.kind(), FailureKind::MissingCredentials);
+    /// ```
     pub fn missing_credentials(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "missing_credentials", message)
             .with_kind(FailureKind::MissingCredentials)
     }
 
     /// A `400` for a malformed request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::bad_request("several_tokens", "Send one token, not several");
+    /// assert_eq!(failure.status(), 400);
+    /// assert_eq!(failure.kind(), FailureKind::InvalidRequest);
+    /// ```
     pub fn bad_request(
         code: impl Into<Cow<'static, str>>,
         message: impl Into<Cow<'static, str>>,
@@ -220,6 +358,17 @@ impl Failure {
     }
 
     /// A `429` telling the client to come back after `retry_after`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::Failure;
+    ///
+    /// let failure = Failure::throttled(Duration::from_secs(30));
+    /// assert_eq!(failure.status(), 429);
+    /// assert_eq!(failure.retry_after(), Some(Duration::from_secs(30)));
+    /// ```
     pub fn throttled(retry_after: Duration) -> Self {
         let mut failure = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -232,6 +381,15 @@ impl Failure {
     }
 
     /// Sets the kind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::unauthorized("no_cookie", "No session cookie").with_kind(FailureKind::MissingCredentials);
+    /// assert_eq!(failure.kind(), FailureKind::MissingCredentials);
+    /// ```
     pub fn with_kind(mut self, kind: FailureKind) -> Self {
         self.kind = kind;
         self
@@ -239,12 +397,34 @@ impl Failure {
 
     /// Sets the `WWW-Authenticate` challenge: a typed [`Challenge`] or a string written by
     /// hand (for example `Bearer realm="api"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{Challenge, Failure};
+    ///
+    /// let typed = Failure::unauthorized("invalid_token", "Expired")
+    ///     .with_challenge(Challenge::bearer("api").error("invalid_token"));
+    /// assert_eq!(typed.challenge().unwrap().to_string(), r#"Bearer realm="api", error="invalid_token""#);
+    /// let by_hand = Failure::missing("no_key", "No API key").with_challenge("ApiKey");
+    /// assert_eq!(by_hand.challenge().unwrap().to_string(), "ApiKey");
+    /// ```
     pub fn with_challenge(mut self, challenge: impl Into<Challenge>) -> Self {
         self.challenge = Some(Box::new(challenge.into()));
         self
     }
 
     /// Sets an internal reason (for logs and custom callbacks; never sent by the default responder).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Failure;
+    ///
+    /// let failure = Failure::unauthorized("invalid_credentials", "Invalid email or password").with_reason("unknown user");
+    /// assert_eq!(failure.reason(), Some("unknown user"));
+    /// assert_eq!(failure.message(), "Invalid email or password", "the client never sees the reason");
+    /// ```
     pub fn with_reason(mut self, reason: impl Into<Cow<'static, str>>) -> Self {
         self.reason = Some(reason.into());
         self
@@ -287,6 +467,20 @@ impl Failure {
 }
 
 /// A strategy's `redirect`.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::cookie::Cookie;
+/// use passport_actix::{Outcome, Redirect};
+///
+/// let redirect = Redirect::to("https://id.example.com/authorize").cookie(Cookie::new("flow", "abc"));
+/// assert_eq!(redirect.status, 302);
+/// let response = redirect.clone().into_response();
+/// assert_eq!(response.headers().get("location").unwrap(), "https://id.example.com/authorize");
+/// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+/// let _outcome: Outcome<String> = redirect.into();
+/// ```
 #[derive(Debug, Clone)]
 pub struct Redirect {
     /// Where to send the client.
@@ -300,6 +494,16 @@ pub struct Redirect {
 
 impl Redirect {
     /// A `302 Found` redirect to `location`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Redirect;
+    ///
+    /// let redirect = Redirect::to("/login");
+    /// assert_eq!(redirect.location, "/login");
+    /// assert_eq!(redirect.status, 302);
+    /// ```
     pub fn to(location: impl Into<String>) -> Self {
         Self {
             location: location.into(),
@@ -309,6 +513,16 @@ impl Redirect {
     }
 
     /// Adds a cookie to the redirect response.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::cookie::Cookie;
+    /// use passport_actix::Redirect;
+    ///
+    /// let response = Redirect::to("/next").cookie(Cookie::new("state", "xyz")).into_response();
+    /// assert!(response.cookies().any(|c| c.name() == "state"));
+    /// ```
     pub fn cookie(mut self, cookie: actix_web::cookie::Cookie<'static>) -> Self {
         self.cookies.push(cookie);
         self
@@ -316,6 +530,16 @@ impl Redirect {
 
     /// The redirect as a response: the status, `Location`, the cookies and
     /// `Cache-Control: no-store`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Redirect;
+    ///
+    /// let response = Redirect::to("/login").into_response();
+    /// assert_eq!(response.status(), 302);
+    /// assert_eq!(response.headers().get("location").unwrap(), "/login");
+    /// ```
     pub fn into_response(self) -> actix_web::HttpResponse {
         let mut response = actix_web::HttpResponse::build(self.status);
         response

@@ -66,6 +66,15 @@ impl<U: 'static> Default for Passport<U> {
 impl<U: 'static> Passport<U> {
     /// An empty registry with the [`JsonResponder`], an 8 KiB body limit and a 5 s body read
     /// timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Passport;
+    ///
+    /// let passport = Passport::<String>::new();
+    /// assert_eq!(passport.names().count(), 0);
+    /// ```
     pub fn new() -> Self {
         Self {
             strategies: BTreeMap::new(),
@@ -76,6 +85,17 @@ impl<U: 'static> Passport<U> {
     }
 
     /// Registers `strategy` under `name`, replacing (and returning `true` for) an earlier one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{strategy_fn, Outcome, Passport};
+    ///
+    /// let mut passport = Passport::<u32>::new();
+    /// assert!(!passport.register("anyone", strategy_fn(async |_req| Outcome::success(1))));
+    /// assert!(passport.register("anyone", strategy_fn(async |_req| Outcome::Pass)), "replaced");
+    /// assert!(passport.contains("anyone"));
+    /// ```
     pub fn register(&mut self, name: impl Into<String>, strategy: impl Authenticate<U>) -> bool {
         self.strategies
             .insert(name.into(), Arc::new(strategy))
@@ -83,6 +103,17 @@ impl<U: 'static> Passport<U> {
     }
 
     /// Removes the strategy named `name`; `true` if there was one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{strategy_fn, Outcome, Passport};
+    ///
+    /// let mut passport = Passport::<u32>::new();
+    /// passport.register("anyone", strategy_fn(async |_req| Outcome::success(1)));
+    /// assert!(passport.remove("anyone"));
+    /// assert!(!passport.contains("anyone"));
+    /// ```
     pub fn remove(&mut self, name: &str) -> bool {
         self.strategies.remove(name).is_some()
     }
@@ -93,17 +124,50 @@ impl<U: 'static> Passport<U> {
     }
 
     /// The registered names, sorted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{strategy_fn, Outcome, Passport};
+    ///
+    /// let mut passport = Passport::<u32>::new();
+    /// passport.register("b", strategy_fn(async |_req| Outcome::Pass));
+    /// passport.register("a", strategy_fn(async |_req| Outcome::Pass));
+    /// assert_eq!(passport.names().collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.strategies.keys().map(String::as_str)
     }
 
     /// Replaces the responder that turns failures into responses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::{HttpRequest, HttpResponse};
+    /// use passport_actix::{Failure, Passport};
+    ///
+    /// let mut passport = Passport::<String>::new();
+    /// // A closure works as a responder too.
+    /// passport.responder(|_req: &HttpRequest, failures: &[Failure]| {
+    ///     HttpResponse::build(failures[0].status()).body(failures[0].code().to_owned())
+    /// });
+    /// ```
     pub fn responder(&mut self, responder: impl FailureResponder) -> &mut Self {
         self.responder = Arc::new(responder);
         self
     }
 
     /// Sets the largest request body a strategy may read (default 8 KiB); larger bodies get 413.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Passport;
+    ///
+    /// let mut passport = Passport::<String>::new();
+    /// passport.body_limit(16 * 1024);
+    /// ```
     pub fn body_limit(&mut self, bytes: usize) -> &mut Self {
         self.body_limit = bytes;
         self
@@ -115,8 +179,19 @@ impl<U: 'static> Passport<U> {
     /// This bounds the strategy, not the connection: after the response, actix-http drains
     /// the unread rest of a *chunked* body (a `Content-Length` body closes the connection). An
     /// app facing the internet should also put one deadline on every body at the connection
-    /// level, as `passport-server` does (its `connections::body_deadline` middleware keeps the
-    /// unread payload alive until the 408 is sent, so actix closes instead of draining).
+    /// level, as the `passport-server` binary in this crate's repository does: a middleware
+    /// that keeps the unread payload alive until the 408 is sent, so that actix closes the
+    /// connection instead of draining it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::Passport;
+    ///
+    /// let mut passport = Passport::<String>::new();
+    /// passport.body_limit(4096).body_read_timeout(Duration::from_secs(2));
+    /// ```
     pub fn body_read_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.body_read_timeout = timeout;
         self
@@ -126,6 +201,28 @@ impl<U: 'static> Passport<U> {
     ///
     /// Accepts one name (`"jwt"`) or several (`["jwt", "api-key"]`). The chain is resolved now:
     /// an unknown name is an error here, and later changes to the registry do not affect it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::{test, web, App, HttpResponse};
+    /// use passport_actix::{strategy_fn, Failure, Outcome, Passport};
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let mut passport = Passport::<String>::new();
+    /// passport.register("header", strategy_fn(async |req| match req.http().headers().get("x-user") {
+    ///     Some(v) => Outcome::success(v.to_str().unwrap_or_default().to_owned()),
+    ///     None => Outcome::Fail(Failure::missing("no_user", "Who are you?")),
+    /// }));
+    /// let app = test::init_service(App::new().service(
+    ///     web::scope("/api").wrap(passport.authenticate("header").unwrap()).route("/", web::get().to(HttpResponse::Ok)),
+    /// )).await;
+    /// let res = test::call_service(&app, test::TestRequest::get().uri("/api/").to_request()).await;
+    /// assert_eq!(res.status(), 401);
+    /// let req = test::TestRequest::get().uri("/api/").insert_header(("x-user", "ada")).to_request();
+    /// assert_eq!(test::call_service(&app, req).await.status(), 200);
+    /// # });
+    /// ```
     pub fn authenticate<N: StrategyNames>(
         &self,
         names: N,
@@ -135,6 +232,18 @@ impl<U: 'static> Passport<U> {
 
     /// A handle to run strategies from inside a handler and deal with every outcome there
     /// (Passport's custom callback: `passport.authenticate('login', (err, user, info) => …)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::{strategy_fn, Outcome, Passport};
+    ///
+    /// let mut passport = Passport::<u32>::new();
+    /// passport.register("login", strategy_fn(async |_req| Outcome::success(1)));
+    /// let callback = passport.callback("login").unwrap(); // put it in `web::Data` for the handler
+    /// assert!(passport.callback("signup").is_err());
+    /// # let _ = callback;
+    /// ```
     pub fn callback<N: StrategyNames>(&self, names: N) -> Result<Callback<U>, ConfigError> {
         Ok(Callback {
             chain: Arc::new(self.chain(names)?),
@@ -166,6 +275,16 @@ impl<U: 'static> Passport<U> {
 }
 
 /// One strategy name or several, as accepted by [`Passport::authenticate`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::StrategyNames;
+///
+/// assert_eq!("jwt".into_names(), ["jwt"]);
+/// assert_eq!(["jwt", "api-key"].into_names(), ["jwt", "api-key"]);
+/// assert_eq!(vec!["jwt".to_owned()].into_names(), ["jwt"]);
+/// ```
 pub trait StrategyNames {
     /// The names, in chain order.
     fn into_names(self) -> Vec<String>;
@@ -244,6 +363,21 @@ impl<U: 'static> Callback<U> {
     /// when every strategy failed, the **first** failure (all are logged at debug level). For a
     /// chain of several strategies whose combined challenges you need, guard the route with
     /// [`Passport::authenticate`] instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::{strategy_fn, AuthRequest, Outcome, Passport};
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let mut passport = Passport::<u32>::new();
+    /// passport.register("login", strategy_fn(async |_req| Outcome::success(7)));
+    /// let callback = passport.callback("login").unwrap();
+    /// let req = AuthRequest::with_body(TestRequest::post().to_http_request(), "".into());
+    /// assert!(matches!(callback.run(req).await, Outcome::Success { user: 7, .. }));
+    /// # });
+    /// ```
     pub async fn run(&self, req: AuthRequest) -> Outcome<U> {
         let req = req
             .body_limit(self.chain.body_limit())
@@ -253,6 +387,20 @@ impl<U: 'static> Callback<U> {
 
     /// The default response for a non-success outcome: what the middleware gives for that
     /// single outcome, through the registry's [`FailureResponder`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::{strategy_fn, Failure, Outcome, Passport};
+    ///
+    /// let mut passport = Passport::<u32>::new();
+    /// passport.register("login", strategy_fn(async |_req| Outcome::Pass));
+    /// let callback = passport.callback("login").unwrap();
+    /// let http = TestRequest::post().to_http_request();
+    /// let response = callback.respond(&http, Outcome::Fail(Failure::unauthorized("invalid_credentials", "No")));
+    /// assert_eq!(response.status(), 401);
+    /// ```
     pub fn respond(
         &self,
         req: &actix_web::HttpRequest,

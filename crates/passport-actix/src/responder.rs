@@ -9,6 +9,15 @@ use crate::error::{ErrorKind, StrategyError};
 use crate::outcome::{Failure, FailureKind};
 
 /// The JSON body of every error response: `{"error": "<machine_code>", "message": "<human text>"}`.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::ErrorBody;
+///
+/// let body = ErrorBody::new("invalid_token", "The token expired");
+/// assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":"invalid_token","message":"The token expired"}"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable machine-readable code such as `invalid_token`.
@@ -19,6 +28,15 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     /// Builds a body from a code and a message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::ErrorBody;
+    ///
+    /// let body = ErrorBody::new("too_many_attempts", "Try again later");
+    /// assert_eq!(body.error, "too_many_attempts");
+    /// ```
     pub fn new(error: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             error: error.into(),
@@ -27,6 +45,17 @@ impl ErrorBody {
     }
 
     /// A JSON response with this body and `status`, marked `no-store`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::http::StatusCode;
+    /// use passport_actix::ErrorBody;
+    ///
+    /// let response = ErrorBody::new("forbidden", "Admins only").response(StatusCode::FORBIDDEN);
+    /// assert_eq!(response.status(), 403);
+    /// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+    /// ```
     pub fn response(&self, status: StatusCode) -> HttpResponse {
         json_error_builder(status).json(self)
     }
@@ -36,6 +65,34 @@ impl ErrorBody {
 ///
 /// Implement it (or pass a closure `Fn(&HttpRequest, &[Failure]) -> HttpResponse`) to change
 /// the body format, as Passport users have long asked for. The default is [`JsonResponder`].
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::{test, web, App, HttpRequest, HttpResponse};
+/// use passport_actix::{strategy_fn, Failure, FailureResponder, Outcome, Passport};
+///
+/// /// Answers failures as plain text.
+/// struct PlainText;
+///
+/// impl FailureResponder for PlainText {
+///     fn failures(&self, _req: &HttpRequest, failures: &[Failure]) -> HttpResponse {
+///         HttpResponse::Unauthorized().body(failures[0].message().to_owned())
+///     }
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let mut passport = Passport::<String>::new();
+/// passport.register("nobody", strategy_fn(async |_req| Outcome::Fail(Failure::unauthorized("no", "Go away"))));
+/// passport.responder(PlainText);
+/// let app = test::init_service(App::new().service(
+///     web::resource("/").wrap(passport.authenticate("nobody").unwrap()).to(HttpResponse::Ok),
+/// )).await;
+/// let res = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+/// assert_eq!(res.status(), 401);
+/// assert_eq!(test::read_body(res).await, "Go away");
+/// # });
+/// ```
 pub trait FailureResponder: Send + Sync + 'static {
     /// The response for failures, in the order the strategies ran (never empty).
     fn failures(&self, req: &HttpRequest, failures: &[Failure]) -> HttpResponse;
@@ -49,6 +106,20 @@ pub trait FailureResponder: Send + Sync + 'static {
 /// The default responder: the most specific failure's status and JSON body (the first that
 /// found credentials and refused them, else the first), every challenge in
 /// `WWW-Authenticate` on a 401, `Retry-After` on a 429.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use passport_actix::{Failure, FailureResponder, JsonResponder};
+///
+/// let response = JsonResponder.failures(
+///     &TestRequest::default().to_http_request(),
+///     &[Failure::missing("missing_token", "A bearer token is required").with_challenge(r#"Bearer realm="api""#)],
+/// );
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers().get("www-authenticate").unwrap(), r#"Bearer realm="api""#);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonResponder;
 
@@ -117,6 +188,16 @@ pub(crate) fn most_specific(failures: &[Failure]) -> usize {
 
 /// The default response for a strategy error: `500 internal_error` or
 /// `503 service_unavailable`, with no detail.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{error_response, StrategyError};
+///
+/// let down = StrategyError::unavailable("querying users", std::io::Error::other("connection refused"));
+/// assert_eq!(error_response(&down).status(), 503);
+/// assert_eq!(error_response(&StrategyError::msg("a bug")).status(), 500);
+/// ```
 pub fn error_response(error: &StrategyError) -> HttpResponse {
     match error.kind() {
         ErrorKind::Unavailable => {

@@ -57,6 +57,15 @@ impl<U: 'static, S: Authenticate<U>> DynAuthenticate<U> for S {
 }
 
 /// A strategy made from an async closure; see [`strategy_fn`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::{strategy_fn, AuthRequest, FnStrategy, Outcome};
+///
+/// let always: FnStrategy<_, u32> = strategy_fn(async |_req: &AuthRequest| Outcome::success(1));
+/// # let _ = always;
+/// ```
 pub struct FnStrategy<F, U> {
     f: F,
     _user: PhantomData<fn() -> U>,

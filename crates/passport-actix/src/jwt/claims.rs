@@ -3,6 +3,17 @@
 use serde::{Deserialize, Serialize};
 
 /// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::Audience;
+///
+/// let one: Audience = serde_json::from_str(r#""my-api""#).unwrap();
+/// assert_eq!(one, Audience::One("my-api".into()));
+/// let many: Audience = serde_json::from_str(r#"["my-api","billing"]"#).unwrap();
+/// assert_eq!(many, Audience::Many(vec!["my-api".into(), "billing".into()]));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Audience {
@@ -17,6 +28,24 @@ pub enum Audience {
 ///
 /// Deserialization is strict about types: a `sub` that is not a string or an `exp` that is not
 /// a number makes the token invalid.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::{Claims, JwtConfig};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Serialize, Deserialize)]
+/// struct Roles { roles: Vec<String> }
+///
+/// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+/// let token = config.issuer().issue("ada", Roles { roles: vec!["admin".into()] }).unwrap().token;
+/// let claims: Claims<Roles> = config.verifier().verify(&token).unwrap();
+/// assert_eq!(claims.sub, "ada");
+/// assert_eq!(claims.iss, "me");
+/// assert_eq!(claims.exp - claims.iat, 3600);
+/// assert_eq!(claims.custom.roles, ["admin"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims<C> {
     /// The subject: the user id.

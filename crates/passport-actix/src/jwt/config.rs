@@ -100,6 +100,17 @@ impl fmt::Debug for JwtConfig {
 
 impl JwtConfig {
     /// HS256 with `secret` (at least 32 bytes), issuing and accepting only `issuer`/`audience`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::ConfigError;
+    /// use passport_actix::jwt::{Algorithm, JwtConfig};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// assert_eq!(config.signing_algorithm(), Algorithm::HS256);
+    /// assert_eq!(JwtConfig::hmac(b"short", "me", "my-api").unwrap_err(), ConfigError::WeakKey { min: 32, actual: 5 });
+    /// ```
     pub fn hmac(
         secret: impl AsRef<[u8]>,
         issuer: impl Into<String>,
@@ -127,6 +138,18 @@ impl JwtConfig {
 
     /// Signs with `signing_key` (its algorithm, its `kid`) and accepts it, issuing and
     /// accepting only `issuer`/`audience`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, JwtConfig, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let config = JwtConfig::asymmetric(key.clone(), "me", "my-api");
+    /// assert_eq!(config.signing_algorithm(), Algorithm::EdDSA);
+    /// assert_eq!(config.issuer().kid(), Some(key.kid()));
+    /// assert_eq!(config.jwks()["keys"][0]["kid"], key.kid());
+    /// ```
     pub fn asymmetric(
         signing_key: SigningKey,
         issuer: impl Into<String>,
@@ -150,6 +173,21 @@ impl JwtConfig {
     /// Also accepts tokens signed by these public keys (earlier keys, during a rotation).
     /// Each key accepts only its own algorithm. Refused for an HMAC configuration, and for a
     /// key whose `kid` is already accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, JwtConfig, SigningKey};
+    ///
+    /// let old = SigningKey::generate(Algorithm::ES256).unwrap();
+    /// let new = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let config = JwtConfig::asymmetric(new, "me", "my-api").verify_keys([old.verifying_key().clone()]).unwrap();
+    /// let old_token = JwtConfig::asymmetric(old, "me", "my-api").issuer().issue("ada", ()).unwrap().token;
+    /// assert!(config.verifier().verify::<()>(&old_token).is_ok());
+    /// // An HMAC configuration has no public keys to add.
+    /// let hmac = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// assert!(hmac.verify_keys([]).is_err());
+    /// ```
     pub fn verify_keys(
         mut self,
         keys: impl IntoIterator<Item = VerifyingKey>,
@@ -186,6 +224,18 @@ impl JwtConfig {
     /// Uses another HMAC algorithm (HS384 needs a 48-byte secret, HS512 a 64-byte one).
     /// It becomes the only algorithm accepted. With asymmetric keys, only the signing key's
     /// own algorithm is accepted here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, JwtConfig};
+    ///
+    /// let secret = [7_u8; 64];
+    /// let config = JwtConfig::hmac(secret, "me", "my-api").unwrap().algorithm(Algorithm::HS512).unwrap();
+    /// assert_eq!(config.signing_algorithm(), Algorithm::HS512);
+    /// // HS512 needs 64 bytes.
+    /// assert!(JwtConfig::hmac([7_u8; 32], "me", "my-api").unwrap().algorithm(Algorithm::HS512).is_err());
+    /// ```
     pub fn algorithm(mut self, algorithm: Algorithm) -> Result<Self, ConfigError> {
         let (secret, current) = match &mut self.keys {
             Keys::Hmac { secret, algorithm } => (secret, algorithm),
@@ -216,18 +266,52 @@ impl JwtConfig {
     }
 
     /// Sets how long issued tokens live (`exp - iat`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::JwtConfig;
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap()
+    ///     .ttl(Duration::from_secs(600));
+    /// assert_eq!(config.token_ttl(), Duration::from_secs(600));
+    /// assert_eq!(config.issuer().issue("ada", ()).unwrap().expires_in, 600);
+    /// ```
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
     }
 
     /// Sets the clock-skew leeway for `exp`, `nbf` and `iat`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::JwtConfig;
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap()
+    ///     .leeway(Duration::from_secs(5));
+    /// # let _ = config;
+    /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
     }
 
     /// Sets the largest token accepted, in bytes; larger ones are refused before any parsing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap()
+    ///     .max_token_bytes(64);
+    /// let token = config.issuer().issue("ada", ()).unwrap().token;
+    /// assert_eq!(config.verifier().verify::<()>(&token).unwrap_err(), TokenError::TooLarge(64));
+    /// ```
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.max_token_bytes = bytes;
         self
@@ -239,6 +323,16 @@ impl JwtConfig {
     }
 
     /// A signer for these settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::JwtConfig;
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let issued = config.issuer().issue("ada", ()).unwrap();
+    /// assert_eq!(issued.token_type, "Bearer");
+    /// ```
     pub fn issuer(&self) -> TokenIssuer {
         let (key, algorithm, kid) = match &self.keys {
             Keys::Hmac { secret, algorithm } => (
@@ -263,6 +357,17 @@ impl JwtConfig {
     }
 
     /// A verifier for these settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let other = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "another-api").unwrap();
+    /// let token = other.issuer().issue("ada", ()).unwrap().token;
+    /// assert_eq!(config.verifier().verify::<()>(&token).unwrap_err(), TokenError::WrongAudience);
+    /// ```
     pub fn verifier(&self) -> JwtVerifier {
         match &self.keys {
             Keys::Hmac { secret, algorithm } => JwtVerifier::new(

@@ -8,6 +8,23 @@ use crate::outcome::{Failure, FailureKind};
 
 /// Why a token could not be used. Each variant has its own machine code; all but
 /// [`Missing`](Self::Missing) and [`Multiple`](Self::Multiple) are RFC 6750 `invalid_token`.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::{JwtConfig, TokenError};
+///
+/// let verifier = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap().verifier();
+/// let error = verifier.verify::<()>("not.a.token").unwrap_err();
+/// assert_eq!(error, TokenError::Malformed);
+/// assert_eq!(error.code(), "token_malformed");
+/// let failure = error.into_failure("api");
+/// assert_eq!(failure.status(), 401);
+/// assert_eq!(
+///     failure.challenge().unwrap().to_string(),
+///     r#"Bearer realm="api", error="invalid_token", error_description="the token is malformed""#
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -67,6 +84,15 @@ pub enum TokenError {
 
 impl TokenError {
     /// The machine code sent in the JSON body.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::TokenError;
+    ///
+    /// assert_eq!(TokenError::Expired.code(), "token_expired");
+    /// assert_eq!(TokenError::Missing.code(), "token_missing");
+    /// ```
     pub fn code(&self) -> &'static str {
         match self {
             Self::Missing => "token_missing",
@@ -86,6 +112,18 @@ impl TokenError {
     }
 
     /// The failure for this error, with its `Bearer` challenge (RFC 6750 §3).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::FailureKind;
+    /// use passport_actix::jwt::TokenError;
+    ///
+    /// let failure = TokenError::Missing.into_failure("api");
+    /// assert_eq!(failure.kind(), FailureKind::MissingCredentials);
+    /// assert_eq!(failure.challenge().unwrap().to_string(), r#"Bearer realm="api""#);
+    /// assert_eq!(TokenError::Multiple.into_failure("api").status(), 400);
+    /// ```
     pub fn into_failure(self, realm: &str) -> Failure {
         let description = self.to_string();
         match self {
@@ -124,6 +162,24 @@ fn capitalize(text: &str) -> String {
 }
 
 /// A token could not be signed.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::{IssueError, JwtConfig};
+///
+/// /// Custom claims that cannot be written as JSON.
+/// struct Unwritable;
+/// impl serde::Serialize for Unwritable {
+///     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+///         Err(serde::ser::Error::custom("no JSON for this"))
+///     }
+/// }
+///
+/// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+/// let error: IssueError = config.issuer().issue("ada", Unwritable).unwrap_err();
+/// assert_eq!(error.to_string(), "the token could not be signed");
+/// ```
 #[derive(Debug, Error)]
 #[error("the token could not be signed")]
 pub struct IssueError(#[source] pub(crate) jsonwebtoken::errors::Error);

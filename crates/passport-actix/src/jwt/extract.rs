@@ -60,6 +60,18 @@ impl fmt::Debug for ExtractJwt {
 }
 
 /// What an extractor found.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use passport_actix::jwt::{ExtractJwt, Extracted};
+///
+/// let extract = ExtractJwt::from_auth_header_as_bearer_token();
+/// assert_eq!(extract.extract(&TestRequest::get().to_http_request()), Extracted::None);
+/// let req = TestRequest::get().insert_header(("authorization", "Bearer abc")).to_http_request();
+/// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extracted {
     /// No token.
@@ -71,17 +83,52 @@ pub enum Extracted {
 }
 
 impl ExtractJwt {
-    /// From the query parameter `name` (the seed's `?secret_token=`).
+    /// From the query parameter `name` (for example `?secret_token=<token>`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// let extract = ExtractJwt::from_url_query_parameter("secret_token");
+    /// let req = TestRequest::get().uri("/user/me?secret_token=abc").to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// ```
     pub fn from_url_query_parameter(name: impl Into<String>) -> Self {
         Self(Source::Query(name.into()))
     }
 
     /// From `Authorization: Bearer <token>`, the scheme matched case-insensitively.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// let extract = ExtractJwt::from_auth_header_as_bearer_token();
+    /// let req = TestRequest::get().insert_header(("authorization", "bearer abc")).to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// let req = TestRequest::get().insert_header(("authorization", "Basic YWRhOnB3")).to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::None);
+    /// ```
     pub fn from_auth_header_as_bearer_token() -> Self {
         Self::from_auth_header_with_scheme("Bearer")
     }
 
     /// From `Authorization: <scheme> <token>`, the scheme matched case-insensitively.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// let extract = ExtractJwt::from_auth_header_with_scheme("JWT");
+    /// let req = TestRequest::get().insert_header(("authorization", "JWT abc")).to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// ```
     pub fn from_auth_header_with_scheme(scheme: impl Into<String>) -> Self {
         Self(Source::HeaderWithScheme {
             header: AUTHORIZATION,
@@ -90,6 +137,18 @@ impl ExtractJwt {
     }
 
     /// From any header: its whole value, or the part after `scheme` if one is given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::http::header::HeaderName;
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// let extract = ExtractJwt::from_header(HeaderName::from_static("x-access-token"), None);
+    /// let req = TestRequest::get().insert_header(("x-access-token", "abc")).to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// ```
     pub fn from_header(header: HeaderName, scheme: Option<&str>) -> Self {
         Self(Source::HeaderWithScheme {
             header,
@@ -98,21 +157,72 @@ impl ExtractJwt {
     }
 
     /// From the cookie `name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::cookie::Cookie;
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// let extract = ExtractJwt::from_cookie("access_token");
+    /// let req = TestRequest::get().cookie(Cookie::new("access_token", "abc")).to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// ```
     pub fn from_cookie(name: impl Into<String>) -> Self {
         Self(Source::Cookie(name.into()))
     }
 
     /// From a function of your own, returning every token it finds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// // Tokens in the last path segment, `/download/<token>`.
+    /// let extract = ExtractJwt::custom(|req| {
+    ///     req.path().strip_prefix("/download/").map(str::to_owned).into_iter().collect()
+    /// });
+    /// let req = TestRequest::get().uri("/download/abc").to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// ```
     pub fn custom(f: impl Fn(&HttpRequest) -> Vec<String> + Send + Sync + 'static) -> Self {
         Self(Source::Custom(Arc::new(f)))
     }
 
     /// From several extractors, in order (the first hit wins when the strategy allows several).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{ExtractJwt, Extracted};
+    ///
+    /// let extract = ExtractJwt::from_extractors([
+    ///     ExtractJwt::from_auth_header_as_bearer_token(),
+    ///     ExtractJwt::from_cookie("access_token"),
+    /// ]);
+    /// let req = TestRequest::get().insert_header(("authorization", "Bearer abc")).to_http_request();
+    /// assert_eq!(extract.extract(&req), Extracted::One("abc".into()));
+    /// ```
     pub fn from_extractors(extractors: impl IntoIterator<Item = ExtractJwt>) -> Self {
         Self(Source::Extractors(extractors.into_iter().collect()))
     }
 
     /// Every token this extractor finds in `req`, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::ExtractJwt;
+    ///
+    /// let extract = ExtractJwt::from_url_query_parameter("t");
+    /// let req = TestRequest::get().uri("/?t=a&t=b").to_http_request();
+    /// assert_eq!(extract.candidates(&req), ["a", "b"]);
+    /// ```
     pub fn candidates(&self, req: &HttpRequest) -> Vec<String> {
         let mut found = Vec::new();
         self.collect(req, &mut found);

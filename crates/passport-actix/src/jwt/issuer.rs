@@ -10,6 +10,19 @@ use crate::jwt::claims::{Audience, Claims};
 use crate::jwt::error::IssueError;
 
 /// A freshly signed token, ready to send as `{"token", "token_type", "expires_in"}`.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::JwtConfig;
+///
+/// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+/// let issued = config.issuer().issue("ada", ()).unwrap();
+/// let body = serde_json::to_value(&issued).unwrap();
+/// assert_eq!(body["token_type"], "Bearer");
+/// assert_eq!(body["expires_in"], 3600);
+/// assert!(!format!("{issued:?}").contains(&issued.token), "Debug hides the token");
+/// ```
 #[derive(Clone, Serialize)]
 pub struct IssuedToken {
     /// The compact JWS.
@@ -32,6 +45,18 @@ impl fmt::Debug for IssuedToken {
 /// Signs tokens with `sub`, `iat`, `exp`, `iss`, `aud` and custom claims; an asymmetric key
 /// also writes its `kid` in the header. Made by
 /// [`JwtConfig::issuer`](crate::jwt::JwtConfig::issuer).
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::{JwtConfig, TokenIssuer};
+///
+/// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+/// let issuer: TokenIssuer = config.issuer();
+/// assert_eq!(issuer.kid(), None, "HMAC tokens carry no kid");
+/// let token = issuer.issue("ada", ()).unwrap().token;
+/// assert_eq!(config.verifier().verify::<()>(&token).unwrap().sub, "ada");
+/// ```
 #[derive(Clone)]
 pub struct TokenIssuer {
     key: EncodingKey,
@@ -79,6 +104,17 @@ impl TokenIssuer {
     }
 
     /// Signs a token for `subject` with the application's `custom` claims (use `()` for none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Claims, JwtConfig};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let token = config.issuer().issue("ada", serde_json::json!({ "sid": "s-1" })).unwrap().token;
+    /// let claims: Claims<serde_json::Value> = config.verifier().verify(&token).unwrap();
+    /// assert_eq!(claims.custom["sid"], "s-1");
+    /// ```
     pub fn issue<C: Serialize>(
         &self,
         subject: impl Into<String>,

@@ -11,6 +11,15 @@ use thiserror::Error;
 use crate::jwt::keys::{KeyError, KeySet};
 
 /// Why a JWKS fetch failed; the key set in use is kept.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::{JwksError, RemoteKeySet};
+///
+/// assert!(matches!(RemoteKeySet::new("http://auth.example.com/jwks.json"), Err(JwksError::InsecureUrl(_))));
+/// assert!(matches!(RemoteKeySet::new("not a url"), Err(JwksError::BadUrl(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum JwksError {
@@ -126,6 +135,16 @@ impl RemoteKeySet {
     /// A key set fetched from `url` (https, or http on a loopback host), with the default
     /// limits. Nothing is fetched until a token needs a key or [`refresh`](Self::refresh)
     /// is called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// assert!(RemoteKeySet::new("https://auth.example.com/.well-known/jwks.json").is_ok());
+    /// assert!(RemoteKeySet::new("http://127.0.0.1:8080/.well-known/jwks.json").is_ok(), "loopback");
+    /// assert!(RemoteKeySet::new("http://auth.example.com/.well-known/jwks.json").is_err());
+    /// ```
     pub fn new(url: &str) -> Result<Self, JwksError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| JwksError::BadUrl(e.to_string()))?;
         let loopback = parsed.host_str().is_some_and(|host| {
@@ -147,6 +166,15 @@ impl RemoteKeySet {
 
     /// Accepts a plain `http://` URL on any host (for a JWKS served inside a trusted network
     /// only: anyone on the path could substitute keys).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// let keys = RemoteKeySet::allow_plain_http("http://auth.internal:8080/.well-known/jwks.json").unwrap();
+    /// assert_eq!(keys.url(), "http://auth.internal:8080/.well-known/jwks.json");
+    /// ```
     pub fn allow_plain_http(url: &str) -> Result<Self, JwksError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| JwksError::BadUrl(e.to_string()))?;
         match parsed.scheme() {
@@ -174,17 +202,48 @@ impl RemoteKeySet {
     }
 
     /// Sets the fetch timeout (connect and read; default 5 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// let keys = RemoteKeySet::new("https://auth.example.com/jwks.json").unwrap().timeout(Duration::from_secs(2));
+    /// # let _ = keys;
+    /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
         self.with_limits(|l| l.timeout = timeout)
     }
 
     /// Sets the largest document accepted (default 64 KiB).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// let keys = RemoteKeySet::new("https://auth.example.com/jwks.json").unwrap().max_bytes(16 * 1024);
+    /// # let _ = keys;
+    /// ```
     pub fn max_bytes(self, bytes: usize) -> Self {
         self.with_limits(|l| l.max_bytes = bytes)
     }
 
     /// Sets the bounds applied to the issuer's `max-age` (default 60 s to 24 h) and the
     /// freshness assumed when it sends none (default 300 s, clamped to the bounds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// let minute = Duration::from_secs(60);
+    /// let keys = RemoteKeySet::new("https://auth.example.com/jwks.json").unwrap()
+    ///     .max_age(minute, 10 * minute, 60 * minute);
+    /// # let _ = keys;
+    /// ```
     pub fn max_age(self, min: Duration, default: Duration, max: Duration) -> Self {
         self.with_limits(|l| {
             l.min_max_age = min;
@@ -195,12 +254,35 @@ impl RemoteKeySet {
 
     /// Sets the shortest time between two fetches caused by unknown `kid`s or failures
     /// (default 30 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// let keys = RemoteKeySet::new("https://auth.example.com/jwks.json").unwrap()
+    ///     .unknown_kid_cooldown(Duration::from_secs(10));
+    /// # let _ = keys;
+    /// ```
     pub fn unknown_kid_cooldown(self, cooldown: Duration) -> Self {
         self.with_limits(|l| l.unknown_kid_cooldown = cooldown)
     }
 
     /// Sets how long keys are still served past their freshness while the issuer cannot be
     /// fetched (default 1 h).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// let keys = RemoteKeySet::new("https://auth.example.com/jwks.json").unwrap()
+    ///     .stale_for(Duration::from_secs(6 * 3600));
+    /// assert!(keys.current().is_empty(), "nothing fetched yet");
+    /// assert!(keys.last_error().is_none());
+    /// ```
     pub fn stale_for(self, stale_for: Duration) -> Self {
         self.with_limits(|l| l.stale_for = stale_for)
     }
@@ -229,6 +311,21 @@ impl RemoteKeySet {
 
     /// Fetches the document now (single-flight), whatever its freshness. A failure keeps the
     /// current keys.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use passport_actix::jwt::RemoteKeySet;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let keys = RemoteKeySet::new("https://auth.example.com/.well-known/jwks.json").unwrap();
+    /// // Fetch at start-up, so the first request does not wait (and a bad URL shows at once).
+    /// if let Err(error) = keys.refresh().await {
+    ///     eprintln!("the JWKS is not reachable yet: {error}");
+    /// }
+    /// println!("{} keys", keys.current().keys().len());
+    /// # });
+    /// ```
     pub async fn refresh(&self) -> Result<(), JwksError> {
         let requested = Instant::now();
         let _guard = self.inner.fetching.lock().await;

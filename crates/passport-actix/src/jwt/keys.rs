@@ -36,6 +36,15 @@ const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// Why key material was refused. The messages never quote key bytes.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::jwt::{Algorithm, KeyError, SigningKey};
+///
+/// assert!(matches!(SigningKey::from_pkcs8_pem("hello"), Err(KeyError::NotPem(_))));
+/// assert!(matches!(SigningKey::generate(Algorithm::HS256), Err(KeyError::Unsupported(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -222,6 +231,18 @@ impl VerifyingKey {
 
     /// Reads a public key (`PUBLIC KEY`, SPKI) or the public half of a private key
     /// (`PRIVATE KEY`, PKCS#8) from PEM. Its `kid` is its RFC 7638 thumbprint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey, VerifyingKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    /// let public_pem = key.verifying_key().to_public_pem().unwrap();
+    /// let public = VerifyingKey::from_pem(&public_pem).unwrap();
+    /// assert_eq!(public.kid(), key.kid());
+    /// assert_eq!(public.algorithm(), Algorithm::ES256);
+    /// ```
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         match Pem::parse(pem)? {
             Pem::Private(der) => Ok(SigningKey::from_pkcs8_der(&der)?.public),
@@ -232,6 +253,20 @@ impl VerifyingKey {
     /// Reads one public JWK, strictly: `kty` `OKP` (Ed25519), `EC` (P-256) or `RSA`; no private
     /// member; `alg`, when present, must be the algorithm of the key type; `use`, when present,
     /// must be `sig`. The `kid` is kept as given, or is the thumbprint when absent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey, VerifyingKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let jwk = key.verifying_key().to_jwk();
+    /// assert_eq!(VerifyingKey::from_jwk(&jwk).unwrap(), *key.verifying_key());
+    ///
+    /// let mut private = jwk.clone();
+    /// private["d"] = "c2VjcmV0".into();
+    /// assert!(VerifyingKey::from_jwk(&private).is_err(), "a JWK with a private member is refused");
+    /// ```
     pub fn from_jwk(jwk: &Value) -> Result<Self, KeyError> {
         let object = jwk
             .as_object()
@@ -330,6 +365,17 @@ impl VerifyingKey {
     }
 
     /// The public JWK: `kty`, `kid`, `alg`, `use: "sig"` and the public parameters only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let jwk = key.verifying_key().to_jwk();
+    /// assert_eq!((jwk["kty"].as_str(), jwk["crv"].as_str(), jwk["alg"].as_str()), (Some("OKP"), Some("Ed25519"), Some("EdDSA")));
+    /// assert!(jwk.get("d").is_none(), "public members only");
+    /// ```
     pub fn to_jwk(&self) -> Value {
         let mut jwk = Map::new();
         for (name, value) in self.inner.params.members() {
@@ -345,6 +391,16 @@ impl VerifyingKey {
     }
 
     /// The key as a `PUBLIC KEY` (SPKI) PEM document.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let pem = key.verifying_key().to_public_pem().unwrap();
+    /// assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    /// ```
     pub fn to_public_pem(&self) -> Result<String, KeyError> {
         use pkcs8::EncodePublicKey;
         let line = pkcs8::LineEnding::LF;
@@ -419,6 +475,16 @@ impl fmt::Debug for SigningKey {
 impl SigningKey {
     /// A new random key for `algorithm` (`EdDSA`, `ES256` or `RS256`; RSA keys have
     /// [`GENERATED_RSA_BITS`] bits), from the operating system's CSPRNG.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
+    /// assert_eq!(key.kid(), key.verifying_key().thumbprint());
+    /// ```
     pub fn generate(algorithm: Algorithm) -> Result<Self, KeyError> {
         let der = match algorithm {
             Algorithm::EdDSA => {
@@ -439,6 +505,16 @@ impl SigningKey {
 
     /// Reads a `PRIVATE KEY` (unencrypted PKCS#8) PEM document: Ed25519, P-256 or RSA (at
     /// least [`MIN_RSA_BITS`] bits).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, SigningKey};
+    ///
+    /// let pem = SigningKey::generate(Algorithm::EdDSA).unwrap().to_pkcs8_pem().unwrap();
+    /// let key = SigningKey::from_pkcs8_pem(&pem).unwrap();
+    /// assert_eq!(key.algorithm(), Algorithm::EdDSA);
+    /// ```
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
         match Pem::parse(pem)? {
             Pem::Private(der) => Self::from_pkcs8_der(&der),
@@ -449,6 +525,16 @@ impl SigningKey {
     }
 
     /// Like [`from_pkcs8_pem`](Self::from_pkcs8_pem), refusing a key for another algorithm.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeyError, SigningKey};
+    ///
+    /// let pem = SigningKey::generate(Algorithm::ES256).unwrap().to_pkcs8_pem().unwrap();
+    /// assert!(SigningKey::from_pkcs8_pem_for(Algorithm::ES256, &pem).is_ok());
+    /// assert!(matches!(SigningKey::from_pkcs8_pem_for(Algorithm::EdDSA, &pem), Err(KeyError::WrongAlgorithm { .. })));
+    /// ```
     pub fn from_pkcs8_pem_for(algorithm: Algorithm, pem: &str) -> Result<Self, KeyError> {
         if !ASYMMETRIC_ALGORITHMS.contains(&algorithm) {
             return Err(unsupported_algorithm(algorithm));
@@ -559,6 +645,18 @@ pub struct KeySet {
 
 impl KeySet {
     /// A set of `keys`, refusing duplicate `kid`s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeySet, SigningKey};
+    ///
+    /// let a = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let b = SigningKey::generate(Algorithm::ES256).unwrap();
+    /// let set = KeySet::new([a.verifying_key().clone(), b.verifying_key().clone()]).unwrap();
+    /// assert_eq!(set.keys().len(), 2);
+    /// assert_eq!(set.get(b.kid()).unwrap().algorithm(), Algorithm::ES256);
+    /// ```
     pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Result<Self, KeyError> {
         let mut set = Self::default();
         for key in keys {
@@ -569,6 +667,18 @@ impl KeySet {
 
     /// Parses a JWKS document (`{"keys":[…]}`), strictly: see [`VerifyingKey::from_jwk`];
     /// duplicate `kid`s and a document with no key are refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeySet, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let published = KeySet::new([key.verifying_key().clone()]).unwrap().to_jwks().to_string();
+    /// let set = KeySet::from_jwks(published.as_bytes()).unwrap();
+    /// assert!(set.get(key.kid()).is_some());
+    /// assert!(KeySet::from_jwks(br#"{"keys":[]}"#).is_err(), "a JWKS with no key is refused");
+    /// ```
     pub fn from_jwks(json: &[u8]) -> Result<Self, KeyError> {
         let document: Value = serde_json::from_slice(json)
             .map_err(|_| KeyError::Jwks("the document is not JSON".to_owned()))?;
@@ -587,6 +697,18 @@ impl KeySet {
     }
 
     /// Adds a key, refusing a `kid` already in the set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeySet, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let mut set = KeySet::default();
+    /// set.insert(key.verifying_key().clone()).unwrap();
+    /// assert!(set.insert(key.verifying_key().clone()).is_err(), "one kid, one key");
+    /// assert!(!set.is_empty());
+    /// ```
     pub fn insert(&mut self, key: VerifyingKey) -> Result<(), KeyError> {
         if self.get(key.kid()).is_some() {
             return Err(KeyError::Jwks(format!("duplicate kid {:?}", key.kid())));
@@ -611,6 +733,17 @@ impl KeySet {
     }
 
     /// The JWKS document: `{"keys":[…]}` with every key's public JWK.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, KeySet, SigningKey};
+    ///
+    /// let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    /// let jwks = KeySet::new([key.verifying_key().clone()]).unwrap().to_jwks();
+    /// assert_eq!(jwks["keys"][0]["kid"], key.kid());
+    /// assert_eq!(jwks["keys"][0]["kty"], "EC");
+    /// ```
     pub fn to_jwks(&self) -> Value {
         serde_json::json!({ "keys": self.keys.iter().map(VerifyingKey::to_jwk).collect::<Vec<_>>() })
     }

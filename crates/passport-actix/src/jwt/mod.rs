@@ -25,6 +25,7 @@ pub use extract::{ExtractJwt, Extracted};
 pub use issuer::{IssuedToken, TokenIssuer};
 pub use jsonwebtoken::Algorithm;
 #[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use jwks::{JwksError, RemoteKeySet};
 pub use keys::{
     ASYMMETRIC_ALGORITHMS, GENERATED_RSA_BITS, KeyError, KeySet, MIN_RSA_BITS, SigningKey,

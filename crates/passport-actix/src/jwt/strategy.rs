@@ -60,6 +60,20 @@ where
 {
     /// A strategy that verifies with `verifier`, finds tokens with `extractor` and maps
     /// claims to a user with `verify`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let jwt = JwtStrategy::new(
+    ///     config.verifier(),
+    ///     ExtractJwt::from_auth_header_as_bearer_token(),
+    ///     async |claims: Claims<()>| Ok(Some(claims.sub)),
+    /// );
+    /// # let _: JwtStrategy<(), String, _> = jwt;
+    /// ```
     pub fn new(verifier: JwtVerifier, extractor: ExtractJwt, verify: F) -> Self {
         Self {
             verifier: Arc::new(verifier),
@@ -73,6 +87,26 @@ where
     }
 
     /// Sets the `realm` of the `Bearer` challenge (quotes and backslashes are dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
+    /// use passport_actix::{AuthRequest, Authenticate, Outcome};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let jwt = JwtStrategy::new(
+    ///     config.verifier(),
+    ///     ExtractJwt::from_auth_header_as_bearer_token(),
+    ///     async |claims: Claims<()>| Ok(Some(claims.sub)),
+    /// ).realm("billing");
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let req = AuthRequest::with_body(TestRequest::get().to_http_request(), "".into());
+    /// let Outcome::Fail(failure) = jwt.authenticate(&req).await else { panic!("no token, no user") };
+    /// assert_eq!(failure.challenge().unwrap().to_string(), r#"Bearer realm="billing""#);
+    /// # });
+    /// ```
     pub fn realm(mut self, realm: &str) -> Self {
         self.realm = realm
             .chars()
@@ -85,6 +119,20 @@ where
     /// [`DEFAULT_VERIFIED_TOKEN_CACHE`]), so that a token sent again skips the signature check
     /// and JSON parsing; its `exp` and `nbf` are still checked every time and the verify
     /// callback still runs. `0` turns the cache off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let jwt = JwtStrategy::new(
+    ///     config.verifier(),
+    ///     ExtractJwt::from_auth_header_as_bearer_token(),
+    ///     async |claims: Claims<()>| Ok(Some(claims.sub)),
+    /// ).verified_token_cache(0); // verify every token in full, every time
+    /// # let _: JwtStrategy<(), String, _> = jwt;
+    /// ```
     pub fn verified_token_cache(mut self, capacity: usize) -> Self {
         self.verified = (capacity > 0).then(|| VerifiedTokens::new(capacity));
         self
@@ -126,6 +174,31 @@ where
     }
 
     /// Uses the first token found instead of refusing requests that carry several.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
+    /// use passport_actix::{AuthRequest, Authenticate, Outcome};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let token = config.issuer().issue("ada", ()).unwrap().token;
+    /// let jwt = JwtStrategy::new(
+    ///     config.verifier(),
+    ///     ExtractJwt::from_extractors([
+    ///         ExtractJwt::from_auth_header_as_bearer_token(),
+    ///         ExtractJwt::from_url_query_parameter("token"),
+    ///     ]),
+    ///     async |claims: Claims<()>| Ok(Some(claims.sub)),
+    /// ).first_token_wins();
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let http = TestRequest::get().uri("/?token=stale")
+    ///     .insert_header(("authorization", format!("Bearer {token}"))).to_http_request();
+    /// let req = AuthRequest::with_body(http, "".into());
+    /// assert!(matches!(jwt.authenticate(&req).await, Outcome::Success { user, .. } if user == "ada"));
+    /// # });
+    /// ```
     pub fn first_token_wins(mut self) -> Self {
         self.first_token_wins = true;
         self

@@ -106,6 +106,18 @@ impl JwtVerifier {
 
     /// Sets the longest lifetime (`exp - iat`) a token may claim (default 24 h): a token
     /// signed to live for a year, even with the right key, is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let token = config.issuer().issue("ada", ()).unwrap().token; // lives one hour
+    /// let strict = config.verifier().max_lifetime(Duration::from_secs(900));
+    /// assert_eq!(strict.verify::<()>(&token).unwrap_err(), TokenError::LifetimeTooLong);
+    /// ```
     pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
         self.max_lifetime = lifetime.as_secs();
         self
@@ -113,6 +125,18 @@ impl JwtVerifier {
 
     /// A verifier that accepts tokens signed by any key of `keys`, selected by the token's
     /// `kid`, for `issuer`/`audience`; leeway 30 s, tokens of at most 8 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{Algorithm, JwtConfig, JwtVerifier, KeySet, SigningKey, TokenError};
+    ///
+    /// let key = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let stranger = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    /// let verifier = JwtVerifier::with_key_set(KeySet::new([key.verifying_key().clone()]).unwrap(), "me", "my-api");
+    /// let token = JwtConfig::asymmetric(stranger, "me", "my-api").issuer().issue("ada", ()).unwrap().token;
+    /// assert_eq!(verifier.verify::<()>(&token).unwrap_err(), TokenError::UnknownKey);
+    /// ```
     pub fn with_key_set(keys: KeySet, issuer: &str, audience: &str) -> Self {
         Self::asymmetric(VerifierKeys::Set(keys), issuer, audience)
     }
@@ -120,7 +144,18 @@ impl JwtVerifier {
     /// A verifier that follows a remote JWKS (see [`RemoteKeySet`](crate::jwt::RemoteKeySet)),
     /// selected by the token's `kid`, for `issuer`/`audience`; leeway 30 s, tokens of at most
     /// 8 KiB.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtVerifier, RemoteKeySet};
+    ///
+    /// let keys = RemoteKeySet::new("https://auth.example.com/.well-known/jwks.json").unwrap();
+    /// let verifier = JwtVerifier::with_remote_key_set(keys, "https://auth.example.com", "my-api");
+    /// # let _ = verifier;
+    /// ```
     #[cfg(feature = "jwks")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
     pub fn with_remote_key_set(
         keys: crate::jwt::jwks::RemoteKeySet,
         issuer: &str,
@@ -147,6 +182,17 @@ impl JwtVerifier {
     }
 
     /// Sets the clock-skew leeway for `exp`, `nbf` and `iat`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::jwt::JwtConfig;
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let verifier = config.verifier().leeway(Duration::from_secs(0));
+    /// # let _ = verifier;
+    /// ```
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway.as_secs();
         for validation in std::iter::once(&mut self.validation).chain(&mut self.asymmetric) {
@@ -156,6 +202,16 @@ impl JwtVerifier {
     }
 
     /// Sets the largest token accepted, in bytes; larger ones are refused before any parsing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let verifier = config.verifier().max_token_bytes(16);
+    /// assert_eq!(verifier.verify::<()>("a.rather.long.token.of.many.bytes").unwrap_err(), TokenError::TooLarge(16));
+    /// ```
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.max_token_bytes = bytes;
         self
@@ -193,6 +249,22 @@ impl JwtVerifier {
     }
 
     /// Verifies `token` and returns its claims.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let token = config.issuer().issue("ada", ()).unwrap().token;
+    /// assert_eq!(config.verifier().verify::<()>(&token).unwrap().sub, "ada");
+    /// // Change the first character of the signature.
+    /// let at = token.rfind('.').unwrap() + 1;
+    /// let replacement = if token[at..].starts_with('A') { "B" } else { "A" };
+    /// let mut forged = token.clone();
+    /// forged.replace_range(at..at + 1, replacement);
+    /// assert_eq!(config.verifier().verify::<()>(&forged).unwrap_err(), TokenError::InvalidSignature);
+    /// ```
     pub fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, TokenError> {
         if token.len() > self.max_token_bytes {
             return Err(TokenError::TooLarge(self.max_token_bytes));
@@ -227,6 +299,20 @@ impl JwtVerifier {
 
     /// Re-checks the time-bound claims (`exp`, `nbf`) of claims verified earlier, with the
     /// same leeway as [`verify`](Self::verify).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::jwt::{JwtConfig, TokenError};
+    ///
+    /// let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+    /// let verifier = config.verifier();
+    /// let token = config.issuer().issue("ada", ()).unwrap().token;
+    /// let mut claims = verifier.verify::<()>(&token).unwrap();
+    /// assert_eq!(verifier.check_lifetime(&claims), Ok(()));
+    /// claims.exp = claims.iat - 3600; // as if an hour had passed since it expired
+    /// assert_eq!(verifier.check_lifetime(&claims), Err(TokenError::Expired));
+    /// ```
     pub fn check_lifetime<C>(&self, claims: &Claims<C>) -> Result<(), TokenError> {
         let now = jsonwebtoken::get_current_timestamp();
         if claims.exp.saturating_add(self.leeway) < now {

@@ -19,6 +19,16 @@ pub const OWASP_ARGON2ID: Argon2idParams = Argon2idParams {
 };
 
 /// argon2id cost parameters.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::{Argon2idParams, OWASP_ARGON2ID};
+///
+/// assert_eq!(Argon2idParams::default(), OWASP_ARGON2ID);
+/// let stronger = Argon2idParams { memory_kib: 64 * 1024, ..OWASP_ARGON2ID };
+/// assert_eq!(stronger.iterations, 2);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Argon2idParams {
     /// Memory per hash, in KiB.
@@ -71,6 +81,19 @@ fn hash_error(error: impl fmt::Display) -> HashError {
 
 impl Argon2id {
     /// A hasher with `params`. Computes the dummy hash once (one hash's time and memory).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{Argon2id, Argon2idParams, PasswordHasher};
+    ///
+    /// let small = Argon2idParams { memory_kib: 256, iterations: 1, parallelism: 1 }; // for the example only
+    /// let argon = Argon2id::new(small).unwrap();
+    /// assert_eq!(argon.params(), small);
+    /// let other = Argon2id::new(Argon2idParams { iterations: 2, ..small }).unwrap();
+    /// assert!(other.needs_rehash(&argon.hash(b"correct horse").unwrap()), "other parameters: rehash");
+    /// assert!(Argon2id::new(Argon2idParams { memory_kib: 1, iterations: 1, parallelism: 1 }).is_err());
+    /// ```
     pub fn new(params: Argon2idParams) -> Result<Self, HashError> {
         let built = Params::new(
             params.memory_kib,

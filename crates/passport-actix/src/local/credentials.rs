@@ -10,6 +10,17 @@ use crate::request::AuthRequest;
 
 /// Which body fields hold the username and the password (passport-local's
 /// `usernameField`/`passwordField`; default `email` and `password`).
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::FieldNames;
+///
+/// let fields = FieldNames::default();
+/// assert_eq!((fields.username.as_str(), fields.password.as_str()), ("email", "password"));
+/// let custom = FieldNames { username: "login".into(), password: "secret".into() };
+/// # let _ = custom;
+/// ```
 #[derive(Debug, Clone)]
 pub struct FieldNames {
     /// The username field.
@@ -29,6 +40,23 @@ impl Default for FieldNames {
 
 /// A username and password as submitted. The password is a [`SecretString`]: it is zeroed on
 /// drop and never printed by `Debug`.
+///
+/// # Examples
+///
+/// ```
+/// use actix_web::test::TestRequest;
+/// use passport_actix::AuthRequest;
+/// use passport_actix::local::{Credentials, FieldNames};
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let http = TestRequest::post().insert_header(("content-type", "application/json")).to_http_request();
+/// let req = AuthRequest::with_body(http, r#"{"email":"ada@example.com","password":"hunter2!"}"#.into());
+/// let credentials = Credentials::from_request(&req, &FieldNames::default()).await.unwrap();
+/// assert_eq!(credentials.username, "ada@example.com");
+/// assert_eq!(credentials.password_bytes(), b"hunter2!");
+/// assert!(!format!("{credentials:?}").contains("hunter2"));
+/// # });
+/// ```
 pub struct Credentials {
     /// The username as submitted (not yet normalized).
     pub username: String,
@@ -52,6 +80,22 @@ impl Credentials {
     /// `application/x-www-form-urlencoded` are accepted; other fields are ignored. A missing or
     /// empty field is passport-local's `400 "Missing credentials"`; anything malformed is
     /// another 4xx with a reason (400, 413 or 415).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::AuthRequest;
+    /// use passport_actix::local::{Credentials, FieldNames};
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let http = TestRequest::post().insert_header(("content-type", "application/x-www-form-urlencoded")).to_http_request();
+    /// let req = AuthRequest::with_body(http, "email=ada%40example.com".into());
+    /// let failure = Credentials::from_request(&req, &FieldNames::default()).await.unwrap_err();
+    /// assert_eq!(failure.status(), 400);
+    /// assert_eq!(failure.code(), "missing_credentials");
+    /// # });
+    /// ```
     pub async fn from_request(req: &AuthRequest, fields: &FieldNames) -> Result<Self, Failure> {
         let [username, password] =
             read_fields(req, [fields.username.as_str(), fields.password.as_str()]).await?;

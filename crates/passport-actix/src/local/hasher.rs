@@ -5,11 +5,32 @@ use std::fmt;
 use crate::error::HashError;
 
 /// A stored password hash (PHC or modular crypt string). `Debug` never prints it.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::PasswordHash;
+///
+/// let hash = PasswordHash::new("$2b$04$abcdefghijklmnopqrstuu5Vh7jqkGQFZ2W0ZsJHdcBqWsO0XFD5i");
+/// assert!(hash.as_str().starts_with("$2b$"));
+/// assert_eq!(format!("{hash:?}"), "PasswordHash([redacted])");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
 
 impl PasswordHash {
     /// Wraps a hash read from storage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::PasswordHash;
+    ///
+    /// // From a database row.
+    /// let row_value = String::from("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA");
+    /// let hash = PasswordHash::new(row_value);
+    /// assert!(hash.as_str().starts_with("$argon2id$"));
+    /// ```
     pub fn new(hash: impl Into<String>) -> Self {
         Self(hash.into())
     }
@@ -28,6 +49,38 @@ impl fmt::Debug for PasswordHash {
 
 /// A slow, salted password hash. Both methods block: the local strategy calls them on a
 /// [`BlockingPool`](crate::BlockingPool), never on the async executor.
+///
+/// # Examples
+///
+/// A hasher that counts the hashes it makes (for metrics), around any other:
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use passport_actix::HashError;
+/// use passport_actix::local::{Bcrypt, PasswordHash, PasswordHasher};
+///
+/// struct Counted<H> { inner: H, hashes: AtomicU64 }
+///
+/// impl<H: PasswordHasher> PasswordHasher for Counted<H> {
+///     fn hash(&self, password: &[u8]) -> Result<PasswordHash, HashError> {
+///         self.hashes.fetch_add(1, Ordering::Relaxed);
+///         self.inner.hash(password)
+///     }
+///     fn verify(&self, password: &[u8], hash: &PasswordHash) -> Result<bool, HashError> {
+///         self.inner.verify(password, hash)
+///     }
+///     fn dummy_hash(&self) -> &PasswordHash { self.inner.dummy_hash() }
+///     fn needs_rehash(&self, hash: &PasswordHash) -> bool { self.inner.needs_rehash(hash) }
+///     fn max_password_bytes(&self) -> Option<usize> { self.inner.max_password_bytes() }
+///     fn recognizes(&self, hash: &PasswordHash) -> bool { self.inner.recognizes(hash) }
+/// }
+///
+/// let hasher = Counted { inner: Bcrypt::new(4).unwrap(), hashes: AtomicU64::new(0) };
+/// let hash = hasher.hash(b"correct horse").unwrap();
+/// assert!(hasher.verify(b"correct horse", &hash).unwrap());
+/// assert_eq!(hasher.hashes.load(Ordering::Relaxed), 1);
+/// assert_eq!(hasher.max_password_bytes(), Some(72));
+/// ```
 pub trait PasswordHasher: Send + Sync + 'static {
     /// Hashes `password` with a fresh random salt.
     fn hash(&self, password: &[u8]) -> Result<PasswordHash, HashError>;
@@ -93,6 +146,16 @@ impl fmt::Debug for Migrating {
 
 impl Migrating {
     /// Hashes with `current`; add earlier schemes with [`previous`](Self::previous).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{Bcrypt, Migrating, PasswordHasher};
+    ///
+    /// let hasher = Migrating::new(Bcrypt::new(4).unwrap());
+    /// let hash = hasher.hash(b"correct horse").unwrap();
+    /// assert!(!hasher.needs_rehash(&hash));
+    /// ```
     pub fn new(current: impl PasswordHasher) -> Self {
         Self {
             current: Box::new(current),
@@ -101,6 +164,22 @@ impl Migrating {
     }
 
     /// Also verifies hashes that `hasher` recognizes (and upgrades them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "argon2")] {
+    /// use passport_actix::local::{Argon2id, Argon2idParams, Bcrypt, Migrating, PasswordHasher};
+    ///
+    /// let small = Argon2idParams { memory_kib: 256, iterations: 1, parallelism: 1 }; // for the example only
+    /// let stored = Bcrypt::new(4).unwrap().hash(b"correct horse").unwrap();
+    /// // Moving from bcrypt to argon2id: old hashes verify, and are replaced at the next login.
+    /// let hasher = Migrating::new(Argon2id::new(small).unwrap()).previous(Bcrypt::new(4).unwrap());
+    /// assert!(hasher.verify(b"correct horse", &stored).unwrap());
+    /// assert!(hasher.needs_rehash(&stored));
+    /// assert!(hasher.hash(b"correct horse").unwrap().as_str().starts_with("$argon2id$"));
+    /// # }
+    /// ```
     pub fn previous(mut self, hasher: impl PasswordHasher) -> Self {
         self.previous.push(Box::new(hasher));
         self
@@ -184,6 +263,17 @@ pub const BCRYPT_MAX_PASSWORD_BYTES: usize = 72;
 
 impl Bcrypt {
     /// A hasher with `cost` (4 to 31). Computes the dummy hash once, so this takes one hash's time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{Bcrypt, PasswordHasher};
+    ///
+    /// let bcrypt = Bcrypt::new(4).unwrap(); // production: 12 or more
+    /// assert_eq!(bcrypt.cost(), 4);
+    /// assert!(bcrypt.dummy_hash().as_str().starts_with("$2b$04$"));
+    /// assert!(Bcrypt::new(3).is_err(), "bcrypt's costs are 4 to 31");
+    /// ```
     pub fn new(cost: u32) -> Result<Self, HashError> {
         // The dummy's password is irrelevant: a match against it never logs anyone in.
         let dummy = bcrypt::hash(b"passport-actix timing equalizer", cost)

@@ -11,6 +11,7 @@ mod store;
 mod strategy;
 
 #[cfg(feature = "argon2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "argon2")))]
 pub use argon2::{Argon2id, Argon2idParams, OWASP_ARGON2ID};
 pub use credentials::{Credentials, FieldNames};
 pub use email::{MAX_EMAIL_LEN, normalize_email};

@@ -10,6 +10,18 @@ use crate::outcome::{Failure, FailureKind};
 const COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
 
 /// Why a new password was refused.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+///
+/// let policy = PasswordPolicy::default();
+/// let violation = policy.check("ada", "ada@example.com").unwrap_err();
+/// assert_eq!(violation, PolicyViolation::TooShort);
+/// assert_eq!(violation.code(), "password_too_short");
+/// assert_eq!(policy.failure(violation).status(), 422);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PolicyViolation {
@@ -83,18 +95,48 @@ fn common_passwords() -> Arc<HashSet<String>> {
 
 impl PasswordPolicy {
     /// Sets the minimum length in Unicode code points (NIST: at least 8).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let policy = PasswordPolicy::default().min_chars(12);
+    /// assert_eq!(policy.check("eleven chrs", "ada@example.com"), Err(PolicyViolation::TooShort));
+    /// assert_eq!(policy.check("twelve chars", "ada@example.com"), Ok(()));
+    /// ```
     pub fn min_chars(mut self, min: usize) -> Self {
         self.min_chars = min;
         self
     }
 
     /// Sets the maximum length in bytes (`None`: no limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let policy = PasswordPolicy::default().max_bytes(Some(16));
+    /// assert_eq!(policy.max_bytes_limit(), Some(16));
+    /// assert_eq!(policy.check("a rather long passphrase", "ada@example.com"), Err(PolicyViolation::TooLong));
+    /// ```
     pub fn max_bytes(mut self, max: Option<usize>) -> Self {
         self.max_bytes = max;
         self
     }
 
     /// Replaces the blocklist (entries are compared case-insensitively).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let policy = PasswordPolicy::default().blocklist(["AcmeCorp2025", "acme-password"]);
+    /// assert_eq!(policy.blocklist_len(), 2);
+    /// assert_eq!(policy.check("acmecorp2025", "ada@example.com"), Err(PolicyViolation::TooCommon));
+    /// ```
     pub fn blocklist<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, list: I) -> Self {
         self.blocklist = Some(Arc::new(
             list.into_iter()
@@ -110,6 +152,16 @@ impl PasswordPolicy {
     }
 
     /// Turns the blocklist off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::PasswordPolicy;
+    ///
+    /// let policy = PasswordPolicy::default().without_blocklist();
+    /// assert_eq!(policy.blocklist_len(), 0);
+    /// assert_eq!(policy.check("password1", "ada@example.com"), Ok(()));
+    /// ```
     pub fn without_blocklist(mut self) -> Self {
         self.blocklist = None;
         self
@@ -121,6 +173,17 @@ impl PasswordPolicy {
     }
 
     /// Checks a new password for `username`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let policy = PasswordPolicy::default();
+    /// assert_eq!(policy.check("ada.lovelace", "Ada.Lovelace@example.com"), Err(PolicyViolation::MatchesUsername));
+    /// assert_eq!(policy.check("nul\0inside!", "ada@example.com"), Err(PolicyViolation::ControlCharacter));
+    /// assert_eq!(policy.check("analytical engine", "ada@example.com"), Ok(()));
+    /// ```
     pub fn check(&self, password: &str, username: &str) -> Result<(), PolicyViolation> {
         if password.chars().any(char::is_control) {
             return Err(PolicyViolation::ControlCharacter);
@@ -149,6 +212,17 @@ impl PasswordPolicy {
     }
 
     /// The `422` failure for a violation, with a message that says why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{PasswordPolicy, PolicyViolation};
+    ///
+    /// let failure = PasswordPolicy::default().min_chars(10).failure(PolicyViolation::TooShort);
+    /// assert_eq!(failure.status(), 422);
+    /// assert_eq!(failure.code(), "password_too_short");
+    /// assert_eq!(failure.message(), "The password must be at least 10 characters long");
+    /// ```
     pub fn failure(&self, violation: PolicyViolation) -> Failure {
         let message = match violation {
             PolicyViolation::TooShort => {

@@ -9,6 +9,18 @@ use crate::error::StoreError;
 use crate::local::hasher::PasswordHash;
 
 /// A user found for login, with the stored hash to verify against.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::{PasswordHash, StoredCredentials};
+///
+/// let found = StoredCredentials {
+///     user: "ada@example.com".to_owned(),
+///     password_hash: PasswordHash::new("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"),
+/// };
+/// assert!(!format!("{found:?}").contains("$2b$"), "Debug never prints the hash");
+/// ```
 #[derive(Debug, Clone)]
 pub struct StoredCredentials<U> {
     /// The user.
@@ -18,6 +30,21 @@ pub struct StoredCredentials<U> {
 }
 
 /// The result of creating a user.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::local::Created;
+///
+/// fn describe(created: Created<String>) -> String {
+///     match created {
+///         Created::User(user) => format!("welcome, {user}"),
+///         Created::AlreadyExists => "that email is taken".to_owned(), // the strategy answers 409
+///     }
+/// }
+/// assert_eq!(describe(Created::User("ada".into())), "welcome, ada");
+/// assert_eq!(describe(Created::AlreadyExists), "that email is taken");
+/// ```
 #[derive(Debug, Clone)]
 pub enum Created<U> {
     /// The user was created.
@@ -33,6 +60,55 @@ pub enum Created<U> {
 /// (a unique constraint does this), never two users and never an error.
 ///
 /// Implement the methods as plain `async fn`s.
+///
+/// # Examples
+///
+/// An in-memory store (use your database in a real application), and a login with it:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use actix_web::test::TestRequest;
+/// use passport_actix::local::{Bcrypt, Created, LocalStrategy, Mode, PasswordHash, StoredCredentials, UserStore};
+/// use passport_actix::{AuthRequest, Authenticate, Outcome, StoreError};
+///
+/// #[derive(Default)]
+/// struct Users(Mutex<HashMap<String, PasswordHash>>);
+///
+/// impl UserStore for Users {
+///     type User = String;
+///
+///     async fn find_for_login(&self, username: &str) -> Result<Option<StoredCredentials<String>>, StoreError> {
+///         let users = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         Ok(users.get(username).map(|hash| StoredCredentials { user: username.to_owned(), password_hash: hash.clone() }))
+///     }
+///
+///     async fn create_user(&self, username: &str, hash: &PasswordHash) -> Result<Created<String>, StoreError> {
+///         let mut users = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         if users.contains_key(username) {
+///             return Ok(Created::AlreadyExists);
+///         }
+///         users.insert(username.to_owned(), hash.clone());
+///         Ok(Created::User(username.to_owned()))
+///     }
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let users = Arc::new(Users::default());
+/// let hasher = Arc::new(Bcrypt::new(4).unwrap()); // a low cost for the example only
+/// let signup = LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone());
+/// let login = LocalStrategy::new(Mode::Login, users, hasher);
+/// let form = |body: &'static str| {
+///     let http = TestRequest::post().insert_header(("content-type", "application/x-www-form-urlencoded")).to_http_request();
+///     AuthRequest::with_body(http, body.into())
+/// };
+/// let body = "email=Ada%40Example.com&password=correct+horse+battery";
+/// assert!(matches!(signup.authenticate(&form(body)).await, Outcome::Success { .. }));
+/// assert!(matches!(login.authenticate(&form(body)).await, Outcome::Success { user, .. } if user == "ada@example.com"));
+/// let Outcome::Fail(failure) = login.authenticate(&form("email=ada%40example.com&password=wrong")).await else { panic!() };
+/// assert_eq!(failure.status(), 401);
+/// # });
+/// ```
 pub trait UserStore: Send + Sync + 'static {
     /// The user type handed to handlers. It must not carry the password hash.
     type User: Clone + Send + 'static;
@@ -63,6 +139,16 @@ pub trait UserStore: Send + Sync + 'static {
 }
 
 /// The answer of a [`LoginThrottle`] to one login attempt.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use passport_actix::local::Attempt;
+///
+/// let attempt = Attempt::Throttled { retry_after: Duration::from_secs(60) };
+/// assert_ne!(attempt, Attempt::Allowed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attempt {
     /// The attempt may go ahead.
@@ -82,6 +168,43 @@ pub enum Attempt {
 /// guesses through than the limit.
 ///
 /// Implement the methods as plain `async fn`s.
+///
+/// # Examples
+///
+/// At most five attempts per account, in memory (a real one would expire the counts):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+/// use passport_actix::local::{Attempt, LoginThrottle};
+/// use passport_actix::StoreError;
+///
+/// #[derive(Default)]
+/// struct FiveTries(Mutex<HashMap<String, u32>>);
+///
+/// impl LoginThrottle for FiveTries {
+///     async fn register_attempt(&self, username: &str) -> Result<Attempt, StoreError> {
+///         let mut counts = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         let count = counts.entry(username.to_owned()).or_default();
+///         *count += 1;
+///         Ok(if *count > 5 { Attempt::Throttled { retry_after: Duration::from_secs(60) } } else { Attempt::Allowed })
+///     }
+///
+///     async fn clear(&self, username: &str) -> Result<(), StoreError> {
+///         self.0.lock().map_err(|_| StoreError::other("poisoned"))?.remove(username);
+///         Ok(())
+///     }
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let throttle = FiveTries::default();
+/// for _ in 0..5 {
+///     assert_eq!(throttle.register_attempt("ada@example.com").await.unwrap(), Attempt::Allowed);
+/// }
+/// assert!(matches!(throttle.register_attempt("ada@example.com").await.unwrap(), Attempt::Throttled { .. }));
+/// # });
+/// ```
 pub trait LoginThrottle: Send + Sync + 'static {
     /// Counts one attempt for `username` and says whether it may go ahead.
     fn register_attempt(&self, username: &str)

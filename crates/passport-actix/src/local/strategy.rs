@@ -18,11 +18,32 @@ use crate::request::AuthRequest;
 use crate::strategy::Authenticate;
 
 /// What a [`LocalStrategy`] does with the credentials.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+/// use passport_actix::Passport;
+/// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+/// # use passport_actix::StoreError;
+/// # struct Users;
+/// # impl UserStore for Users {
+/// #     type User = String;
+/// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+/// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+/// # }
+///
+/// let (users, hasher) = (Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()));
+/// let mut passport = Passport::<String>::new();
+/// passport.register("signup", LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone()));
+/// passport.register("login", LocalStrategy::new(Mode::Login, users, hasher));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Create a user (the seed's `"signup"` strategy). Duplicate usernames fail with `409`.
+    /// Create a user (register it as `"signup"`). Duplicate usernames fail with `409`.
     Signup,
-    /// Verify a user (the seed's `"login"` strategy). Wrong credentials fail with `401`.
+    /// Verify a user (register it as `"login"`). Wrong credentials fail with `401`.
     Login,
 }
 
@@ -84,6 +105,24 @@ impl<S: UserStore> fmt::Debug for LocalStrategy<S> {
 
 impl<S: UserStore> LocalStrategy<S> {
     /// A strategy in `mode` over `store`, hashing with `hasher`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap())); // cost 12+ in production
+    /// # let _ = login;
+    /// ```
     pub fn new(mode: Mode, store: Arc<S>, hasher: Arc<dyn PasswordHasher>) -> Self {
         let policy = PasswordPolicy::default().max_bytes(hasher.max_password_bytes());
         Self {
@@ -99,6 +138,31 @@ impl<S: UserStore> LocalStrategy<S> {
     }
 
     /// Sets the body field names (passport-local's `usernameField`/`passwordField`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+    /// use passport_actix::{AuthRequest, Authenticate, Outcome};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    ///     .fields("username", "passphrase");
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let http = TestRequest::post().insert_header(("content-type", "application/json")).to_http_request();
+    /// let req = AuthRequest::with_body(http, r#"{"username":"ada@example.com","passphrase":"correct horse battery"}"#.into());
+    /// assert!(matches!(signup.authenticate(&req).await, Outcome::Success { .. }));
+    /// # });
+    /// ```
     pub fn fields(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.fields = FieldNames {
             username: username.into(),
@@ -108,6 +172,33 @@ impl<S: UserStore> LocalStrategy<S> {
     }
 
     /// Sets the password policy for signup (its byte limit never exceeds the hasher's).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use actix_web::test::TestRequest;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, PasswordPolicy};
+    /// use passport_actix::{AuthRequest, Authenticate, Outcome};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    ///     .policy(PasswordPolicy::default().min_chars(15));
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let http = TestRequest::post().insert_header(("content-type", "application/json")).to_http_request();
+    /// let req = AuthRequest::with_body(http, r#"{"email":"ada@example.com","password":"correct horse"}"#.into());
+    /// let Outcome::Fail(failure) = signup.authenticate(&req).await else { panic!("13 characters are too few") };
+    /// assert_eq!(failure.status(), 422);
+    /// assert_eq!(failure.code(), "password_too_short");
+    /// # });
+    /// ```
     pub fn policy(mut self, policy: PasswordPolicy) -> Self {
         let max = match (policy_max(&policy), self.hasher.max_password_bytes()) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -118,18 +209,107 @@ impl<S: UserStore> LocalStrategy<S> {
     }
 
     /// Counts login attempts per username and refuses throttled accounts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use passport_actix::local::{Attempt, Bcrypt, LocalStrategy, LoginThrottle, Mode};
+    /// use passport_actix::{Outcome, StoreError};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// /// Refuses every attempt (a real throttle counts them).
+    /// struct Closed;
+    /// impl LoginThrottle for Closed {
+    ///     async fn register_attempt(&self, _: &str) -> Result<Attempt, StoreError> {
+    ///         Ok(Attempt::Throttled { retry_after: Duration::from_secs(60) })
+    ///     }
+    ///     async fn clear(&self, _: &str) -> Result<(), StoreError> { Ok(()) }
+    /// }
+    ///
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    ///     .throttle(Arc::new(Closed));
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let Outcome::Fail(failure) = login.check_password("ada@example.com", "anything").await else { panic!() };
+    /// assert_eq!(failure.status(), 429);
+    /// # });
+    /// ```
     pub fn throttle<T: LoginThrottle>(mut self, throttle: Arc<T>) -> Self {
         self.throttle = Some(throttle);
         self
     }
 
     /// Replaces the username normalizer (default: [`normalize_email`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, PasswordHasher};
+    /// use passport_actix::{Failure, Outcome};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users(PasswordHash);
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, u: &str) -> Result<Option<StoredCredentials<String>>, StoreError> {
+    /// #         Ok(Some(StoredCredentials { user: u.into(), password_hash: self.0.clone() }))
+    /// #     }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// /// Plain usernames instead of emails: trimmed, lower-cased, letters and digits only.
+    /// fn username(raw: &str) -> Result<String, Failure> {
+    ///     let name = raw.trim().to_lowercase();
+    ///     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+    ///         return Err(Failure::bad_request("invalid_username", "Use letters and digits only"));
+    ///     }
+    ///     Ok(name)
+    /// }
+    ///
+    /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
+    /// let stored = hasher.hash(b"correct horse battery").unwrap();
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users(stored)), hasher).normalizer(username);
+    /// # actix_web::rt::System::new().block_on(async {
+    /// assert!(matches!(login.check_password(" Ada ", "correct horse battery").await, Outcome::Success { user, .. } if user == "ada"));
+    /// assert!(matches!(login.check_password("ada@example.com", "x").await, Outcome::Fail(f) if f.status() == 400));
+    /// # });
+    /// ```
     pub fn normalizer(mut self, normalize: fn(&str) -> Result<String, Failure>) -> Self {
         self.normalize = normalize;
         self
     }
 
     /// Runs hashing on this pool instead of the shared one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use passport_actix::BlockingPool;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// // Two hashing threads at most, whatever the number of cores.
+    /// let pool = BlockingPool::new(NonZeroUsize::new(2).unwrap());
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap())).blocking_pool(pool);
+    /// # let _ = login;
+    /// ```
     pub fn blocking_pool(mut self, pool: BlockingPool) -> Self {
         self.pool = pool;
         self
@@ -176,6 +356,30 @@ impl<S: UserStore> LocalStrategy<S> {
 
     /// Checks a new password against the signup policy (for `username`) and hashes it on the
     /// blocking pool: a policy violation is the signup's `422` failure.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, NewPasswordError, PasswordHasher};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
+    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(Users), hasher.clone());
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let hash = signup.hash_new_password("ada@example.com", "a brand new passphrase").await.unwrap();
+    /// assert!(hasher.verify(b"a brand new passphrase", &hash).unwrap());
+    /// let refused = signup.hash_new_password("ada@example.com", "password").await;
+    /// assert!(matches!(refused, Err(NewPasswordError::Policy(f)) if f.code() == "password_too_common"));
+    /// # });
+    /// ```
     pub async fn hash_new_password(
         &self,
         username: &str,
@@ -299,6 +503,35 @@ impl<S: UserStore> LocalStrategy<S> {
 }
 
 /// Why [`LocalStrategy::hash_new_password`] produced no hash.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use actix_web::HttpResponse;
+/// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, NewPasswordError};
+/// use passport_actix::{error_response, failure_response};
+/// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+/// # use passport_actix::StoreError;
+/// # struct Users;
+/// # impl UserStore for Users {
+/// #     type User = String;
+/// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+/// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+/// # }
+///
+/// async fn change_password(strategy: &LocalStrategy<Users>, email: &str, new: &str) -> HttpResponse {
+///     match strategy.hash_new_password(email, new).await {
+///         Ok(_hash) => HttpResponse::NoContent().finish(), // store the hash here
+///         Err(NewPasswordError::Policy(failure)) => failure_response(&[failure]),
+///         Err(NewPasswordError::Hash(error)) => error_response(&error),
+///     }
+/// }
+/// # actix_web::rt::System::new().block_on(async {
+/// let strategy = LocalStrategy::new(Mode::Signup, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()));
+/// assert_eq!(change_password(&strategy, "ada@example.com", "short").await.status(), 422);
+/// # });
+/// ```
 #[derive(Debug)]
 pub enum NewPasswordError {
     /// The password breaks the policy (answer the failure, a `422`).

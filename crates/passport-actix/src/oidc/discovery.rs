@@ -11,6 +11,21 @@ use super::OidcError;
 const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 
 /// The parts of a provider's discovery document this crate uses.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::oidc::ProviderMetadata;
+///
+/// let metadata: ProviderMetadata = serde_json::from_str(r#"{
+///     "issuer": "https://accounts.example.com",
+///     "authorization_endpoint": "https://accounts.example.com/authorize",
+///     "token_endpoint": "https://accounts.example.com/token",
+///     "jwks_uri": "https://accounts.example.com/jwks",
+///     "code_challenge_methods_supported": ["S256"]
+/// }"#).unwrap();
+/// assert_eq!(metadata.jwks_uri, "https://accounts.example.com/jwks");
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct ProviderMetadata {

@@ -69,6 +69,17 @@ use cookie::FlowState;
 pub const DEFAULT_FLOW_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// Why an [`OidcConfig`] or a discovery was refused.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::oidc::{OidcConfig, OidcError};
+///
+/// let insecure = OidcConfig::new("http://accounts.example.com", "app", "https://app.example.com/cb", &[7; 32]);
+/// assert!(matches!(insecure, Err(OidcError::BadUrl(_))));
+/// let short_key = OidcConfig::new("https://accounts.example.com", "app", "https://app.example.com/cb", b"short");
+/// assert!(matches!(short_key, Err(OidcError::ShortCookieKey)));
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum OidcError {
@@ -87,6 +98,25 @@ pub enum OidcError {
 }
 
 /// The configuration of one OpenID provider.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use passport_actix::oidc::OidcConfig;
+///
+/// let config = OidcConfig::new(
+///     "https://accounts.example.com/",
+///     "my-client",
+///     "https://app.example.com/auth/example/callback",
+///     &[7u8; 32], // use 32 random bytes from your secret store
+/// )
+/// .unwrap()
+/// .scopes(["email"])
+/// .flow_lifetime(Duration::from_secs(300));
+/// assert_eq!(config.issuer(), "https://accounts.example.com");
+/// assert_eq!(config.client_id(), "my-client");
+/// ```
 #[derive(Clone)]
 pub struct OidcConfig {
     issuer: String,
@@ -122,6 +152,20 @@ impl OidcConfig {
     /// whose callback is `redirect_url`, signing its flow cookie with `cookie_key` (at least
     /// [`MIN_COOKIE_KEY_BYTES`] random bytes). Scopes default to `openid email profile`; the
     /// cookie is named `passport_oidc` and lives [`DEFAULT_FLOW_LIFETIME`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::oidc::OidcConfig;
+    ///
+    /// let config = OidcConfig::new(
+    ///     "http://127.0.0.1:9000", // plain http only on a loopback host (a local test provider)
+    ///     "my-client",
+    ///     "http://127.0.0.1:8080/auth/callback",
+    ///     &[7u8; 32],
+    /// ).unwrap();
+    /// assert_eq!(config.issuer(), "http://127.0.0.1:9000");
+    /// ```
     pub fn new(
         issuer: &str,
         client_id: &str,
@@ -153,12 +197,36 @@ impl OidcConfig {
 
     /// Sets the client secret (sent with HTTP Basic authentication at the token endpoint).
     /// Without one the client is public and PKCE alone protects the code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::oidc::OidcConfig;
+    /// use secrecy::SecretString;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32])
+    ///     .unwrap()
+    ///     .client_secret(SecretString::from("s3cr3t"));
+    /// assert!(!format!("{config:?}").contains("s3cr3t"));
+    /// ```
     pub fn client_secret(mut self, secret: SecretString) -> Self {
         self.client_secret = Some(secret);
         self
     }
 
     /// Sets the scopes requested; `openid` is always added.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::oidc::OidcConfig;
+    ///
+    /// // Requests `openid email` (openid is always added).
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32])
+    ///     .unwrap()
+    ///     .scopes(["email"]);
+    /// # let _ = config;
+    /// ```
     pub fn scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         let mut list: Vec<String> = vec!["openid".into()];
         for scope in scopes {
@@ -173,18 +241,53 @@ impl OidcConfig {
 
     /// Sets the flow cookie's name (give each provider its own when several flows may run
     /// in one browser at once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::oidc::OidcConfig;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32])
+    ///     .unwrap()
+    ///     .cookie_name("oidc_example");
+    /// # let _ = config;
+    /// ```
     pub fn cookie_name(mut self, name: &str) -> Self {
         self.cookie_name = name.to_owned();
         self
     }
 
     /// Sets how long the user has between the redirect and the callback (default 10 min).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::oidc::OidcConfig;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32])
+    ///     .unwrap()
+    ///     .flow_lifetime(Duration::from_secs(5 * 60));
+    /// # let _ = config;
+    /// ```
     pub fn flow_lifetime(mut self, lifetime: Duration) -> Self {
         self.flow_lifetime = lifetime;
         self
     }
 
     /// Sets the timeout of every request to the provider (default 5 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::oidc::OidcConfig;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32])
+    ///     .unwrap()
+    ///     .timeout(Duration::from_secs(3));
+    /// # let _ = config;
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -192,6 +295,18 @@ impl OidcConfig {
 
     /// Sets the shortest time between two JWKS fetches caused by an unknown `kid` (default
     /// the [`RemoteKeySet`]'s 30 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::oidc::OidcConfig;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32])
+    ///     .unwrap()
+    ///     .jwks_cooldown(Duration::from_secs(60));
+    /// # let _ = config;
+    /// ```
     pub fn jwks_cooldown(mut self, cooldown: Duration) -> Self {
         self.jwks_cooldown = Some(cooldown);
         self
@@ -209,6 +324,31 @@ impl OidcConfig {
 }
 
 /// What a verified ID token says, handed to the verify callback.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::oidc::OidcClaims;
+/// use passport_actix::{Failure, Outcome};
+///
+/// /// The verify callback's logic: only verified emails get in.
+/// fn to_user(claims: OidcClaims) -> Outcome<String> {
+///     match (claims.email, claims.email_verified) {
+///         (Some(email), Some(true)) => Outcome::success(email),
+///         _ => Outcome::Fail(Failure::unauthorized("email_unverified", "A verified email is required")),
+///     }
+/// }
+///
+/// let claims = OidcClaims {
+///     issuer: "https://accounts.example.com".into(),
+///     subject: "248289761001".into(),
+///     email: Some("ada@example.com".into()),
+///     email_verified: Some(true),
+///     name: Some("Ada".into()),
+///     extra: Default::default(),
+/// };
+/// assert!(matches!(to_user(claims), Outcome::Success { user, .. } if user == "ada@example.com"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OidcClaims {
     /// The issuer (`iss`), equal to the configured issuer.
@@ -311,6 +451,18 @@ where
     /// A strategy for `config`; discovery happens at the first request (or at
     /// [`discover`](Self::discover)), and is retried until it succeeds, so a provider that is
     /// down at startup only makes the requests that need it fail with `503`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::oidc::{OidcClaims, OidcConfig, OidcStrategy};
+    /// use passport_actix::Outcome;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32]).unwrap();
+    /// // Nothing is fetched yet: discovery happens at the first request.
+    /// let strategy = OidcStrategy::new(config, |claims: OidcClaims| async move { Outcome::success(claims.subject) });
+    /// assert_eq!(strategy.config().client_id(), "my-client");
+    /// ```
     pub fn new(config: OidcConfig, verify: F) -> Self {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -336,6 +488,21 @@ where
     }
 
     /// Fetches the discovery document now (if it has not been fetched yet) and returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use passport_actix::oidc::{OidcClaims, OidcConfig, OidcStrategy};
+    /// use passport_actix::Outcome;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32]).unwrap();
+    /// let strategy = OidcStrategy::new(config, |claims: OidcClaims| async move { Outcome::success(claims.subject) });
+    /// // Fail at start-up rather than at the first login if the provider is misconfigured.
+    /// let metadata = strategy.discover().await.expect("the provider answers discovery");
+    /// println!("logging in at {}", metadata.authorization_endpoint);
+    /// # });
+    /// ```
     pub async fn discover(&self) -> Result<&ProviderMetadata, OidcError> {
         Ok(&self.provider().await?.metadata)
     }
@@ -351,6 +518,19 @@ where
     }
 
     /// A cookie that deletes the flow cookie (set it on the callback's response).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::oidc::{OidcClaims, OidcConfig, OidcStrategy};
+    /// use passport_actix::Outcome;
+    ///
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/auth/cb", &[7u8; 32]).unwrap();
+    /// let strategy = OidcStrategy::new(config, |claims: OidcClaims| async move { Outcome::success(claims.subject) });
+    /// let cookie = strategy.removal_cookie();
+    /// assert_eq!(cookie.name(), "passport_oidc");
+    /// assert_eq!(cookie.path(), Some("/auth/cb"));
+    /// ```
     pub fn removal_cookie(&self) -> Cookie<'static> {
         let mut cookie = self.base_cookie(String::new());
         cookie.make_removal();
@@ -373,6 +553,20 @@ where
     }
 
     /// The first leg: a redirect to the provider, with the flow cookie.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use passport_actix::oidc::{OidcClaims, OidcConfig, OidcStrategy};
+    /// use passport_actix::Outcome;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let config = OidcConfig::new("https://accounts.example.com", "my-client", "https://app.example.com/cb", &[7u8; 32]).unwrap();
+    /// let strategy = OidcStrategy::new(config, |claims: OidcClaims| async move { Outcome::success(claims.subject) });
+    /// let Outcome::Redirect(redirect) = strategy.begin().await else { panic!("the provider is down") };
+    /// assert!(redirect.location.starts_with("https://accounts.example.com/"));
+    /// # });
+    /// ```
     pub async fn begin(&self) -> Outcome<U> {
         let provider = match self.provider().await {
             Ok(provider) => provider,
@@ -405,6 +599,23 @@ where
 
     /// The callback leg: checks the flow cookie and `state`, exchanges the code, verifies
     /// the ID token and runs the verify callback.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use actix_web::{HttpRequest, HttpResponse};
+    /// use passport_actix::oidc::{OidcClaims, OidcConfig, OidcStrategy};
+    /// use passport_actix::Outcome;
+    ///
+    /// type Strategy = OidcStrategy<String, fn(OidcClaims) -> std::future::Ready<Outcome<String>>>;
+    ///
+    /// async fn on_callback(req: HttpRequest, strategy: &Strategy) -> HttpResponse {
+    ///     match strategy.callback(&req).await {
+    ///         Outcome::Success { user, .. } => HttpResponse::Ok().cookie(strategy.removal_cookie()).body(user),
+    ///         _ => HttpResponse::Unauthorized().finish(),
+    ///     }
+    /// }
+    /// ```
     pub async fn callback(&self, req: &HttpRequest) -> Outcome<U> {
         match self.callback_claims(req).await {
             Ok(claims) => (self.verify)(claims).await,

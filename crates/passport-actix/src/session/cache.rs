@@ -72,6 +72,20 @@ impl<V> Clone for Entry<V> {
 }
 
 /// Proof of when a database read started; see [`LivenessCache::ticket`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use passport_actix::session::LivenessCache;
+///
+/// let cache = LivenessCache::<()>::new(100, Duration::from_secs(60));
+/// cache.trust_always();
+/// let ticket = cache.ticket(); // before reading the database
+/// cache.invalidate("s1");      // a logout lands meanwhile
+/// cache.insert(ticket, "s1", "u1", ());
+/// assert!(cache.get("s1").is_none(), "what was read before the logout is not kept");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ticket(u64);
 
@@ -88,6 +102,20 @@ impl<V> fmt::Debug for LivenessCache<V> {
 impl<V> LivenessCache<V> {
     /// A cache of up to `capacity` sessions, each served for at most `max_age`. It starts
     /// untrusted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use passport_actix::session::LivenessCache;
+    ///
+    /// let cache = LivenessCache::<String>::new(10_000, Duration::from_secs(300));
+    /// assert!(!cache.is_trusted(), "untrusted until told otherwise");
+    /// cache.trust_until(Instant::now() + Duration::from_secs(5));
+    /// assert!(cache.is_trusted());
+    /// cache.distrust();
+    /// assert!(!cache.is_trusted());
+    /// ```
     pub fn new(capacity: usize, max_age: Duration) -> Self {
         Self {
             entries: Cache::new(capacity.max(1)),
@@ -129,6 +157,21 @@ impl<V> LivenessCache<V> {
     }
 
     /// The cached value of a live session, if the cache is trusted and the entry fresh.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::session::LivenessCache;
+    ///
+    /// let cache = LivenessCache::new(100, Duration::from_secs(60));
+    /// cache.insert(cache.ticket(), "s1", "u1", 42_u32);
+    /// assert!(cache.get("s1").is_none(), "an untrusted cache answers nothing");
+    /// cache.trust_always();
+    /// assert_eq!(cache.get("s1").as_deref(), Some(&42));
+    /// cache.invalidate("s1"); // a logout
+    /// assert!(cache.get("s1").is_none());
+    /// ```
     pub fn get(&self, session_id: &str) -> Option<Arc<V>> {
         if !self.is_trusted() {
             return None;
@@ -171,6 +214,20 @@ impl<V> LivenessCache<V> {
     }
 
     /// Forgets everything (after missing notifications).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::session::LivenessCache;
+    ///
+    /// let cache = LivenessCache::new(100, Duration::from_secs(60));
+    /// cache.trust_always();
+    /// cache.insert(cache.ticket(), "s1", "u1", ());
+    /// assert_eq!(cache.len(), 1);
+    /// cache.clear(); // for example after the notification channel was lost for a while
+    /// assert!(cache.is_empty());
+    /// ```
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.clear();

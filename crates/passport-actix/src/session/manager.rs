@@ -20,6 +20,50 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
 
 /// A session that was just started or refreshed: its id (for the access token's `sid`) and
 /// the refresh token to hand to the client.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::Sessions;
+/// # use std::sync::{Arc, Mutex};
+/// # use passport_actix::StoreError;
+/// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+/// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+/// # impl SessionStore for Memory {
+/// #     type User = String;
+/// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+/// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+/// #     }
+/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+/// #         let mut rows = self.0.lock().unwrap();
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let sid = rows[i].1.clone();
+/// #         match r.classify(rows[i].2) {
+/// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+/// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+/// #             TokenUse::WithinGrace => {}
+/// #         }
+/// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #     }
+/// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+/// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+/// #         let rows = self.0.lock().unwrap();
+/// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+/// #         ids.dedup();
+/// #         Ok(ids)
+/// #     }
+/// # }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let sessions = Sessions::new(Arc::new(Memory::default()));
+/// let issued = sessions.start("ada").await.unwrap();
+/// assert_eq!(issued.user_id, "ada");
+/// assert_eq!(issued.refresh_token.as_str().len(), 43);
+/// // Put `issued.session_id` in the access token (for example as a `sid` claim) and send
+/// // `issued.refresh_token.as_str()` to the client.
+/// # });
+/// ```
 #[derive(Debug, Clone)]
 pub struct IssuedSession {
     /// The session id.
@@ -33,6 +77,49 @@ pub struct IssuedSession {
 }
 
 /// Why a refresh was refused.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{RefreshError, Sessions};
+/// # use std::sync::{Arc, Mutex};
+/// # use passport_actix::StoreError;
+/// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+/// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+/// # impl SessionStore for Memory {
+/// #     type User = String;
+/// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+/// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+/// #     }
+/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+/// #         let mut rows = self.0.lock().unwrap();
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let sid = rows[i].1.clone();
+/// #         match r.classify(rows[i].2) {
+/// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+/// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+/// #             TokenUse::WithinGrace => {}
+/// #         }
+/// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #     }
+/// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+/// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+/// #         let rows = self.0.lock().unwrap();
+/// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+/// #         ids.dedup();
+/// #         Ok(ids)
+/// #     }
+/// # }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let sessions = Sessions::new(Arc::new(Memory::default()));
+/// let error = sessions.refresh("not a refresh token").await.unwrap_err();
+/// assert!(matches!(error, RefreshError::InvalidGrant(_)));
+/// let failure = error.failure().unwrap();
+/// assert_eq!((failure.status().as_u16(), failure.code()), (400, "invalid_grant"));
+/// # });
+/// ```
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RefreshError {
@@ -54,6 +141,17 @@ impl RefreshError {
     /// The client's answer for a refused grant: `400 {"error":"invalid_grant"}` whether the
     /// token was unknown, expired, revoked or reused, so a response tells an attacker nothing.
     /// `None` for a store error (answer it as an unavailable or internal error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::RefreshError;
+    ///
+    /// let stolen = RefreshError::ReuseDetected { session_id: "s-1".into() };
+    /// let failure = stolen.failure().unwrap();
+    /// assert_eq!(failure.code(), "invalid_grant", "the client is not told that theft was detected");
+    /// assert_eq!(failure.reason(), Some("refresh token reuse detected"));
+    /// ```
     pub fn failure(&self) -> Option<Failure> {
         match self {
             Self::InvalidGrant(_) | Self::ReuseDetected { .. } => Some(
@@ -146,6 +244,44 @@ impl<S> fmt::Debug for Sessions<S> {
 
 impl<S: SessionStore> Sessions<S> {
     /// Sessions over `store`, with the default lifetime (30 days) and reuse grace (10 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// # let _ = sessions;
+    /// ```
     pub fn new(store: Arc<S>) -> Self {
         Self {
             store,
@@ -155,12 +291,99 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// Sets how long a session lives after its login.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::session::{now_ms, Sessions};
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default())).ttl(Duration::from_secs(7 * 24 * 3600));
+    /// let issued = sessions.start("ada").await.unwrap();
+    /// let week_ms = 7 * 24 * 3600 * 1000;
+    /// assert!(issued.expires_at_ms <= now_ms() + week_ms && issued.expires_at_ms > now_ms() + week_ms - 60_000);
+    /// # });
+    /// ```
     pub fn ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
         self
     }
 
     /// Sets how long after its first use a refresh token may be presented again harmlessly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default())).reuse_grace(Duration::from_secs(30));
+    /// let login = sessions.start("ada").await.unwrap();
+    /// sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+    /// // A retry with the same token, well within 30 s: answered, nothing revoked.
+    /// assert!(sessions.refresh(login.refresh_token.as_str()).await.is_ok());
+    /// # });
+    /// ```
     pub fn reuse_grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
@@ -172,6 +395,48 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// Starts a session for `user_id` (at login).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let a = sessions.start("ada").await.unwrap();
+    /// let b = sessions.start("ada").await.unwrap();
+    /// assert_ne!(a.session_id, b.session_id, "one session per login");
+    /// # });
+    /// ```
     pub async fn start(&self, user_id: &str) -> Result<IssuedSession, StoreError> {
         let now = now_ms();
         let refresh_token = RefreshToken::generate();
@@ -193,6 +458,48 @@ impl<S: SessionStore> Sessions<S> {
 
     /// Uses `presented` up and returns a new refresh token for the same session, with the
     /// session's user as the store read it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let login = sessions.start("ada").await.unwrap();
+    /// let (next, user) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+    /// assert_eq!((next.session_id.as_str(), user.as_str()), (login.session_id.as_str(), "ada"));
+    /// # });
+    /// ```
     pub async fn refresh(&self, presented: &str) -> Result<(IssuedSession, S::User), RefreshError> {
         let Some(presented) = RefreshTokenHash::of_presented(presented) else {
             return Err(RefreshError::InvalidGrant("not a refresh token"));
@@ -233,11 +540,96 @@ impl<S: SessionStore> Sessions<S> {
     }
 
     /// Revokes one session (logout); `true` if it was live.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let login = sessions.start("ada").await.unwrap();
+    /// assert!(sessions.revoke(&login.session_id).await.unwrap());
+    /// # });
+    /// ```
     pub async fn revoke(&self, session_id: &str) -> Result<bool, StoreError> {
         self.store.revoke_session(session_id).await
     }
 
     /// Revokes every session of `user_id` but `keep` (global logout, password change).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+    /// #         let rows = self.0.lock().unwrap();
+    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
+    /// #         ids.dedup();
+    /// #         Ok(ids)
+    /// #     }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let phone = sessions.start("ada").await.unwrap();
+    /// let laptop = sessions.start("ada").await.unwrap();
+    /// // A password change on the laptop logs the phone out.
+    /// let revoked = sessions.revoke_all("ada", Some(&laptop.session_id)).await.unwrap();
+    /// assert_eq!(revoked, [phone.session_id]);
+    /// # });
+    /// ```
     pub async fn revoke_all(
         &self,
         user_id: &str,
@@ -248,6 +640,15 @@ impl<S: SessionStore> Sessions<S> {
 }
 
 /// Milliseconds since the Unix epoch.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::now_ms;
+///
+/// let now = now_ms();
+/// assert!(now > 1_700_000_000_000, "after November 2023");
+/// ```
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -10,6 +10,22 @@ use crate::session::token::RefreshTokenHash;
 pub const MAX_UNUSED_REFRESH_TOKENS: i64 = 32;
 
 /// A session to store, with its first refresh token.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{now_ms, NewSession, RefreshToken};
+///
+/// let token = RefreshToken::generate();
+/// let session = NewSession {
+///     session_id: "5f0c…".into(),
+///     user_id: "ada".into(),
+///     refresh_token: token.hash(), // the digest, never the token
+///     created_at_ms: now_ms(),
+///     expires_at_ms: now_ms() + 30 * 24 * 3600 * 1000,
+/// };
+/// assert_eq!(session.refresh_token.as_str().len(), 64);
+/// ```
 #[derive(Debug, Clone)]
 pub struct NewSession {
     /// The new session's id (a random UUID).
@@ -25,6 +41,20 @@ pub struct NewSession {
 }
 
 /// One refresh attempt, for [`SessionStore::rotate_refresh_token`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{RefreshToken, Rotation, TokenUse};
+///
+/// let rotation = Rotation {
+///     presented: RefreshToken::generate().hash(),
+///     replacement: RefreshToken::generate().hash(),
+///     now_ms: 100_000,
+///     grace_ms: 10_000,
+/// };
+/// assert_eq!(rotation.classify(None), TokenUse::First);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rotation {
     /// The digest of the refresh token the client presented.
@@ -42,6 +72,22 @@ impl Rotation {
     /// What presenting a token that was first used at `used_at_ms` (`None`: never) means now.
     ///
     /// A store calls this inside its transaction, on the row it locked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::{RefreshToken, Rotation, TokenUse};
+    ///
+    /// let rotation = Rotation {
+    ///     presented: RefreshToken::generate().hash(),
+    ///     replacement: RefreshToken::generate().hash(),
+    ///     now_ms: 100_000,
+    ///     grace_ms: 10_000,
+    /// };
+    /// assert_eq!(rotation.classify(None), TokenUse::First);
+    /// assert_eq!(rotation.classify(Some(95_000)), TokenUse::WithinGrace);
+    /// assert_eq!(rotation.classify(Some(50_000)), TokenUse::Reuse);
+    /// ```
     pub fn classify(&self, used_at_ms: Option<i64>) -> TokenUse {
         match used_at_ms {
             None => TokenUse::First,
@@ -52,6 +98,23 @@ impl Rotation {
 }
 
 /// How a presented refresh token is being used; see [`Rotation::classify`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{RefreshToken, Rotation, TokenUse};
+///
+/// let rotation = Rotation {
+///     presented: RefreshToken::generate().hash(),
+///     replacement: RefreshToken::generate().hash(),
+///     now_ms: 100_000,
+///     grace_ms: 10_000,
+/// };
+/// match rotation.classify(Some(20_000)) {
+///     TokenUse::First | TokenUse::WithinGrace => unreachable!("used 80 s ago"),
+///     TokenUse::Reuse => { /* revoke the session, answer Rotated::ReuseDetected */ }
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenUse {
     /// Never used: mark it used (now) and store the replacement.
@@ -64,6 +127,16 @@ pub enum TokenUse {
 }
 
 /// A live session as the store knows it.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{Rotated, SessionRecord};
+///
+/// let session = SessionRecord { session_id: "s-1".into(), user_id: "ada".into(), expires_at_ms: 1_900_000_000_000 };
+/// let rotated = Rotated::Rotated { session: session.clone(), user: "Ada Lovelace".to_owned() };
+/// assert!(matches!(rotated, Rotated::Rotated { session: s, .. } if s == session));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// The session id (the access tokens' `sid`).
@@ -75,6 +148,21 @@ pub struct SessionRecord {
 }
 
 /// What a [`SessionStore`] did with a [`Rotation`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::Rotated;
+///
+/// fn describe(rotated: &Rotated<String>) -> &'static str {
+///     match rotated {
+///         Rotated::Rotated { .. } => "new refresh token stored",
+///         Rotated::Invalid => "unknown, expired or revoked",
+///         Rotated::ReuseDetected { .. } => "session revoked",
+///     }
+/// }
+/// assert_eq!(describe(&Rotated::Invalid), "unknown, expired or revoked");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotated<U> {
     /// The replacement is stored; the session is live. `user` is the session's user, read in
@@ -118,10 +206,103 @@ pub enum Rotated<U> {
 ///
 /// # Examples
 ///
-/// See the server crate's PostgreSQL and SQLite implementations; the library's own tests use
-/// an in-memory one.
+/// Implement the methods as plain `async fn`s. An in-memory store, whose lock stands in for the
+/// transaction (a database implementation follows the same steps in SQL):
 ///
-/// Implement the methods as plain `async fn`s.
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use passport_actix::StoreError;
+/// use passport_actix::session::{
+///     MAX_UNUSED_REFRESH_TOKENS, NewSession, RefreshError, Rotated, Rotation, SessionRecord,
+///     SessionStore, Sessions, TokenUse,
+/// };
+///
+/// #[derive(Default)]
+/// struct Memory(Mutex<State>);
+///
+/// #[derive(Default)]
+/// struct State {
+///     /// Session id → the session and whether it is revoked.
+///     sessions: HashMap<String, (SessionRecord, bool)>,
+///     /// Token digest → its session id and first use.
+///     tokens: HashMap<String, (String, Option<i64>)>,
+/// }
+///
+/// impl SessionStore for Memory {
+///     type User = String;
+///
+///     async fn create_session(&self, new: &NewSession) -> Result<(), StoreError> {
+///         let mut state = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         let record = SessionRecord {
+///             session_id: new.session_id.clone(),
+///             user_id: new.user_id.clone(),
+///             expires_at_ms: new.expires_at_ms,
+///         };
+///         state.sessions.insert(new.session_id.clone(), (record, false));
+///         state.tokens.insert(new.refresh_token.as_str().to_owned(), (new.session_id.clone(), None));
+///         Ok(())
+///     }
+///
+///     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<String>, StoreError> {
+///         let mut state = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         let Some((session_id, used_at)) = state.tokens.get(rotation.presented.as_str()).cloned() else {
+///             return Ok(Rotated::Invalid);
+///         };
+///         let Some((session, revoked)) = state.sessions.get_mut(&session_id) else {
+///             return Ok(Rotated::Invalid);
+///         };
+///         if *revoked || session.expires_at_ms <= rotation.now_ms {
+///             return Ok(Rotated::Invalid);
+///         }
+///         let use_ = rotation.classify(used_at);
+///         if use_ == TokenUse::Reuse {
+///             *revoked = true;
+///             return Ok(Rotated::ReuseDetected { session_id });
+///         }
+///         let session = session.clone();
+///         let unused = state.tokens.values().filter(|(id, used)| *id == session_id && used.is_none()).count();
+///         let unused_after = unused as i64 + 1 - i64::from(use_ == TokenUse::First);
+///         if unused_after > MAX_UNUSED_REFRESH_TOKENS {
+///             return Ok(Rotated::Invalid);
+///         }
+///         if use_ == TokenUse::First {
+///             state.tokens.insert(rotation.presented.as_str().to_owned(), (session_id.clone(), Some(rotation.now_ms)));
+///         }
+///         state.tokens.insert(rotation.replacement.as_str().to_owned(), (session_id, None));
+///         let user = session.user_id.clone();
+///         Ok(Rotated::Rotated { session, user })
+///     }
+///
+///     async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError> {
+///         let mut state = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         Ok(state.sessions.get_mut(session_id).is_some_and(|(_, revoked)| !std::mem::replace(revoked, true)))
+///     }
+///
+///     async fn revoke_user_sessions(&self, user_id: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
+///         let mut state = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+///         let mut revoked_ids = Vec::new();
+///         for (id, (session, revoked)) in &mut state.sessions {
+///             if session.user_id == user_id && !*revoked && Some(id.as_str()) != keep {
+///                 *revoked = true;
+///                 revoked_ids.push(id.clone());
+///             }
+///         }
+///         Ok(revoked_ids)
+///     }
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let sessions = Sessions::new(Arc::new(Memory::default()));
+/// let login = sessions.start("ada").await.unwrap();
+/// let (refreshed, _) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+/// assert!(sessions.revoke(&refreshed.session_id).await.unwrap()); // logout
+/// assert!(matches!(
+///     sessions.refresh(refreshed.refresh_token.as_str()).await,
+///     Err(RefreshError::InvalidGrant(_))
+/// ));
+/// # });
+/// ```
 pub trait SessionStore: Send + Sync + 'static {
     /// What the store returns about a session's user when it rotates a token.
     type User: Send + 'static;

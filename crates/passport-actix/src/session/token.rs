@@ -32,6 +32,16 @@ pub struct RefreshToken(String);
 
 impl RefreshToken {
     /// A new random token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::RefreshToken;
+    ///
+    /// let (a, b) = (RefreshToken::generate(), RefreshToken::generate());
+    /// assert_ne!(a, b);
+    /// assert!(a.as_str().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    /// ```
     pub fn generate() -> Self {
         let mut bytes = [0u8; TOKEN_BYTES];
         rand::rng().fill_bytes(&mut bytes);
@@ -60,6 +70,17 @@ impl fmt::Debug for RefreshToken {
 ///
 /// A fast hash is right here (unlike for passwords): the token has 256 bits of entropy, so
 /// the digest cannot be reversed by guessing, and a leaked table holds nothing usable.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{RefreshToken, RefreshTokenHash};
+///
+/// let token = RefreshToken::generate();
+/// let stored = token.hash();
+/// assert_eq!(stored.as_str().len(), 64);
+/// assert_eq!(RefreshTokenHash::from_stored(stored.as_str()), stored);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RefreshTokenHash(String);
 
@@ -76,6 +97,16 @@ impl RefreshTokenHash {
 
     /// The digest of a token presented by a client, or `None` when it cannot be one of ours
     /// (wrong length or alphabet: empty, huge or JWT-shaped input never reaches the store).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::{RefreshToken, RefreshTokenHash};
+    ///
+    /// let token = RefreshToken::generate();
+    /// assert_eq!(RefreshTokenHash::of_presented(token.as_str()), Some(token.hash()));
+    /// assert_eq!(RefreshTokenHash::of_presented("eyJhbGciOiJIUzI1NiJ9.e30.sig"), None);
+    /// ```
     pub fn of_presented(token: &str) -> Option<Self> {
         let shaped = token.len() == TOKEN_CHARS
             && token
@@ -90,6 +121,15 @@ impl RefreshTokenHash {
     }
 
     /// Wraps a digest read back from storage.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::RefreshTokenHash;
+    ///
+    /// let row = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    /// assert_eq!(RefreshTokenHash::from_stored(row).as_str(), row);
+    /// ```
     pub fn from_stored(hex: impl Into<String>) -> Self {
         Self(hex.into())
     }
