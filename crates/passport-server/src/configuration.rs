@@ -131,6 +131,9 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// `DOCS`: serve `GET /docs` (default: on in development, off with `APP_ENV=production`).
     pub docs: bool,
+    /// `DEMO`: serve the demo page at `GET /demo` (default: on in development, off with
+    /// `APP_ENV=production`).
+    pub demo: bool,
 }
 
 /// A setting that could not be used.
@@ -355,6 +358,12 @@ impl Settings {
             docs: parse(
                 &get,
                 "DOCS",
+                environment != Environment::Production,
+                "true or false",
+            )?,
+            demo: parse(
+                &get,
+                "DEMO",
                 environment != Environment::Production,
                 "true or false",
             )?,

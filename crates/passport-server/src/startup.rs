@@ -201,8 +201,10 @@ fn serve(
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
-    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings.docs)));
+    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings)));
     let docs = settings.docs;
+    let demo = settings.demo;
+    let openid = !settings.oidc.providers.is_empty();
     let body_read_timeout = settings.body_read_timeout;
     let connection_cap = ConnectionCap::new(
         settings.max_connections_per_address,
@@ -264,14 +266,21 @@ fn serve(
                         web::resource("/password").route(web::post().to(routes::change_password)),
                     ),
             )
-            .service(web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)))
-            .service(
-                web::resource("/auth/{provider}/callback")
-                    .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-                        callback_limit.clone().enforce(req, next)
-                    }))
-                    .route(web::get().to(crate::oidc::callback)),
-            )
+            .configure(move |cfg| {
+                // Mounted only when providers are configured (the OpenAPI document says so).
+                if openid {
+                    cfg.service(
+                        web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)),
+                    )
+                    .service(
+                        web::resource("/auth/{provider}/callback")
+                            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                                callback_limit.clone().enforce(req, next)
+                            }))
+                            .route(web::get().to(crate::oidc::callback)),
+                    );
+                }
+            })
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
@@ -279,6 +288,9 @@ fn serve(
             .configure(|cfg| {
                 if docs {
                     cfg.route("/docs", web::get().to(openapi::docs));
+                }
+                if demo {
+                    cfg.route("/demo", web::get().to(crate::demo::page));
                 }
             })
             .configure(|cfg| {
