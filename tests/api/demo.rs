@@ -257,6 +257,19 @@ async fn the_browser_blocks_the_demo_page_when_its_origin_is_not_allowed() {
     let signup = same_origin.run("signup").await;
     assert_eq!(signup.status, "201", "{}", signup.response);
     assert_eq!(rows(&app).await[0], 1);
+
+    // Served by the API, the page cannot be pointed elsewhere: its CSP stops the call in the
+    // browser before anything is sent (not even a preflight reaches the other origin).
+    let before = site.requests();
+    let mut crafted = DemoPage::open(
+        &browser,
+        &format!("{}?api={}", app.url("/demo"), site.origin),
+        email,
+    )
+    .await;
+    let stopped = crafted.run("signup").await;
+    assert_eq!(stopped.status, "network-error", "{}", stopped.response);
+    assert_eq!(site.requests(), before, "nothing reached {}", site.origin);
     browser.close().await;
 }
 

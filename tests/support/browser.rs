@@ -5,9 +5,11 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{ServerHandle, Service};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -156,21 +158,30 @@ async fn wait_until_ready(url: &str, driver: &mut DriverGuard) {
 pub struct StaticSite {
     /// `http://127.0.0.1:<port>`.
     pub origin: String,
+    requests: Arc<AtomicUsize>,
     handle: ServerHandle,
 }
 
 impl StaticSite {
-    /// Serves `html` at `GET /` (anything else is 404).
+    /// Serves `html` at `GET /` (anything else is 404), counting every request it gets.
     pub fn serve(html: &'static str) -> Self {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
         let server = HttpServer::new(move || {
-            App::new().route(
-                "/",
-                web::get().to(move || async move {
-                    HttpResponse::Ok()
-                        .content_type("text/html; charset=utf-8")
-                        .body(html)
-                }),
-            )
+            let counter = Arc::clone(&counter);
+            App::new()
+                .wrap_fn(move |req, srv| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    srv.call(req)
+                })
+                .route(
+                    "/",
+                    web::get().to(move || async move {
+                        HttpResponse::Ok()
+                            .content_type("text/html; charset=utf-8")
+                            .body(html)
+                    }),
+                )
         })
         .workers(1)
         .disable_signals()
@@ -187,8 +198,14 @@ impl StaticSite {
         tokio::spawn(server);
         Self {
             origin: format!("http://127.0.0.1:{port}"),
+            requests,
             handle,
         }
+    }
+
+    /// How many requests (of any method, to any path) the site has received.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
     }
 }
 
