@@ -46,10 +46,10 @@ impl Application {
     /// `settings.bind_addr` (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
-        let auth = auth::build(&settings, store.clone())?;
-        let client_ip = ClientIp::new(settings.trusted_proxies.clone());
         let metrics = Metrics::new(store.clone())
             .map_err(|e| anyhow::anyhow!("cannot register the metrics: {e}"))?;
+        let auth = auth::build(&settings, store.clone(), metrics.hashing_pool())?;
+        let client_ip = ClientIp::new(settings.trusted_proxies.clone());
         let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
         let per_minute = NonZeroU32::new(settings.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = RateLimits {
