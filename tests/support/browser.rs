@@ -27,11 +27,14 @@ fn on_path(name: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// A headless Chromium session; the driver (and with it the browser) is killed when dropped.
+/// A headless Chromium session. Dropped without [`close`](Self::close) (a failing test), it
+/// still ends the session, so that no Chromium outlives the test, and stops the driver.
 pub struct Browser {
     /// The WebDriver client of the session.
     pub client: Client,
     driver: Child,
+    /// `http://127.0.0.1:<driver port>/session/<id>`, until the session is closed.
+    session: Option<String>,
 }
 
 impl Browser {
@@ -86,8 +89,17 @@ impl Browser {
             .connect(&url)
             .await
             .unwrap_or_else(|e| panic!("chromedriver did not open a Chromium session: {e}"));
+        let session = client
+            .session_id()
+            .await
+            .unwrap_or_else(|e| panic!("no WebDriver session id: {e}"))
+            .map(|id| format!("{url}/session/{id}"));
         let driver = guard.0.take().unwrap_or_else(|| unreachable!("taken once"));
-        Some(Self { client, driver })
+        Some(Self {
+            client,
+            driver,
+            session,
+        })
     }
 
     /// Waits (at most [`PATIENCE`]) for an element matching the CSS `selector`.
@@ -102,13 +114,35 @@ impl Browser {
 
     /// Ends the session (closing Chromium) and stops the driver.
     pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
+        if self.client.clone().close().await.is_ok() {
+            self.session = None;
+        }
         stop(&mut self.driver);
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Killing the driver would leave its Chromium running: end the session first, with
+        // the WebDriver call itself (the test's runtime may be unwinding; a thread of its own
+        // may block).
+        if let Some(session) = self.session.take() {
+            let _ = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                runtime.block_on(async move {
+                    let client = reqwest::Client::builder().timeout(PATIENCE).build();
+                    if let Ok(client) = client {
+                        let _ = client.delete(session).send().await;
+                    }
+                });
+            })
+            .join();
+        }
         stop(&mut self.driver);
     }
 }
