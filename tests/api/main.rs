@@ -3,6 +3,7 @@
 
 mod audit;
 mod cors;
+mod demo;
 mod edges;
 mod emails;
 mod faults;

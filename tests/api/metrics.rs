@@ -90,6 +90,8 @@ async fn metrics_are_served_on_their_own_listener_and_counters_move(backend: Bac
         "passport_audit_write_failures_total",
         "passport_db_pool_connections",
         "passport_session_cache_trusted",
+        "passport_hashing_queue_depth",
+        "passport_hashing_wait_seconds",
     ] {
         assert!(
             after.contains(&format!("# TYPE {name} ")),
@@ -131,6 +133,12 @@ async fn metrics_are_served_on_their_own_listener_and_counters_move(backend: Bac
         1.0
     );
     assert!(sample(&after, r#"passport_db_pool_connections{state="open"}"#) >= 1.0);
+    // One trip to the hashing pool each for the signup and the two logins, none for the rest;
+    // nothing is waiting once they are answered.
+    let hashes = "passport_hashing_wait_seconds_count";
+    assert_eq!(sample(&before, hashes), 0.0, "{before}");
+    assert_eq!(sample(&after, hashes), 3.0, "{after}");
+    assert_eq!(sample(&after, "passport_hashing_queue_depth"), 0.0);
     assert!(
         !after.contains("metrics@example.com") && !after.contains(token),
         "no email or token in metrics"

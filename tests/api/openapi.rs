@@ -130,10 +130,10 @@ async fn the_document_is_valid_openapi_3_1_with_both_encodings_errors_and_token_
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_mounted_route_is_documented_and_nothing_else() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let doc = document(&app).await;
+/// Probes every documented path (its `{provider}` as `provider`) and every path of
+/// `undocumented` with each method: the routed ones must be exactly the documented operations.
+async fn assert_documented_is_mounted(app: &TestApp, provider: &str, undocumented: &[&str]) {
+    let doc = document(app).await;
     let documented: BTreeSet<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
@@ -154,13 +154,19 @@ async fn every_mounted_route_is_documented_and_nothing_else() {
         201
     );
 
-    let paths: BTreeSet<String> = documented
+    // (as documented, as requested)
+    let paths: BTreeSet<(String, String)> = documented
         .iter()
-        .map(|(_, path)| path.clone())
-        .chain(UNDOCUMENTED.iter().map(|p| (*p).to_owned()))
+        .map(|(_, path)| (path.clone(), path.replace("{provider}", provider)))
+        .chain(
+            UNDOCUMENTED
+                .iter()
+                .chain(undocumented)
+                .map(|p| ((*p).to_owned(), (*p).to_owned())),
+        )
         .collect();
     let mut mounted = BTreeSet::new();
-    for path in &paths {
+    for (path, probe) in &paths {
         for method in METHODS {
             // A fresh token per probe (a probe of /logout ends its session), no body: a
             // mounted route answers anything but the router's 404 and 405.
@@ -172,7 +178,7 @@ async fn every_mounted_route_is_documented_and_nothing_else() {
                 .to_owned();
             let response = Captured::from(
                 app.client
-                    .request(method.parse().unwrap(), app.url(path))
+                    .request(method.parse().unwrap(), app.url(probe))
                     .bearer_auth(&token)
                     .send()
                     .await
@@ -190,6 +196,55 @@ async fn every_mounted_route_is_documented_and_nothing_else() {
         }
     }
     assert_eq!(mounted, documented, "mounted (left) vs documented (right)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mounted_route_is_documented_and_nothing_else() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Without OpenID providers, their routes are neither mounted nor documented.
+    assert_documented_is_mounted(&app, "op", &["/auth/op", "/auth/op/callback"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_openid_providers_their_routes_are_documented_and_mounted() {
+    // Discovery happens at first use: an issuer nobody listens on is enough to mount them.
+    let issuer = format!(
+        "http://127.0.0.1:{}",
+        passport_e2e::oidc_provider::free_port()
+    );
+    let app = TestApp::spawn_with(Backend::Sqlite, move |env| {
+        for (k, v) in [
+            ("OIDC_PROVIDERS", "op,other"),
+            ("OIDC_OP_ISSUER", issuer.as_str()),
+            ("OIDC_OP_CLIENT_ID", "passport"),
+            ("OIDC_OP_REDIRECT_URL", "http://127.0.0.1/auth/op/callback"),
+            ("OIDC_OTHER_ISSUER", issuer.as_str()),
+            ("OIDC_OTHER_CLIENT_ID", "passport"),
+            (
+                "OIDC_OTHER_REDIRECT_URL",
+                "http://127.0.0.1/auth/other/callback",
+            ),
+        ] {
+            env.insert(k.to_owned(), v.to_owned());
+        }
+    })
+    .await;
+    let doc = document(&app).await;
+    oas3::from_json(doc.to_string()).unwrap_or_else(|e| panic!("not OpenAPI 3.1: {e}"));
+    for path in ["/auth/{provider}", "/auth/{provider}/callback"] {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let provider = parameters
+            .iter()
+            .find(|p| p["name"] == "provider")
+            .unwrap_or_else(|| panic!("{path}: no provider parameter"));
+        assert_eq!(provider["in"], "path");
+        assert_eq!(
+            provider["schema"]["enum"],
+            serde_json::json!(["op", "other"]),
+            "{path}: the configured names"
+        );
+    }
+    assert_documented_is_mounted(&app, "op", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

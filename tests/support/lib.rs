@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 pub use passport_server;
 
+pub mod browser;
 pub mod oidc_provider;
 
 /// The JWT secret every test server uses, so tests can sign tokens of their own.

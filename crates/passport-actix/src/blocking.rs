@@ -1,7 +1,9 @@
 //! A bounded pool of low-priority threads for password hashing, off the async executor.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use thread_priority::{ThreadPriority, ThreadPriorityValue};
 
@@ -19,6 +21,10 @@ const HASHING_PRIORITY: u8 = 22;
 /// token-guarded traffic. Here it gets at most as many threads as cores, and when a core is
 /// contended the workers serving other requests win (a login still progresses, more slowly).
 ///
+/// For metrics, without a metrics dependency here: [`queued`](Self::queued) is the queue's
+/// depth, cheap to read at scrape time, and [`with_wait_observer`](Self::with_wait_observer)
+/// reports how long each closure waited for a thread.
+///
 /// # Examples
 ///
 /// ```
@@ -32,9 +38,25 @@ const HASHING_PRIORITY: u8 = 22;
 /// assert_eq!(sum, 5050);
 /// # });
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BlockingPool {
     pool: Arc<rayon::ThreadPool>,
+    /// Closures handed to the pool that have not started yet (shared by every handle).
+    queued: Arc<AtomicUsize>,
+    /// Told each wait of the closures run through this handle.
+    wait_observer: Option<Arc<WaitObserver>>,
+}
+
+type WaitObserver = dyn Fn(Duration) + Send + Sync;
+
+impl std::fmt::Debug for BlockingPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingPool")
+            .field("threads", &self.threads())
+            .field("queued", &self.queued())
+            .field("wait_observer", &self.wait_observer.is_some())
+            .finish()
+    }
 }
 
 impl BlockingPool {
@@ -78,6 +100,8 @@ impl BlockingPool {
             });
         Self {
             pool: Arc::new(pool),
+            queued: Arc::new(AtomicUsize::new(0)),
+            wait_observer: None,
         }
     }
 
@@ -106,6 +130,25 @@ impl BlockingPool {
         self.pool.current_num_threads()
     }
 
+    /// How many closures are waiting for a thread right now, through every handle of this
+    /// pool: the depth of the hashing queue (one atomic load).
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// This handle, telling `observer` how long each closure run through it waited for a
+    /// thread (from [`run`](Self::run) to the closure's start), on the pool's thread just
+    /// before the closure runs. Handles share the threads and the queue; each has its own
+    /// observer (or none), so `BlockingPool::shared().with_wait_observer(…)` reports the
+    /// waits of its own work only. Keep the observer cheap (a histogram's `observe`).
+    pub fn with_wait_observer(
+        mut self,
+        observer: impl Fn(Duration) + Send + Sync + 'static,
+    ) -> Self {
+        self.wait_observer = Some(Arc::new(observer));
+        self
+    }
+
     /// Runs `work` on a pool thread (queueing while all are busy) and waits for its result
     /// without blocking the async executor.
     ///
@@ -125,7 +168,15 @@ impl BlockingPool {
         T: Send + 'static,
     {
         let (done, result) = tokio::sync::oneshot::channel();
+        let queued = Arc::clone(&self.queued);
+        let observer = self.wait_observer.clone();
+        queued.fetch_add(1, Ordering::Relaxed);
+        let enqueued = Instant::now();
         self.pool.spawn(move || {
+            queued.fetch_sub(1, Ordering::Relaxed);
+            if let Some(observer) = observer {
+                observer(enqueued.elapsed());
+            }
             let _ = done.send(work());
         });
         result
@@ -175,6 +226,53 @@ mod tests {
                 nice()
             );
         }
+    }
+
+    #[actix_rt::test]
+    async fn the_queue_depth_and_each_wait_are_reported() {
+        let waits = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&waits);
+        let pool = BlockingPool::new(NonZeroUsize::MIN)
+            .with_wait_observer(move |wait| seen.lock().unwrap().push(wait));
+        let unobserved = pool.clone().with_wait_observer(|_| {});
+        assert_eq!(pool.queued(), 0);
+
+        // The one thread is held until released, so the next closure queues.
+        let (started, is_started) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let pool = pool.clone();
+            actix_rt::spawn(async move {
+                pool.run(move || {
+                    let _ = started.send(());
+                    released.recv()
+                })
+                .await
+            })
+        };
+        is_started.await.unwrap();
+        let second = {
+            let pool = unobserved.clone();
+            actix_rt::spawn(async move { pool.run(|| 2 + 2).await })
+        };
+        // A bounded wait for the second task to be polled (it queues on its first poll).
+        for _ in 0..100_000 {
+            if pool.queued() > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pool.queued(), 1, "seen through every handle");
+        assert_eq!(unobserved.queued(), 1);
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap().is_ok());
+        assert_eq!(second.await.unwrap().unwrap(), 4);
+        assert_eq!(pool.queued(), 0);
+        assert_eq!(
+            waits.lock().unwrap().len(),
+            1,
+            "only the observed handle's work is reported"
+        );
     }
 
     #[actix_rt::test]

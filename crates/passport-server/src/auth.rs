@@ -6,7 +6,7 @@ use std::sync::Arc;
 use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtStrategy, TokenIssuer};
 use passport_actix::local::{Argon2id, Bcrypt, LocalStrategy, Migrating, Mode, PasswordHasher};
 use passport_actix::session::{IssuedSession, Sessions};
-use passport_actix::{Callback, Passport};
+use passport_actix::{BlockingPool, Callback, Passport};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -79,8 +79,8 @@ impl Auth {
     }
 }
 
-/// Registers the strategies.
-pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
+/// Registers the strategies; password hashing runs on `hashing`.
+pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow::Result<Auth> {
     let jwt = crate::keys::jwt_config(settings)?;
     let hasher = password_hasher(settings)?;
     let store = Arc::new(store);
@@ -95,10 +95,13 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     passport.body_read_timeout(settings.server.body_read_timeout);
     passport.register(
         "signup",
-        LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
+        LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone())
+            .blocking_pool(hashing.clone()),
     );
     let login = || {
-        LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher.clone()).throttle(store.clone())
+        LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher.clone())
+            .throttle(store.clone())
+            .blocking_pool(hashing.clone())
     };
     passport.register("login", login());
     let passwords = Arc::new(login());

@@ -82,6 +82,9 @@ pub struct ServerSettings {
     pub metrics_addr: Option<SocketAddr>,
     /// `DOCS`: serve `GET /docs` (default: on in development, off with `APP_ENV=production`).
     pub docs: bool,
+    /// `DEMO`: serve the demo page at `GET /demo` (default: on in development, off with
+    /// `APP_ENV=production`).
+    pub demo: bool,
     /// `BENCH_ROUTES`: mount the `/bench/*` routes used by the load script.
     pub bench_routes: bool,
 }
@@ -97,6 +100,7 @@ impl Default for ServerSettings {
             trusted_proxies: Vec::new(),
             metrics_addr: None,
             docs: true,
+            demo: true,
             bench_routes: false,
         }
     }
@@ -574,6 +578,11 @@ impl ServerSettings {
             docs: env.parse(
                 "DOCS",
                 default.docs && environment != Environment::Production,
+                "true or false",
+            )?,
+            demo: env.parse(
+                "DEMO",
+                default.demo && environment != Environment::Production,
                 "true or false",
             )?,
             bench_routes: env.parse("BENCH_ROUTES", default.bench_routes, "true or false")?,

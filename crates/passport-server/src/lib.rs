@@ -8,6 +8,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod configuration;
 pub mod connections;
+pub mod demo;
 pub mod errors;
 pub mod keygen;
 pub mod keys;

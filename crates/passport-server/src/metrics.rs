@@ -16,6 +16,8 @@
 //! | `passport_audit_write_failures_total` | | audit rows that could not be written |
 //! | `passport_db_pool_connections` | `state` (`open`, `idle`) | the database pool, read at scrape time |
 //! | `passport_session_cache_trusted` | | 1 while the revocation listener hears its heartbeat (PostgreSQL), else 0 |
+//! | `passport_hashing_queue_depth` | | password hashes waiting for a hashing thread, read at scrape time |
+//! | `passport_hashing_wait_seconds` | | histogram of how long each hash waited for a hashing thread |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,9 +27,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
+use passport_actix::BlockingPool;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::audit::{Entry, Event, Outcome};
@@ -62,6 +65,8 @@ struct Inner {
     audit_failures: IntCounter,
     pool: IntGaugeVec,
     cache_trusted: IntGauge,
+    hashing: BlockingPool,
+    hashing_queue: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,7 +85,9 @@ fn register<T: prometheus::core::Collector + Clone + 'static>(
 }
 
 impl Metrics {
-    /// A fresh registry with every metric at zero; pool gauges read `store` at scrape time.
+    /// A fresh registry with every metric at zero; pool gauges read `store` at scrape time,
+    /// and the hashing metrics watch the process's shared hashing pool through the handle
+    /// [`hashing_pool`](Self::hashing_pool) gives the password strategies.
     pub fn new(store: Store) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let http = ["method", "route", "status"];
@@ -167,6 +174,27 @@ impl Metrics {
                 "1 while the revocation listener hears its heartbeat, else 0",
             ),
         )?;
+        let hashing_queue = register(
+            &registry,
+            IntGauge::new(
+                "passport_hashing_queue_depth",
+                "Password hashes waiting for a hashing thread",
+            ),
+        )?;
+        let hashing_wait = register(
+            &registry,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "passport_hashing_wait_seconds",
+                    "How long each password hash waited for a hashing thread",
+                )
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ]),
+            ),
+        )?;
+        let hashing = BlockingPool::shared()
+            .with_wait_observer(move |wait| hashing_wait.observe(wait.as_secs_f64()));
         // Every labelled series exists from the start, so dashboards see zeros, not gaps.
         for outcome in ["success", "failure", "throttled"] {
             logins.with_label_values(&[outcome]);
@@ -199,8 +227,16 @@ impl Metrics {
                 audit_failures,
                 pool,
                 cache_trusted,
+                hashing,
+                hashing_queue,
             }),
         })
+    }
+
+    /// The hashing pool handle for the password strategies: the process's shared pool, with
+    /// each wait recorded in `passport_hashing_wait_seconds`.
+    pub fn hashing_pool(&self) -> BlockingPool {
+        self.inner.hashing.clone()
     }
 
     /// Counts an audited event.
@@ -268,6 +304,8 @@ impl Metrics {
             .set(i64::try_from(idle).unwrap_or(i64::MAX));
         m.cache_trusted
             .set(i64::from(m.store.liveness().is_trusted()));
+        m.hashing_queue
+            .set(i64::try_from(m.hashing.queued()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&m.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))

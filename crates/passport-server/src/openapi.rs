@@ -8,8 +8,11 @@
 use actix_web::HttpResponse;
 use actix_web::http::header::CACHE_CONTROL;
 use serde::Serialize;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
+
+use crate::configuration::Settings;
 
 /// `{"error","message"}`: the body of every 4xx and 5xx.
 #[derive(Serialize, ToSchema)]
@@ -167,7 +170,10 @@ impl Modify for TokenTransports {
         health,
         ready,
         openapi_json_operation,
-        docs_operation
+        docs_operation,
+        demo_operation,
+        oidc_begin,
+        oidc_callback
     ),
     components(schemas(
         Error,
@@ -187,16 +193,48 @@ impl Modify for TokenTransports {
         (name = "accounts", description = "Signup, login, password and account"),
         (name = "sessions", description = "Refresh tokens and logout (contract v2)"),
         (name = "keys", description = "Public keys"),
+        (name = "openid", description = "Log in with an OpenID provider (when `OIDC_PROVIDERS` names some)"),
         (name = "operations", description = "Health, readiness and this document")
     )
 )]
 pub struct ApiDoc;
 
-/// The document as JSON (OpenAPI 3.1.0); `/docs` is in it only when it is mounted.
-pub fn document(docs: bool) -> String {
+/// The paths of the OpenID routes, mounted when providers are configured.
+const OPENID_PATHS: [&str; 2] = ["/auth/{provider}", "/auth/{provider}/callback"];
+
+/// The document as JSON (OpenAPI 3.1.0) for the routes these settings mount: `/docs`, `/demo`
+/// and the OpenID routes are in it only when they are mounted, the latter with the configured
+/// provider names as the values of `{provider}`.
+pub fn document(settings: &Settings) -> String {
     let mut api = ApiDoc::openapi();
-    if !docs {
+    if !settings.server.docs {
         api.paths.paths.remove("/docs");
+    }
+    if !settings.server.demo {
+        api.paths.paths.remove("/demo");
+    }
+    let providers: Vec<&String> = settings.oidc.providers.keys().collect();
+    for path in OPENID_PATHS {
+        if providers.is_empty() {
+            api.paths.paths.remove(path);
+            continue;
+        }
+        let parameters = api
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.get.as_mut())
+            .and_then(|operation| operation.parameters.as_mut());
+        for parameter in parameters.into_iter().flatten() {
+            if parameter.name == "provider" {
+                parameter.schema = Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(providers.iter().map(|name| name.as_str())))
+                        .into(),
+                );
+            }
+        }
     }
     api.to_json().unwrap_or_else(|_| String::from("{}"))
 }
@@ -405,3 +443,47 @@ fn openapi_json_operation() {}
 )]
 #[allow(dead_code)]
 fn docs_operation() {}
+
+/// The demo page (development, or `DEMO=true`).
+#[utoipa::path(
+    get, path = "/demo", tag = "operations",
+    responses((status = 200, description = "An HTML page walking the tutorial's flow (sign up, log in, profile, refresh, log out) and showing each request and response", content_type = "text/html"))
+)]
+#[allow(dead_code)]
+fn demo_operation() {}
+
+/// Starts a login at an OpenID provider.
+#[utoipa::path(
+    get, path = "/auth/{provider}", tag = "openid",
+    params(("provider" = String, Path, description = "A provider named in `OIDC_PROVIDERS` (lower case)")),
+    responses(
+        (status = 302, description = "To the provider's authorization endpoint, with the signed flow cookie `passport_oidc_{provider}` (state, nonce, PKCE verifier; 10 minutes)"),
+        (status = 404, description = "`unknown_provider`: no provider of that name", body = Error),
+        (status = 503, description = "`service_unavailable`: the provider cannot be reached (discovery)", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn oidc_begin() {}
+
+/// The provider sends the browser back here: like `/login`, a token pair and a new session.
+#[utoipa::path(
+    get, path = "/auth/{provider}/callback", tag = "openid",
+    params(
+        ("provider" = String, Path, description = "A provider named in `OIDC_PROVIDERS` (lower case)"),
+        ("code" = Option<String>, Query, description = "The authorization code"),
+        ("state" = Option<String>, Query, description = "The flow's state (must match the flow cookie)"),
+        ("error" = Option<String>, Query, description = "The provider's error code, when it refused the login"),
+    ),
+    responses(
+        (status = 200, description = "A token pair (`Cache-Control: no-store`); the flow cookie is deleted", body = TokenPair),
+        (status = 400, description = "`missing_state_cookie`, `invalid_state_cookie`, `state_mismatch`, `missing_code`", body = Error),
+        (status = 401, description = "`provider_error`, `code_rejected`, `invalid_id_token`", body = Error),
+        (status = 403, description = "`email_not_verified`: a first login without a verified email", body = Error),
+        (status = 404, description = "`unknown_provider`", body = Error),
+        (status = 409, description = "`account_exists`: a first login whose email has an account (never merged)", body = Error),
+        (status = 429, description = "`rate_limited`: shares `/login`'s per-address limit, with `Retry-After`", body = Error),
+        (status = 503, description = "`service_unavailable`: the provider cannot be reached", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn oidc_callback() {}

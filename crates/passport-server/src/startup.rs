@@ -46,10 +46,10 @@ impl Application {
     /// `settings.server.bind_addr` (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
-        let auth = auth::build(&settings, store.clone())?;
-        let client_ip = ClientIp::new(settings.server.trusted_proxies.clone());
         let metrics = Metrics::new(store.clone())
             .map_err(|e| anyhow::anyhow!("cannot register the metrics: {e}"))?;
+        let auth = auth::build(&settings, store.clone(), metrics.hashing_pool())?;
+        let client_ip = ClientIp::new(settings.server.trusted_proxies.clone());
         let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
         let per_minute =
             NonZeroU32::new(settings.rate_limits.per_minute).unwrap_or(NonZeroU32::MIN);
@@ -198,8 +198,10 @@ fn serve(
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
-    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings.server.docs)));
+    let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings)));
     let docs = settings.server.docs;
+    let demo = settings.server.demo;
+    let openid = !settings.oidc.providers.is_empty();
     let body_read_timeout = settings.server.body_read_timeout;
     let connection_cap = ConnectionCap::new(
         settings.server.max_connections_per_address,
@@ -261,14 +263,21 @@ fn serve(
                         web::resource("/password").route(web::post().to(routes::change_password)),
                     ),
             )
-            .service(web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)))
-            .service(
-                web::resource("/auth/{provider}/callback")
-                    .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-                        callback_limit.clone().enforce(req, next)
-                    }))
-                    .route(web::get().to(crate::oidc::callback)),
-            )
+            .configure(move |cfg| {
+                // Mounted only when providers are configured (the OpenAPI document says so).
+                if openid {
+                    cfg.service(
+                        web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)),
+                    )
+                    .service(
+                        web::resource("/auth/{provider}/callback")
+                            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                                callback_limit.clone().enforce(req, next)
+                            }))
+                            .route(web::get().to(crate::oidc::callback)),
+                    );
+                }
+            })
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))
@@ -276,6 +285,9 @@ fn serve(
             .configure(|cfg| {
                 if docs {
                     cfg.route("/docs", web::get().to(openapi::docs));
+                }
+                if demo {
+                    cfg.route("/demo", web::get().to(crate::demo::page));
                 }
             })
             .configure(|cfg| {
