@@ -1,15 +1,27 @@
 //! A bounded pool of low-priority threads for password hashing, off the async executor.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use thread_priority::{ThreadPriority, ThreadPriorityValue};
 
 use crate::error::StrategyError;
 
-/// The OS priority of hashing threads: `22` on thread-priority's 0–99 scale is nice 10 on Linux,
-/// a tenth of a normal thread's CPU share when both want the same core.
-const HASHING_PRIORITY: u8 = 22;
+/// The OS priority of hashing threads: `37` on thread-priority's 0–99 scale is nice 4 on Linux.
+///
+/// Linux shares a contended core by weight (CFS and EEVDF alike): a nice-0 thread weighs 1024,
+/// a nice-4 one 423, so a hashing thread competing with one busy HTTP worker gets ≈ 29 % of the
+/// core and the worker ≈ 71 %; on an idle core hashing gets all of it. Nice 10 (weight 110,
+/// ≈ 10 %) starved logins during a flood of guarded requests (0.23 of the hashing limit, p50
+/// 3.6 s in the load benchmark); nice 0 would let a login storm take half the core from
+/// guarded traffic. A weight is the one share the kernel enforces for us without privileges
+/// (cgroup `cpu.weight` needs them, `SCHED_IDLE` starves like nice 19).
+const HASHING_PRIORITY: u8 = 37;
+
+/// The default bound on hashing tasks admitted per thread (running or waiting); see
+/// [`BlockingPool::admission_limit`].
+pub const DEFAULT_ADMITTED_PER_THREAD: usize = 4;
 
 /// Runs CPU-heavy closures (password hashing) on a fixed set of threads, one per core by
 /// default, at a lowered OS priority.
@@ -18,9 +30,44 @@ const HASHING_PRIORITY: u8 = 22;
 /// at normal priority on the same cores would let a login storm halve the CPU left for
 /// token-guarded traffic. Here it gets at most as many threads as cores, and when a core is
 /// contended the workers serving other requests win (a login still progresses, more slowly).
+///
+/// Work can be queued without bound ([`run`](Self::run)), or through admission control
+/// ([`try_admit`](Self::try_admit)): at most [`admission_limit`](Self::admission_limit) tasks
+/// are admitted at once, and a caller turned away answers at once (a `503` with
+/// `Retry-After`) instead of waiting behind a queue that only grows during a login storm.
+/// That keeps the wait of an admitted login bounded (the limit × one hash ÷ threads) and
+/// lets a turned-away client come back later rather than hold a connection.
 #[derive(Clone, Debug)]
 pub struct BlockingPool {
     pool: Arc<rayon::ThreadPool>,
+    admitted: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// A place in a [`BlockingPool`]'s admission limit, held from [`BlockingPool::try_admit`]
+/// until the admitted work is done (or this is dropped unused).
+#[derive(Debug)]
+#[must_use = "dropping an admission gives the place back"]
+pub struct Admission {
+    pool: BlockingPool,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.pool.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Admission {
+    /// Runs `work` on the pool (see [`BlockingPool::run`]); the place is given back when it
+    /// is done.
+    pub async fn run<T, F>(self, work: F) -> Result<T, StrategyError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool.run(work).await
+    }
 }
 
 impl BlockingPool {
@@ -54,7 +101,39 @@ impl BlockingPool {
             });
         Self {
             pool: Arc::new(pool),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            limit: threads.get().saturating_mul(DEFAULT_ADMITTED_PER_THREAD),
         }
+    }
+
+    /// Sets how many tasks [`try_admit`](Self::try_admit) lets in at once (running and
+    /// waiting; default [`DEFAULT_ADMITTED_PER_THREAD`] × threads). Pools made from this
+    /// one with `clone` share the count.
+    pub fn with_admission_limit(mut self, limit: NonZeroUsize) -> Self {
+        self.limit = limit.get();
+        self
+    }
+
+    /// How many tasks may be admitted at once.
+    pub fn admission_limit(&self) -> usize {
+        self.limit
+    }
+
+    /// How many tasks are admitted now.
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Acquire)
+    }
+
+    /// A place for one task, or `None` when [`admission_limit`](Self::admission_limit) tasks
+    /// are already admitted (the caller should refuse the request quickly, for example
+    /// with [`Failure::busy`](crate::Failure::busy)).
+    pub fn try_admit(&self) -> Option<Admission> {
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Admission { pool: self.clone() })
     }
 
     /// The process-wide pool, one thread per CPU core (as the scheduler allows this process).
@@ -131,6 +210,29 @@ mod tests {
                 nice()
             );
         }
+    }
+
+    #[actix_rt::test]
+    async fn admission_refuses_beyond_the_limit_and_frees_places_when_work_ends() {
+        let pool = BlockingPool::new(NonZeroUsize::MIN)
+            .with_admission_limit(NonZeroUsize::MIN.saturating_add(1));
+        assert_eq!(pool.admission_limit(), 2);
+        let first = pool.try_admit().expect("a first place");
+        let second = pool.try_admit().expect("a second place");
+        assert!(pool.try_admit().is_none(), "the limit is full");
+        assert_eq!(pool.admitted(), 2);
+        // A clone shares the count.
+        assert!(pool.clone().try_admit().is_none());
+        drop(first);
+        let third = pool.try_admit().expect("a place given back by drop");
+        assert_eq!(second.run(|| 6 * 7).await.unwrap(), 42);
+        assert_eq!(pool.admitted(), 1, "finished work gives its place back");
+        let failed: Result<(), _> = third.run(|| panic!("boom")).await;
+        assert!(failed.is_err());
+        assert_eq!(pool.admitted(), 0, "so does failed work");
+        // Unbounded `run` is not counted.
+        assert_eq!(pool.run(|| 1).await.unwrap(), 1);
+        assert_eq!(pool.admitted(), 0);
     }
 
     #[actix_rt::test]

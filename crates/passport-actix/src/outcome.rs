@@ -231,6 +231,19 @@ impl Failure {
         failure
     }
 
+    /// `503 server_busy` with `Retry-After`: the server cannot take this request now (for
+    /// example every place of the password-hashing queue is taken) and nothing was checked,
+    /// so the client should retry after `retry_after`. Kind [`FailureKind::Other`].
+    pub fn busy(retry_after: Duration) -> Self {
+        let mut failure = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "Too many requests are waiting for a password check; try again shortly",
+        );
+        failure.retry_after = Some(retry_after);
+        failure
+    }
+
     /// Sets the kind.
     pub fn with_kind(mut self, kind: FailureKind) -> Self {
         self.kind = kind;
@@ -346,6 +359,15 @@ mod tests {
         assert_eq!(failure.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(failure.retry_after(), Some(Duration::from_secs(30)));
         assert_eq!(failure.kind(), FailureKind::Throttled);
+    }
+
+    #[test]
+    fn busy_failures_are_503_with_retry_after() {
+        let failure = Failure::busy(Duration::from_secs(1));
+        assert_eq!(failure.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(failure.code(), "server_busy");
+        assert_eq!(failure.retry_after(), Some(Duration::from_secs(1)));
+        assert_eq!(failure.kind(), FailureKind::Other);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtStrategy, TokenIssuer};
 use passport_actix::local::{Argon2id, Bcrypt, LocalStrategy, Migrating, Mode, PasswordHasher};
 use passport_actix::session::{IssuedSession, Sessions};
-use passport_actix::{Callback, Passport};
+use passport_actix::{BlockingPool, Callback, Passport};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -91,14 +91,18 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         ])
     };
 
+    let hashing = hashing_pool(settings);
     let mut passport = Passport::new();
     passport.body_read_timeout(settings.body_read_timeout);
     passport.register(
         "signup",
-        LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
+        LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone())
+            .blocking_pool(hashing.clone()),
     );
     let login = || {
-        LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher.clone()).throttle(store.clone())
+        LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher.clone())
+            .throttle(store.clone())
+            .blocking_pool(hashing.clone())
     };
     passport.register("login", login());
     let passwords = Arc::new(login());
@@ -146,6 +150,16 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
         issuer: jwt.issuer(),
         jwks: jwt.jwks().to_string(),
     })
+}
+
+/// The process's hashing threads (one per core, nice 4) with `HASH_QUEUE_LIMIT` as the
+/// admission limit shared by signup, login and re-authentication.
+fn hashing_pool(settings: &Settings) -> BlockingPool {
+    let pool = BlockingPool::shared();
+    match std::num::NonZeroUsize::new(settings.hash_queue_limit) {
+        Some(limit) => pool.with_admission_limit(limit),
+        None => pool,
+    }
 }
 
 /// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are

@@ -131,6 +131,10 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// `DOCS`: serve `GET /docs` (default: on in development, off with `APP_ENV=production`).
     pub docs: bool,
+    /// `HASH_QUEUE_LIMIT`: logins and signups admitted to password hashing at once (running
+    /// or waiting); more are answered `503 server_busy` with `Retry-After: 1` at once
+    /// (0, the default: 4 per hashing thread, that is per core).
+    pub hash_queue_limit: usize,
 }
 
 /// A setting that could not be used.
@@ -366,6 +370,12 @@ impl Settings {
                     expected: "host:port, e.g. 127.0.0.1:9100 (unset: no metrics listener)",
                 })?),
             },
+            hash_queue_limit: parse(
+                &get,
+                "HASH_QUEUE_LIMIT",
+                0usize,
+                "a number of logins (0: 4 per core)",
+            )?,
         })
     }
 

@@ -195,6 +195,14 @@ fn serve(
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
     let origins = settings.cors_allowed_origins.clone();
     let bench_routes = settings.bench_routes;
+    // The floor route verifies HS256 only (the load script's configuration).
+    let bare_verifier = (settings.bench_routes && settings.jwt_keys.is_hmac()).then(|| {
+        web::Data::new(routes::BareVerifier::new(
+            settings.jwt_secret.expose(),
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+        ))
+    });
     let (signup_limit, login_limit) = (limits.signup.clone(), limits.login.clone());
     let providers = web::Data::new(crate::oidc::Providers::build(&settings.oidc)?);
     let store = web::Data::new(store);
@@ -290,6 +298,13 @@ fn serve(
                                 .wrap(bench_guard.clone())
                                 .route(web::get().to(routes::bench_guarded)),
                         );
+                    if let Some(verifier) = &bare_verifier {
+                        cfg.service(
+                            web::resource("/bench/bare")
+                                .app_data(verifier.clone())
+                                .route(web::get().to(routes::bench_bare)),
+                        );
+                    }
                 }
             })
             .default_service(web::to(not_found))
