@@ -337,7 +337,7 @@ impl Settings {
             session_cache_capacity: parse(
                 &get,
                 "SESSION_CACHE_CAPACITY",
-                100_000usize,
+                50_000usize,
                 "a number of sessions",
             )?
             .max(1),
