@@ -24,6 +24,7 @@
 #                         200000; quick 18000; 0 skips it)
 #   BENCH_PROBES          revocations timed in (h) (default 200)
 #   BENCH_NODE_PORT       the seeds' Node app's port (default 3098); BENCH_PORT+1 is instance B
+#   BENCH_HASH_QUEUE_LIMIT  the server's HASH_QUEUE_LIMIT (default 4 per server core)
 #
 # Scenarios (a fresh server process for each, so each peak RSS is its own):
 #   (a) GET /bench/plain  (b0) GET /bench/bare (a bare actix route verifying the token with
@@ -129,6 +130,9 @@ export PGOPTIONS=--client-min-messages=warning
 JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export APP_ENV=development BENCH_ROUTES=true BIND_ADDR="127.0.0.1:$PORT" JWT_SECRET BCRYPT_COST=$COST
 export RATE_LIMIT_PER_MINUTE=4000000000 LOGIN_MAX_FAILURES=1000000000 LOG_FORMAT=pretty
+# At most 4 logins hashing or waiting per core, the rest answered 503 + Retry-After at once
+# (the server's default is 64 per core, so that ordinary bursts are never refused).
+export HASH_QUEUE_LIMIT=${BENCH_HASH_QUEUE_LIMIT:-$((4 * $(taskset -c "${BENCH_SERVER_CPUS:-0}" nproc)))}
 export RUST_LOG=$SERVER_LOG_LEVEL
 
 # launch <label> <base-url> <command...>: starts it pinned to the server's cpus in RUN_DIR,

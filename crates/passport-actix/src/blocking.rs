@@ -106,10 +106,12 @@ impl BlockingPool {
         }
     }
 
-    /// Sets how many tasks [`try_admit`](Self::try_admit) lets in at once (running and
-    /// waiting; default [`DEFAULT_ADMITTED_PER_THREAD`] × threads). Pools made from this
-    /// one with `clone` share the count.
+    /// The same threads with an admission count of its own, letting in at most `limit` tasks
+    /// at once through [`try_admit`](Self::try_admit) (running and waiting; default
+    /// [`DEFAULT_ADMITTED_PER_THREAD`] × threads). Pools made from the result with `clone`
+    /// share its count; two servers in one process each call this and keep their own.
     pub fn with_admission_limit(mut self, limit: NonZeroUsize) -> Self {
+        self.admitted = Arc::new(AtomicUsize::new(0));
         self.limit = limit.get();
         self
     }
@@ -221,8 +223,12 @@ mod tests {
         let second = pool.try_admit().expect("a second place");
         assert!(pool.try_admit().is_none(), "the limit is full");
         assert_eq!(pool.admitted(), 2);
-        // A clone shares the count.
+        // A clone shares the count; a pool with a limit of its own does not.
         assert!(pool.clone().try_admit().is_none());
+        let other = pool.clone().with_admission_limit(NonZeroUsize::MIN);
+        let held = other.try_admit().expect("its own count");
+        assert!(other.try_admit().is_none());
+        drop(held);
         drop(first);
         let third = pool.try_admit().expect("a place given back by drop");
         assert_eq!(second.run(|| 6 * 7).await.unwrap(), 42);

@@ -152,14 +152,22 @@ pub fn build(settings: &Settings, store: Store) -> anyhow::Result<Auth> {
     })
 }
 
-/// The process's hashing threads (one per core, nice 4) with `HASH_QUEUE_LIMIT` as the
-/// admission limit shared by signup, login and re-authentication.
+/// The default admission limit per hashing thread: deep enough that ordinary bursts (fifty
+/// signups at once) are never refused, bounded so that a storm is (at cost 12, 64 waiting
+/// hashes are ≈ 19 s of one core's work). The load benchmark runs with 4 per core.
+const DEFAULT_HASH_QUEUE_PER_THREAD: usize = 64;
+
+/// The process's hashing threads (one per core, nice 4) with `HASH_QUEUE_LIMIT` as this
+/// server's admission limit, shared by signup, login and re-authentication.
 fn hashing_pool(settings: &Settings) -> BlockingPool {
     let pool = BlockingPool::shared();
-    match std::num::NonZeroUsize::new(settings.hash_queue_limit) {
-        Some(limit) => pool.with_admission_limit(limit),
-        None => pool,
-    }
+    let limit = match settings.hash_queue_limit {
+        0 => pool.threads().saturating_mul(DEFAULT_HASH_QUEUE_PER_THREAD),
+        limit => limit,
+    };
+    pool.with_admission_limit(
+        std::num::NonZeroUsize::new(limit).unwrap_or(std::num::NonZeroUsize::MIN),
+    )
 }
 
 /// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are

@@ -133,7 +133,7 @@ pub struct Settings {
     pub docs: bool,
     /// `HASH_QUEUE_LIMIT`: logins and signups admitted to password hashing at once (running
     /// or waiting); more are answered `503 server_busy` with `Retry-After: 1` at once
-    /// (0, the default: 4 per hashing thread, that is per core).
+    /// (0, the default: 64 per hashing thread, that is per core).
     pub hash_queue_limit: usize,
 }
 
@@ -374,7 +374,7 @@ impl Settings {
                 &get,
                 "HASH_QUEUE_LIMIT",
                 0usize,
-                "a number of logins (0: 4 per core)",
+                "a number of logins (0: 64 per core)",
             )?,
         })
     }
