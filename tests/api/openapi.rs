@@ -9,12 +9,13 @@ use serde_json::Value;
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Paths probed besides the documented ones: plausible routes that must not exist.
-const UNDOCUMENTED: [&str; 13] = [
+const UNDOCUMENTED: [&str; 14] = [
     "/",
     "/metrics",
     "/bench/plain",
     "/bench/db",
     "/bench/guarded",
+    "/bench/bare",
     "/user/sessions",
     "/user/profile/extra",
     "/token",

@@ -9,9 +9,30 @@ use thread_priority::{ThreadPriority, ThreadPriorityValue};
 
 use crate::error::StrategyError;
 
-/// The OS priority of hashing threads: `22` on thread-priority's 0–99 scale is nice 10 on Linux,
-/// a tenth of a normal thread's CPU share when both want the same core.
-const HASHING_PRIORITY: u8 = 22;
+/// The OS priority of hashing threads: `37` on thread-priority's 0–99 scale is nice 4 on Linux.
+///
+/// Linux shares a contended core by weight (CFS and EEVDF alike): a nice-0 thread weighs 1024,
+/// a nice-4 one 423, so a hashing thread competing with one busy HTTP worker gets ≈ 29 % of the
+/// core and the worker ≈ 71 %; on an idle core hashing gets all of it. Nice 10 (weight 110,
+/// ≈ 10 %) starved logins during a flood of guarded requests (0.23 of the hashing limit, p50
+/// 3.6 s in the load benchmark); nice 0 would let a login storm take half the core from
+/// guarded traffic. A weight is the one share the kernel enforces for us without privileges
+/// (cgroup `cpu.weight` needs them, `SCHED_IDLE` starves like nice 19).
+const HASHING_PRIORITY: u8 = 37;
+
+/// The default bound on hashing tasks admitted per thread (running or waiting); see
+/// [`BlockingPool::admission_limit`].
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use passport_actix::{BlockingPool, DEFAULT_ADMITTED_PER_THREAD};
+///
+/// let pool = BlockingPool::new(NonZeroUsize::new(2).unwrap());
+/// assert_eq!(pool.admission_limit(), 2 * DEFAULT_ADMITTED_PER_THREAD);
+/// ```
+pub const DEFAULT_ADMITTED_PER_THREAD: usize = 4;
 
 /// Runs CPU-heavy closures (password hashing) on a fixed set of threads, one per core by
 /// default, at a lowered OS priority.
@@ -24,6 +45,13 @@ const HASHING_PRIORITY: u8 = 22;
 /// For metrics, without a metrics dependency here: [`queued`](Self::queued) is the queue's
 /// depth, cheap to read at scrape time, and [`with_wait_observer`](Self::with_wait_observer)
 /// reports how long each closure waited for a thread.
+///
+/// Work can be queued without bound ([`run`](Self::run)), or through admission control
+/// ([`try_admit`](Self::try_admit)): at most [`admission_limit`](Self::admission_limit) tasks
+/// are admitted at once, and a caller turned away answers at once (a `503` with
+/// `Retry-After`) instead of waiting behind a queue that only grows during a login storm.
+/// That keeps the wait of an admitted login bounded (the limit × one hash ÷ threads) and
+/// lets a turned-away client come back later rather than hold a connection.
 ///
 /// # Examples
 ///
@@ -45,6 +73,10 @@ pub struct BlockingPool {
     queued: Arc<AtomicUsize>,
     /// Told each wait of the closures run through this handle.
     wait_observer: Option<Arc<WaitObserver>>,
+    /// Tasks admitted through [`try_admit`](Self::try_admit) and not finished.
+    admitted: Arc<AtomicUsize>,
+    /// The most tasks admitted at once.
+    limit: usize,
 }
 
 type WaitObserver = dyn Fn(Duration) + Send + Sync;
@@ -55,7 +87,50 @@ impl std::fmt::Debug for BlockingPool {
             .field("threads", &self.threads())
             .field("queued", &self.queued())
             .field("wait_observer", &self.wait_observer.is_some())
+            .field("admitted", &self.admitted())
+            .field("limit", &self.limit)
             .finish()
+    }
+}
+
+/// A place in a [`BlockingPool`]'s admission limit, held from [`BlockingPool::try_admit`]
+/// until the admitted work is done (or this is dropped unused).
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use passport_actix::BlockingPool;
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let pool = BlockingPool::new(NonZeroUsize::MIN).with_admission_limit(NonZeroUsize::MIN);
+/// let place = pool.try_admit().expect("the one place is free");
+/// assert!(pool.try_admit().is_none(), "and now taken");
+/// assert_eq!(place.run(|| 6 * 7).await.unwrap(), 42);
+/// assert_eq!(pool.admitted(), 0, "given back when the work is done");
+/// # });
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping an admission gives the place back"]
+pub struct Admission {
+    pool: BlockingPool,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.pool.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Admission {
+    /// Runs `work` on the pool (see [`BlockingPool::run`]); the place is given back when it
+    /// is done.
+    pub async fn run<T, F>(self, work: F) -> Result<T, StrategyError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.pool.run(work).await
     }
 }
 
@@ -102,7 +177,68 @@ impl BlockingPool {
             pool: Arc::new(pool),
             queued: Arc::new(AtomicUsize::new(0)),
             wait_observer: None,
+            admitted: Arc::new(AtomicUsize::new(0)),
+            limit: threads.get().saturating_mul(DEFAULT_ADMITTED_PER_THREAD),
         }
+    }
+
+    /// The same threads with an admission count of its own, letting in at most `limit` tasks
+    /// at once through [`try_admit`](Self::try_admit) (running and waiting; default
+    /// [`DEFAULT_ADMITTED_PER_THREAD`] × threads). Pools made from the result with `clone`
+    /// share its count; two servers in one process each call this and keep their own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use passport_actix::BlockingPool;
+    ///
+    /// let pool = BlockingPool::shared().with_admission_limit(NonZeroUsize::new(3).unwrap());
+    /// assert_eq!(pool.admission_limit(), 3);
+    /// let places: Vec<_> = (0..3).filter_map(|_| pool.try_admit()).collect();
+    /// assert_eq!(places.len(), 3);
+    /// assert!(pool.try_admit().is_none());
+    /// ```
+    pub fn with_admission_limit(mut self, limit: NonZeroUsize) -> Self {
+        self.admitted = Arc::new(AtomicUsize::new(0));
+        self.limit = limit.get();
+        self
+    }
+
+    /// How many tasks may be admitted at once.
+    pub fn admission_limit(&self) -> usize {
+        self.limit
+    }
+
+    /// How many tasks are admitted now.
+    pub fn admitted(&self) -> usize {
+        self.admitted.load(Ordering::Acquire)
+    }
+
+    /// A place for one task, or `None` when [`admission_limit`](Self::admission_limit) tasks
+    /// are already admitted (the caller should refuse the request quickly, for example
+    /// with [`Failure::busy`](crate::Failure::busy)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use passport_actix::BlockingPool;
+    ///
+    /// let pool = BlockingPool::shared().with_admission_limit(NonZeroUsize::MIN);
+    /// let first = pool.try_admit();
+    /// assert!(first.is_some());
+    /// assert!(pool.try_admit().is_none());
+    /// drop(first);
+    /// assert!(pool.try_admit().is_some(), "dropping a place gives it back");
+    /// ```
+    pub fn try_admit(&self) -> Option<Admission> {
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Admission { pool: self.clone() })
     }
 
     /// The process-wide pool, one thread per CPU core (as the scheduler allows this process).
@@ -141,6 +277,24 @@ impl BlockingPool {
     /// before the closure runs. Handles share the threads and the queue; each has its own
     /// observer (or none), so `BlockingPool::shared().with_wait_observer(…)` reports the
     /// waits of its own work only. Keep the observer cheap (a histogram's `observe`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use passport_actix::BlockingPool;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let observed = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&observed);
+    /// let pool = BlockingPool::shared()
+    ///     .with_wait_observer(move |_wait| { counter.fetch_add(1, Ordering::Relaxed); });
+    /// pool.run(|| ()).await.unwrap();
+    /// assert_eq!(observed.load(Ordering::Relaxed), 1);
+    /// assert_eq!(pool.queued(), 0);
+    /// # });
+    /// ```
     pub fn with_wait_observer(
         mut self,
         observer: impl Fn(Duration) + Send + Sync + 'static,
@@ -273,6 +427,33 @@ mod tests {
             1,
             "only the observed handle's work is reported"
         );
+    }
+
+    #[actix_rt::test]
+    async fn admission_refuses_beyond_the_limit_and_frees_places_when_work_ends() {
+        let pool = BlockingPool::new(NonZeroUsize::MIN)
+            .with_admission_limit(NonZeroUsize::MIN.saturating_add(1));
+        assert_eq!(pool.admission_limit(), 2);
+        let first = pool.try_admit().expect("a first place");
+        let second = pool.try_admit().expect("a second place");
+        assert!(pool.try_admit().is_none(), "the limit is full");
+        assert_eq!(pool.admitted(), 2);
+        // A clone shares the count; a pool with a limit of its own does not.
+        assert!(pool.clone().try_admit().is_none());
+        let other = pool.clone().with_admission_limit(NonZeroUsize::MIN);
+        let held = other.try_admit().expect("its own count");
+        assert!(other.try_admit().is_none());
+        drop(held);
+        drop(first);
+        let third = pool.try_admit().expect("a place given back by drop");
+        assert_eq!(second.run(|| 6 * 7).await.unwrap(), 42);
+        assert_eq!(pool.admitted(), 1, "finished work gives its place back");
+        let failed: Result<(), _> = third.run(|| panic!("boom")).await;
+        assert!(failed.is_err());
+        assert_eq!(pool.admitted(), 0, "so does failed work");
+        // Unbounded `run` is not counted.
+        assert_eq!(pool.run(|| 1).await.unwrap(), 1);
+        assert_eq!(pool.admitted(), 0);
     }
 
     #[actix_rt::test]

@@ -380,6 +380,31 @@ impl Failure {
         failure
     }
 
+    /// `503 server_busy` with `Retry-After`: the server cannot take this request now (for
+    /// example every place of the password-hashing queue is taken) and nothing was checked,
+    /// so the client should retry after `retry_after`. Kind [`FailureKind::Other`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use actix_web::http::StatusCode;
+    /// use passport_actix::Failure;
+    ///
+    /// let busy = Failure::busy(Duration::from_secs(1));
+    /// assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// assert_eq!(busy.code(), "server_busy");
+    /// ```
+    pub fn busy(retry_after: Duration) -> Self {
+        let mut failure = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "Too many requests are waiting for a password check; try again shortly",
+        );
+        failure.retry_after = Some(retry_after);
+        failure
+    }
+
     /// Sets the kind.
     ///
     /// # Examples
@@ -570,6 +595,15 @@ mod tests {
         assert_eq!(failure.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(failure.retry_after(), Some(Duration::from_secs(30)));
         assert_eq!(failure.kind(), FailureKind::Throttled);
+    }
+
+    #[test]
+    fn busy_failures_are_503_with_retry_after() {
+        let failure = Failure::busy(Duration::from_secs(1));
+        assert_eq!(failure.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(failure.code(), "server_busy");
+        assert_eq!(failure.retry_after(), Some(Duration::from_secs(1)));
+        assert_eq!(failure.kind(), FailureKind::Other);
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
         ])
     };
 
+    let hashing = admission_limited(hashing, settings);
     let mut passport = Passport::new();
     passport.body_read_timeout(settings.server.body_read_timeout);
     passport.register(
@@ -149,6 +150,25 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
         issuer: jwt.issuer(),
         jwks: jwt.jwks().to_string(),
     })
+}
+
+/// The default admission limit per hashing thread: deep enough that ordinary bursts (fifty
+/// signups at once) are never refused, bounded so that a storm is (at cost 12, 64 waiting
+/// hashes are ≈ 19 s of one core's work). The load benchmark runs with 4 per core.
+const DEFAULT_HASH_QUEUE_PER_THREAD: usize = 64;
+
+/// `hashing` (the process's hashing threads: one per core, nice 4) with `HASH_QUEUE_LIMIT` as
+/// this server's admission limit, shared by signup, login and re-authentication.
+fn admission_limited(hashing: BlockingPool, settings: &Settings) -> BlockingPool {
+    let limit = match settings.passwords.hash_queue_limit {
+        0 => hashing
+            .threads()
+            .saturating_mul(DEFAULT_HASH_QUEUE_PER_THREAD),
+        limit => limit,
+    };
+    hashing.with_admission_limit(
+        std::num::NonZeroUsize::new(limit).unwrap_or(std::num::NonZeroUsize::MIN),
+    )
 }
 
 /// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are

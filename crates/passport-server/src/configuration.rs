@@ -308,7 +308,7 @@ impl Default for SessionSettings {
         Self {
             ttl: Duration::from_secs(2_592_000),
             refresh_reuse_grace: Duration::from_secs(10),
-            cache_capacity: 100_000,
+            cache_capacity: 50_000,
         }
     }
 }
@@ -332,6 +332,10 @@ pub struct PasswordSettings {
     pub bcrypt_cost: u32,
     /// `ARGON2_MEMORY_KIB` and `ARGON2_ITERATIONS` (argon2id; OWASP defaults).
     pub argon2: passport_actix::local::Argon2idParams,
+    /// `HASH_QUEUE_LIMIT`: logins and signups admitted to password hashing at once (running
+    /// or waiting); more are answered `503 server_busy` with `Retry-After: 1` at once
+    /// (0, the default: 64 per hashing thread, that is per core).
+    pub hash_queue_limit: usize,
 }
 
 impl Default for PasswordSettings {
@@ -340,6 +344,7 @@ impl Default for PasswordSettings {
             hasher: PasswordScheme::Bcrypt,
             bcrypt_cost: 12,
             argon2: passport_actix::local::OWASP_ARGON2ID,
+            hash_queue_limit: 0,
         }
     }
 }
@@ -695,6 +700,11 @@ impl PasswordSettings {
                 iterations: env.positive("ARGON2_ITERATIONS", default.argon2.iterations)?,
                 parallelism: default.argon2.parallelism,
             },
+            hash_queue_limit: env.parse(
+                "HASH_QUEUE_LIMIT",
+                default.hash_queue_limit,
+                "a number of logins (0: 64 per core)",
+            )?,
         })
     }
 }

@@ -192,6 +192,14 @@ fn serve(
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
     let origins = settings.cors.allowed_origins.clone();
     let bench_routes = settings.server.bench_routes;
+    // The floor route verifies HS256 only (the load script's configuration).
+    let bare_verifier = (bench_routes && settings.tokens.keys.is_hmac()).then(|| {
+        web::Data::new(routes::BareVerifier::new(
+            settings.tokens.secret.expose(),
+            &settings.tokens.issuer,
+            &settings.tokens.audience,
+        ))
+    });
     let (signup_limit, login_limit) = (limits.signup.clone(), limits.login.clone());
     let providers = web::Data::new(crate::oidc::Providers::build(&settings.oidc)?);
     let store = web::Data::new(store);
@@ -299,6 +307,13 @@ fn serve(
                                 .wrap(bench_guard.clone())
                                 .route(web::get().to(routes::bench_guarded)),
                         );
+                    if let Some(verifier) = &bare_verifier {
+                        cfg.service(
+                            web::resource("/bench/bare")
+                                .app_data(verifier.clone())
+                                .route(web::get().to(routes::bench_bare)),
+                        );
+                    }
                 }
             })
             .default_service(web::to(not_found))

@@ -18,4 +18,4 @@ pub use email::{MAX_EMAIL_LEN, normalize_email};
 pub use hasher::{BCRYPT_MAX_PASSWORD_BYTES, Bcrypt, Migrating, PasswordHash, PasswordHasher};
 pub use policy::{PasswordPolicy, PolicyViolation};
 pub use store::{Attempt, Created, LoginThrottle, StoredCredentials, UserStore};
-pub use strategy::{INVALID_CREDENTIALS, LocalStrategy, Mode, NewPasswordError};
+pub use strategy::{BUSY_RETRY_AFTER, INVALID_CREDENTIALS, LocalStrategy, Mode, NewPasswordError};

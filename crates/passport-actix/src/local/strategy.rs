@@ -47,6 +47,9 @@ pub enum Mode {
     Login,
 }
 
+/// The `Retry-After` of a login or signup turned away because the hashing queue is full.
+pub const BUSY_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The message of every login failure, whatever its reason, so that a response never tells
 /// which emails exist.
 pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
@@ -57,7 +60,9 @@ pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
 ///   Missing credentials fail with `400` without touching the store.
 /// * Usernames are normalized with [`normalize_email`] (replace with
 ///   [`normalizer`](Self::normalizer)).
-/// * Hashing and verifying run on a [`BlockingPool`], never on the async executor.
+/// * Hashing and verifying run on a [`BlockingPool`], never on the async executor, through
+///   its admission limit: when the pool's queue is full a login or signup fails at once with
+///   [`Failure::busy`] (`503`, `Retry-After: 1`) before any store access or throttle count.
 /// * Login for an unknown user still verifies against a dummy hash, and every login failure
 ///   has the same code and message; the internal reason ("unknown user" / "wrong password")
 ///   is only in [`Failure::reason`].
@@ -402,9 +407,13 @@ impl<S: UserStore> LocalStrategy<S> {
         if let Err(violation) = self.policy.check(password, &username) {
             return Outcome::Fail(self.policy.failure(violation));
         }
+        let Some(admission) = self.pool.try_admit() else {
+            return Outcome::Fail(
+                Failure::busy(BUSY_RETRY_AFTER).with_reason("hashing queue full"),
+            );
+        };
         let hasher = Arc::clone(&self.hasher);
-        let hashed = self
-            .pool
+        let hashed = admission
             .run(move || hasher.hash(credentials.password_bytes()))
             .await
             .and_then(|r| r.map_err(|e| StrategyError::internal("hashing the password", e)));
@@ -437,6 +446,13 @@ impl<S: UserStore> LocalStrategy<S> {
         {
             return Outcome::Fail(self.policy.failure(crate::local::PolicyViolation::TooLong));
         }
+        // Before the throttle counts an attempt or the store is read: a turned-away login
+        // costs nothing but this check.
+        let Some(admission) = self.pool.try_admit() else {
+            return Outcome::Fail(
+                Failure::busy(BUSY_RETRY_AFTER).with_reason("hashing queue full"),
+            );
+        };
         if let Some(throttle) = &self.throttle {
             match throttle.register_attempt_boxed(&username).await {
                 Ok(Attempt::Allowed) => {}
@@ -461,8 +477,7 @@ impl<S: UserStore> LocalStrategy<S> {
         // Verify, and on a match with outdated parameters hash again with the current ones,
         // in one trip to the blocking pool (only successes pay for the second hash).
         let hasher = Arc::clone(&self.hasher);
-        let checked = self
-            .pool
+        let checked = admission
             .run(move || {
                 let password = credentials.password_bytes();
                 let matches = hasher.verify(password, &hash)?;

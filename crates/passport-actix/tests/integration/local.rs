@@ -1,6 +1,7 @@
 //! The local strategy (signup and login) over an in-memory user store and login throttle.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use passport_actix::local::{
     PasswordHash, PasswordHasher, StoredCredentials, UserStore,
 };
 use passport_actix::{
-    AuthRequest, Authenticated, Callback, ErrorBody, Outcome, Passport, StoreError,
+    AuthRequest, Authenticated, BlockingPool, Callback, ErrorBody, Outcome, Passport, StoreError,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -686,6 +687,56 @@ async fn login_when_the_store_is_down_is_503() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.error(), "service_unavailable");
     assert_eq!(reply.retry_after.as_deref(), Some("1"));
+}
+
+#[actix_web::test]
+async fn a_full_hashing_queue_turns_logins_and_signups_away_with_503_before_the_store() {
+    // A pool whose one admission place is taken (held here, as a login waiting to hash would).
+    let pool = BlockingPool::new(NonZeroUsize::MIN).with_admission_limit(NonZeroUsize::MIN);
+    let held = pool.try_admit().expect("the only place");
+    let users = Arc::new(MemoryUsers::default());
+    let throttle = Arc::new(MemoryThrottle::new(3));
+    let mut passport = Passport::<User>::new();
+    passport.register(
+        "signup",
+        LocalStrategy::new(Mode::Signup, Arc::clone(&users), hasher()).blocking_pool(pool.clone()),
+    );
+    passport.register(
+        "login",
+        LocalStrategy::new(Mode::Login, Arc::clone(&users), hasher())
+            .throttle(throttle.clone())
+            .blocking_pool(pool.clone()),
+    );
+    let h = Harness {
+        users,
+        throttle,
+        passport,
+    };
+    for reply in [
+        h.login("ada@example.com", GOOD_PASSWORD).await,
+        h.signup("ada@example.com", GOOD_PASSWORD).await,
+    ] {
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.error(), "server_busy");
+        assert_eq!(reply.retry_after.as_deref(), Some("1"));
+    }
+    assert_eq!(h.users.calls(), (0, 0), "the store is not read");
+    assert_eq!(
+        h.throttle.attempts("ada@example.com"),
+        0,
+        "no attempt is counted"
+    );
+    // The place comes back: the same requests now go through.
+    drop(held);
+    assert_eq!(
+        h.signup("ada@example.com", GOOD_PASSWORD).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        h.login("ada@example.com", GOOD_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(pool.admitted(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ mod refresh;
 mod signup;
 
 pub use account::{change_password, delete_account};
-pub use bench::{bench_db, bench_guarded, bench_plain};
+pub use bench::{BareVerifier, bench_bare, bench_db, bench_guarded, bench_plain};
 pub use health::{health, ready};
 pub use jwks::jwks;
 pub use login::login;
