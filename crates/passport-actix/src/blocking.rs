@@ -21,7 +21,10 @@ use crate::error::StrategyError;
 const HASHING_PRIORITY: u8 = 37;
 
 /// The default bound on hashing tasks admitted per thread (running or waiting); see
-/// [`BlockingPool::admission_limit`].
+/// [`BlockingPool::admission_limit`]. Deep enough that ordinary bursts (fifty signups at once)
+/// are never refused, bounded so that a storm is (at bcrypt cost 12, 64 waiting hashes are
+/// ≈ 19 s of one core's work); a server under a login storm wants less (the load benchmark
+/// runs with 4).
 ///
 /// # Examples
 ///
@@ -32,7 +35,7 @@ const HASHING_PRIORITY: u8 = 37;
 /// let pool = BlockingPool::new(NonZeroUsize::new(2).unwrap());
 /// assert_eq!(pool.admission_limit(), 2 * DEFAULT_ADMITTED_PER_THREAD);
 /// ```
-pub const DEFAULT_ADMITTED_PER_THREAD: usize = 4;
+pub const DEFAULT_ADMITTED_PER_THREAD: usize = 64;
 
 /// Runs CPU-heavy closures (password hashing) on a fixed set of threads, one per core by
 /// default, at a lowered OS priority.
@@ -123,14 +126,21 @@ impl Drop for Admission {
 }
 
 impl Admission {
-    /// Runs `work` on the pool (see [`BlockingPool::run`]); the place is given back when it
-    /// is done.
+    /// Runs `work` on the pool (see [`BlockingPool::run`]); the place is given back when the
+    /// work is done on its thread, not when this future ends: a caller that goes away (a
+    /// client that hangs up) does not free a place while its work still waits or runs, so the
+    /// limit bounds the queue, not only the connected clients.
     pub async fn run<T, F>(self, work: F) -> Result<T, StrategyError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.pool.run(work).await
+        let pool = self.pool.clone();
+        pool.run(move || {
+            let _place = self;
+            work()
+        })
+        .await
     }
 }
 
@@ -331,6 +341,10 @@ impl BlockingPool {
             if let Some(observer) = observer {
                 observer(enqueued.elapsed());
             }
+            // Nobody waits for the result any more (the request was dropped): skip the work.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(work());
         });
         result
@@ -427,6 +441,50 @@ mod tests {
             1,
             "only the observed handle's work is reported"
         );
+    }
+
+    #[actix_rt::test]
+    async fn a_caller_that_goes_away_keeps_its_place_until_the_work_is_done_or_skipped() {
+        let pool = BlockingPool::new(NonZeroUsize::MIN).with_admission_limit(NonZeroUsize::MIN);
+        // Hold the one thread so the admitted work queues behind it.
+        let (started, is_started) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let pool = pool.clone();
+            actix_rt::spawn(async move {
+                pool.run(move || {
+                    let _ = started.send(());
+                    released.recv()
+                })
+                .await
+            })
+        };
+        is_started.await.unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let place = pool.try_admit().expect("the one place");
+        let abandoned = {
+            let ran = Arc::clone(&ran);
+            actix_rt::spawn(place.run(move || ran.fetch_add(1, Ordering::SeqCst)))
+        };
+        // A bounded wait for the admitted work to be queued, then its caller goes away.
+        for _ in 0..100_000 {
+            if pool.queued() > 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pool.queued(), 1);
+        abandoned.abort();
+        let _ = abandoned.await;
+        assert_eq!(pool.admitted(), 1, "the queued work still holds its place");
+        assert!(pool.try_admit().is_none());
+        release.send(()).unwrap();
+        assert!(blocker.await.unwrap().unwrap().is_ok());
+        // The pool's one thread runs tasks in order: once this one is done, the abandoned
+        // work has been dequeued, skipped (nobody waits for it) and its place given back.
+        assert_eq!(pool.run(|| ()).await.unwrap(), ());
+        assert_eq!(pool.admitted(), 0);
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "abandoned work is not run");
     }
 
     #[actix_rt::test]

@@ -152,18 +152,14 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
     })
 }
 
-/// The default admission limit per hashing thread: deep enough that ordinary bursts (fifty
-/// signups at once) are never refused, bounded so that a storm is (at cost 12, 64 waiting
-/// hashes are ≈ 19 s of one core's work). The load benchmark runs with 4 per core.
-const DEFAULT_HASH_QUEUE_PER_THREAD: usize = 64;
-
 /// `hashing` (the process's hashing threads: one per core, nice 4) with `HASH_QUEUE_LIMIT` as
-/// this server's admission limit, shared by signup, login and re-authentication.
+/// this server's admission limit (its own count: two servers in one process do not share
+/// it), shared by signup, login, re-authentication and new-password hashing.
 fn admission_limited(hashing: BlockingPool, settings: &Settings) -> BlockingPool {
     let limit = match settings.passwords.hash_queue_limit {
         0 => hashing
             .threads()
-            .saturating_mul(DEFAULT_HASH_QUEUE_PER_THREAD),
+            .saturating_mul(passport_actix::DEFAULT_ADMITTED_PER_THREAD),
         limit => limit,
     };
     hashing.with_admission_limit(

@@ -284,7 +284,7 @@ pub struct OpenApiJson(pub String);
         (status = 415, description = "`unsupported_media_type`", body = Error),
         (status = 422, description = "`invalid_email`, `password_too_short`, `password_too_long`, `password_too_common`, …", body = Error),
         (status = 429, description = "`rate_limited` (per client address) or `too_many_connections`, with `Retry-After`", body = Error),
-        (status = 503, description = "`service_unavailable`: the database did not answer", body = Error),
+        (status = 503, description = "`server_busy` (with `Retry-After`): the password-hashing queue is full, nothing was checked; or `service_unavailable`: the database did not answer", body = Error),
     )
 )]
 #[allow(dead_code)]
@@ -306,7 +306,7 @@ fn signup() {}
         (status = 415, description = "`unsupported_media_type`", body = Error),
         (status = 422, description = "`password_too_long` and other input refusals", body = Error),
         (status = 429, description = "`too_many_attempts` (the account) or `rate_limited` (the address), with `Retry-After`", body = Error),
-        (status = 503, description = "`service_unavailable`", body = Error),
+        (status = 503, description = "`server_busy` (with `Retry-After`): the password-hashing queue is full, nothing was checked; or `service_unavailable`: the database did not answer", body = Error),
     )
 )]
 #[allow(dead_code)]
@@ -374,7 +374,7 @@ fn profile() {}
         (status = 403, description = "`invalid_credentials`: wrong current password (counts toward the throttle)", body = Error),
         (status = 422, description = "The signup policy codes for the new password", body = Error),
         (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
-        (status = 503, description = "`service_unavailable`", body = Error),
+        (status = 503, description = "`server_busy` (with `Retry-After`): the password-hashing queue is full, nothing was checked; or `service_unavailable`: the database did not answer", body = Error),
     ),
     security(("bearer" = []), ("secret_token" = []))
 )]
@@ -394,7 +394,7 @@ fn change_password() {}
         (status = 401, description = "`invalid_token` and the RFC 6750 codes", body = Error),
         (status = 403, description = "`invalid_credentials`: wrong password", body = Error),
         (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
-        (status = 503, description = "`service_unavailable`", body = Error),
+        (status = 503, description = "`server_busy` (with `Retry-After`): the password-hashing queue is full, nothing was checked; or `service_unavailable`: the database did not answer", body = Error),
     ),
     security(("bearer" = []), ("secret_token" = []))
 )]

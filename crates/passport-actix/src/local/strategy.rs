@@ -393,9 +393,14 @@ impl<S: UserStore> LocalStrategy<S> {
         if let Err(violation) = self.policy.check(password, username) {
             return Err(NewPasswordError::Policy(self.policy.failure(violation)));
         }
+        let Some(admission) = self.pool.try_admit() else {
+            return Err(NewPasswordError::Busy(
+                Failure::busy(BUSY_RETRY_AFTER).with_reason("hashing queue full"),
+            ));
+        };
         let hasher = Arc::clone(&self.hasher);
         let password = secrecy::SecretString::from(password);
-        self.pool
+        admission
             .run(move || hasher.hash(password.expose_secret().as_bytes()))
             .await
             .and_then(|r| r.map_err(|e| StrategyError::internal("hashing the password", e)))
@@ -538,7 +543,9 @@ impl<S: UserStore> LocalStrategy<S> {
 /// async fn change_password(strategy: &LocalStrategy<Users>, email: &str, new: &str) -> HttpResponse {
 ///     match strategy.hash_new_password(email, new).await {
 ///         Ok(_hash) => HttpResponse::NoContent().finish(), // store the hash here
-///         Err(NewPasswordError::Policy(failure)) => failure_response(&[failure]),
+///         Err(NewPasswordError::Policy(failure) | NewPasswordError::Busy(failure)) => {
+///             failure_response(&[failure])
+///         }
 ///         Err(NewPasswordError::Hash(error)) => error_response(&error),
 ///     }
 /// }
@@ -553,6 +560,8 @@ pub enum NewPasswordError {
     Policy(Failure),
     /// Hashing failed (an internal error).
     Hash(StrategyError),
+    /// The hashing queue is full (answer the failure, a `503` with `Retry-After`).
+    Busy(Failure),
 }
 
 fn policy_max(policy: &PasswordPolicy) -> Option<usize> {

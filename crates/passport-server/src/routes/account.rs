@@ -33,7 +33,9 @@ pub async fn change_password(
     }
     let hash = match auth.passwords.hash_new_password(&user.email, &new).await {
         Ok(hash) => hash,
-        Err(NewPasswordError::Policy(failure)) => return failure_response(&[failure]),
+        Err(NewPasswordError::Policy(failure) | NewPasswordError::Busy(failure)) => {
+            return failure_response(&[failure]);
+        }
         Err(NewPasswordError::Hash(error)) => return unexpected(error),
     };
     match store.change_password(&user, &hash, user.session_id).await {

@@ -239,9 +239,13 @@ where
                 "session and user ids must be UUIDs".into(),
             ));
         };
+        // Both keys are fresh random values (a v4 UUID, a 256-bit token's hash), so a conflict
+        // can only be this very insert committed by an earlier attempt whose acknowledgement
+        // was lost and which the PostgreSQL path then retried: nothing to do again.
         let mut tx = conn.begin().await?;
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO NOTHING",
         )
         .bind(Id(id))
         .bind(Id(user_id))
@@ -250,7 +254,8 @@ where
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (token_hash) DO NOTHING",
         )
         .bind(s.refresh_token.as_str())
         .bind(Id(id))
