@@ -576,3 +576,44 @@ async fn a_signup_answered_503_during_a_hang_is_not_written_when_the_database_co
         201
     );
 }
+
+/// Migrations are not requests: one that waits longer than `DATABASE_TIMEOUT_SECONDS` (here
+/// on a lock, as when another instance is migrating or an index is built on a big table) is
+/// waited for, not cancelled by the requests' statement timeout, and the server starts.
+#[tokio::test]
+async fn a_migration_step_slower_than_the_request_timeout_still_lets_the_server_start() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let mut locker = <sqlx::PgConnection as sqlx::Connection>::connect(&app.db.url)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("LOCK TABLE _sqlx_migrations IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    // Held for twice the second instance's timeout, then released.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(2 * DATABASE_TIMEOUT_SECONDS)).await;
+        sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
+    });
+    let mut env = test_env(&app.db.url);
+    env.insert(
+        "DATABASE_TIMEOUT_SECONDS".into(),
+        DATABASE_TIMEOUT_SECONDS.to_string(),
+    );
+    let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
+    let started = Application::build(settings).await;
+    release.await.unwrap();
+    let second = match started {
+        Ok(second) => second,
+        Err(e) => panic!("the server must wait for the migration lock, not give up: {e:#}"),
+    };
+    let handle = second.handle();
+    let port = second.port();
+    tokio::spawn(second.run_until_stopped());
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    handle.stop(true).await;
+}

@@ -42,7 +42,8 @@ pub(super) async fn bounded_ping(
     }
 }
 
-/// The pool on `options` (`DATABASE_URL`), with the migrations applied.
+/// The pool on `options` (`DATABASE_URL`), with the migrations applied first (on a
+/// connection of their own, without the requests' `statement_timeout`).
 pub(super) async fn connect(
     options: &PgConnectOptions,
     settings: &DatabaseSettings,
@@ -68,14 +69,29 @@ pub(super) async fn connect(
         options.get_port(),
         options.get_database().unwrap_or("")
     );
-    match tokio::time::timeout(settings.timeout, PgConnection::connect_with(&options)).await {
-        Err(_) => anyhow::bail!(
-            "cannot connect to PostgreSQL at {target} (DATABASE_URL): no answer within {:?}",
-            settings.timeout
-        ),
-        Ok(Err(e)) => anyhow::bail!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {e}"),
-        Ok(Ok(conn)) => conn.close().await?,
-    }
+    let mut conn =
+        match tokio::time::timeout(settings.timeout, PgConnection::connect_with(&options)).await {
+            Err(_) => anyhow::bail!(
+                "cannot connect to PostgreSQL at {target} (DATABASE_URL): no answer within {:?}",
+                settings.timeout
+            ),
+            Ok(Err(e)) => {
+                anyhow::bail!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {e}")
+            }
+            Ok(Ok(conn)) => conn,
+        };
+    // The migrations run on that connection without the requests' statement_timeout: a
+    // migration may rightly take longer than a request may (an index on a big table), and a
+    // second instance starting meanwhile waits for the first one's migration lock.
+    sqlx::query("SET statement_timeout = 0")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the PostgreSQL migrations: {e}"))?;
+    sqlx::migrate!("../../migrations")
+        .run(&mut conn)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot apply the PostgreSQL migrations: {e}"))?;
+    conn.close().await?;
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(1)
@@ -97,10 +113,6 @@ pub(super) async fn connect(
         .connect_with(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at DATABASE_URL: {e}"))?;
-    sqlx::migrate!("../../migrations")
-        .run(&pool)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot apply the PostgreSQL migrations: {e}"))?;
     Ok(pool)
 }
 
