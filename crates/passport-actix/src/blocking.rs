@@ -396,6 +396,38 @@ mod tests {
         }
     }
 
+    /// Occupies the one thread of `pool` until the returned sender is used; returns the
+    /// occupying task and that sender once the thread is busy.
+    async fn hold_the_only_thread(
+        pool: &BlockingPool,
+    ) -> (
+        actix_rt::task::JoinHandle<Result<Result<(), std::sync::mpsc::RecvError>, StrategyError>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let (started, is_started) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let pool = pool.clone();
+        let holder = actix_rt::spawn(async move {
+            pool.run(move || {
+                let _ = started.send(());
+                released.recv()
+            })
+            .await
+        });
+        is_started.await.unwrap();
+        (holder, release)
+    }
+
+    /// A bounded wait for a spawned task to reach the queue (it queues on its first poll).
+    async fn wait_until_queued(pool: &BlockingPool) {
+        for _ in 0..100_000 {
+            if pool.queued() > 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[actix_rt::test]
     async fn the_queue_depth_and_each_wait_are_reported() {
         let waits = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -406,30 +438,12 @@ mod tests {
         assert_eq!(pool.queued(), 0);
 
         // The one thread is held until released, so the next closure queues.
-        let (started, is_started) = tokio::sync::oneshot::channel();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let first = {
-            let pool = pool.clone();
-            actix_rt::spawn(async move {
-                pool.run(move || {
-                    let _ = started.send(());
-                    released.recv()
-                })
-                .await
-            })
-        };
-        is_started.await.unwrap();
+        let (first, release) = hold_the_only_thread(&pool).await;
         let second = {
             let pool = unobserved.clone();
             actix_rt::spawn(async move { pool.run(|| 2 + 2).await })
         };
-        // A bounded wait for the second task to be polled (it queues on its first poll).
-        for _ in 0..100_000 {
-            if pool.queued() > 0 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        wait_until_queued(&pool).await;
         assert_eq!(pool.queued(), 1, "seen through every handle");
         assert_eq!(unobserved.queued(), 1);
         release.send(()).unwrap();
@@ -447,32 +461,15 @@ mod tests {
     async fn a_caller_that_goes_away_keeps_its_place_until_the_work_is_done_or_skipped() {
         let pool = BlockingPool::new(NonZeroUsize::MIN).with_admission_limit(NonZeroUsize::MIN);
         // Hold the one thread so the admitted work queues behind it.
-        let (started, is_started) = tokio::sync::oneshot::channel();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let blocker = {
-            let pool = pool.clone();
-            actix_rt::spawn(async move {
-                pool.run(move || {
-                    let _ = started.send(());
-                    released.recv()
-                })
-                .await
-            })
-        };
-        is_started.await.unwrap();
+        let (blocker, release) = hold_the_only_thread(&pool).await;
         let ran = Arc::new(AtomicUsize::new(0));
         let place = pool.try_admit().expect("the one place");
         let abandoned = {
             let ran = Arc::clone(&ran);
             actix_rt::spawn(place.run(move || ran.fetch_add(1, Ordering::SeqCst)))
         };
-        // A bounded wait for the admitted work to be queued, then its caller goes away.
-        for _ in 0..100_000 {
-            if pool.queued() > 0 {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        // The admitted work queues, then its caller goes away.
+        wait_until_queued(&pool).await;
         assert_eq!(pool.queued(), 1);
         abandoned.abort();
         let _ = abandoned.await;
