@@ -1,10 +1,11 @@
 //! A real browser for the end-to-end tests: Debian's headless Chromium driven over WebDriver
-//! (`chromedriver` on a free loopback port, `fantoccini` as the client), and a static file
+//! (`chromedriver` on a loopback port of the kernel's choosing, `fantoccini` as the client), and a static file
 //! server on a loopback port of its own, so that a page is loaded from another origin than the
 //! API it calls.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,8 +15,6 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
-
-use crate::oidc_provider::free_port;
 
 /// The longest any wait for the browser (a driver start, an element, a response) may take.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -38,7 +37,7 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts `chromedriver` on a free loopback port and opens a headless Chromium session, or
+    /// Starts `chromedriver` on a loopback port and opens a headless Chromium session, or
     /// `None` when `chromium` or `chromedriver` is not installed outside CI (under `CI=true`
     /// that is a failure, never a skip).
     pub async fn start() -> Option<Self> {
@@ -52,15 +51,25 @@ impl Browser {
             eprintln!("SKIPPED: {why}");
             return None;
         };
-        let port = free_port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        // Port 0: the driver binds a port of the kernel's choosing and prints it, so no other
+        // test can take the port between its choice and the bind.
+        let mut driver = Command::new(&chromedriver)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromedriver.display()));
+        let stdout = driver.stdout.take();
         // Owned from here: killed even if the session below cannot start.
         let mut guard = DriverGuard(Some(driver));
+        let port = match stdout {
+            Some(stdout) => tokio::task::spawn_blocking(move || driver_port(stdout))
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        }
+        .unwrap_or_else(|| panic!("chromedriver did not say its port within {PATIENCE:?}"));
         let url = format!("http://127.0.0.1:{port}");
         wait_until_ready(&url, &mut guard).await;
 
@@ -77,6 +86,17 @@ impl Browser {
                     "--disable-dev-shm-usage",
                     "--disable-gpu",
                     "--no-proxy-server",
+                    // Loopback only: no background fetches (updates, sync, safe browsing,
+                    // metrics), no QUIC, and every host name but the loopback one resolves to
+                    // nothing, so the browser sends no traffic off this machine.
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-quic",
+                    "--disable-domain-reliability",
+                    "--disable-client-side-phishing-detection",
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                    "--no-default-browser-check",
                     "--no-first-run",
                     "--hide-scrollbars",
                     "--force-device-scale-factor=1",
@@ -155,6 +175,21 @@ impl Drop for DriverGuard {
             stop(child);
         }
     }
+}
+
+/// The port in chromedriver's "… started successfully on port N." line (waiting at most
+/// [`PATIENCE`]); the rest of its output is read and dropped, so it never blocks on a full pipe.
+fn driver_port(stdout: ChildStdout) -> Option<u16> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some((_, rest)) = line.split_once("started successfully on port ") {
+                let _ = tx.send(rest.trim_end_matches('.').trim().parse::<u16>().ok());
+            }
+        }
+    });
+    rx.recv_timeout(PATIENCE).ok().flatten()
 }
 
 fn stop(child: &mut Child) {
