@@ -304,8 +304,13 @@ async fn the_demo_page_is_served_in_development_and_off_in_production_unless_ena
     let documented = |app: &TestApp| {
         let request = app.client.get(app.url("/openapi.json"));
         async move {
-            let doc: Value = request.send().await.unwrap().json().await.unwrap();
-            doc["paths"].get("/demo").is_some()
+            let response = request
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GET /openapi.json: {e:?}"));
+            let doc = Captured::from(response).await;
+            assert_eq!(doc.status, 200, "GET /openapi.json: {}", doc.body);
+            doc.json()["paths"].get("/demo").is_some()
         }
     };
     assert!(documented(&app).await);

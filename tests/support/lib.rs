@@ -242,7 +242,11 @@ impl Captured {
     pub async fn from(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.text().await.unwrap();
+        let url = response.url().clone();
+        let body = response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("the body of {status} from {url} did not arrive: {e:?}"));
         Self {
             status,
             headers,
@@ -343,14 +347,20 @@ impl TestApp {
 impl TestInstance {
     /// Starts the real server in this process with exactly this environment, on port 0.
     pub async fn start(env: HashMap<String, String>) -> Self {
-        let settings = Settings::from_lookup(|name| env.get(name).cloned()).unwrap();
-        let app = Application::build(settings.clone()).await.unwrap();
+        let settings = Settings::from_lookup(|name| env.get(name).cloned())
+            .unwrap_or_else(|e| panic!("the test settings are refused: {e}"));
+        let app = Application::build(settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("the test server did not start: {e:#}"));
         let port = app.port();
         let metrics_port = app.metrics_port();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Shorter than the server's keep-alive (actix: 5 s), so a pooled connection is
+            // never reused at the moment the server closes it.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap();
         Self {
