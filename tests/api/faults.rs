@@ -333,6 +333,24 @@ async fn every_signup_answered_201_before_during_and_after_outages_is_in_the_dat
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_on_a_port_already_in_use_fails_with_a_clear_error_naming_bind_addr() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let db = TestDatabase::create(Backend::Sqlite).await;
+    let mut env = test_env(&db.url);
+    env.insert("BIND_ADDR".into(), addr.to_string());
+    let Err(message) = passport_e2e::TestInstance::try_start(env).await else {
+        panic!("the server started on {addr}, which another socket listens on");
+    };
+    assert!(
+        message.contains(&format!("cannot listen on BIND_ADDR={addr}")),
+        "{message}"
+    );
+    assert!(message.contains("in use"), "{message}");
+    drop(taken);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starting_without_a_reachable_postgres_fails_in_bounded_time_with_a_clear_error() {
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

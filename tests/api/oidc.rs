@@ -434,27 +434,37 @@ mod certified {
     );
 
     /// A server on a port chosen in advance (the provider must know its callback) and the
-    /// provider; `None` when the provider is not installed (outside CI only).
+    /// provider; `None` when the provider is not installed (outside CI only). Another test
+    /// may bind the chosen port before the server does: then a fresh one is tried (three at
+    /// most).
     async fn setup(backend: Backend) -> Option<(TestApp, OidcProvider)> {
-        let port = free_port();
-        let redirect = format!("http://127.0.0.1:{port}/auth/op/callback");
-        let provider = OidcProvider::start(&redirect)?;
-        let issuer = provider.issuer();
-        let app = TestApp::spawn_with(backend, move |env| {
-            for (k, v) in [
-                ("BIND_ADDR", format!("127.0.0.1:{port}")),
-                ("OIDC_PROVIDERS", "op".into()),
-                ("OIDC_OP_ISSUER", issuer),
-                ("OIDC_OP_CLIENT_ID", CLIENT_ID.into()),
-                ("OIDC_OP_CLIENT_SECRET", CLIENT_SECRET.into()),
-                ("OIDC_OP_REDIRECT_URL", redirect),
-                ("OIDC_JWKS_COOLDOWN_SECONDS", "0".into()),
-            ] {
-                env.insert(k.to_owned(), v);
+        let mut tried = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            let redirect = format!("http://127.0.0.1:{port}/auth/op/callback");
+            let provider = OidcProvider::start(&redirect)?;
+            let issuer = provider.issuer();
+            let app = TestApp::try_spawn_with(backend, move |env| {
+                for (k, v) in [
+                    ("BIND_ADDR", format!("127.0.0.1:{port}")),
+                    ("OIDC_PROVIDERS", "op".into()),
+                    ("OIDC_OP_ISSUER", issuer),
+                    ("OIDC_OP_CLIENT_ID", CLIENT_ID.into()),
+                    ("OIDC_OP_CLIENT_SECRET", CLIENT_SECRET.into()),
+                    ("OIDC_OP_REDIRECT_URL", redirect),
+                    ("OIDC_JWKS_COOLDOWN_SECONDS", "0".into()),
+                ] {
+                    env.insert(k.to_owned(), v);
+                }
+            })
+            .await;
+            match app {
+                Ok(app) => return Some((app, provider)),
+                Err(why) if why.contains("cannot listen on BIND_ADDR") => tried.push(why),
+                Err(why) => panic!("{why}"),
             }
-        })
-        .await;
-        Some((app, provider))
+        }
+        panic!("no reserved port stayed free: {}", tried.join("; "))
     }
 
     fn browser() -> reqwest::Client {

@@ -211,6 +211,19 @@ impl TestApp {
         let server = TestInstance::start(env).await;
         Self { server, db }
     }
+
+    /// [`spawn_with`](Self::spawn_with), with the start-up error returned instead of a panic
+    /// (for a set-up that can retry, such as a `BIND_ADDR` port reserved in advance).
+    pub async fn try_spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut HashMap<String, String>),
+    ) -> Result<Self, String> {
+        let db = TestDatabase::create(backend).await;
+        let mut env = test_env(&db.url);
+        configure(&mut env);
+        let server = TestInstance::try_start(env).await?;
+        Ok(Self { server, db })
+    }
 }
 
 /// Signs arbitrary claims with the test secret and a header of the caller's choice.
@@ -347,11 +360,16 @@ impl TestApp {
 impl TestInstance {
     /// Starts the real server in this process with exactly this environment, on port 0.
     pub async fn start(env: HashMap<String, String>) -> Self {
+        Self::try_start(env).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`start`](Self::start), with the reason it could not start returned.
+    pub async fn try_start(env: HashMap<String, String>) -> Result<Self, String> {
         let settings = Settings::from_lookup(|name| env.get(name).cloned())
-            .unwrap_or_else(|e| panic!("the test settings are refused: {e}"));
+            .map_err(|e| format!("the test settings are refused: {e}"))?;
         let app = Application::build(settings.clone())
             .await
-            .unwrap_or_else(|e| panic!("the test server did not start: {e:#}"));
+            .map_err(|e| format!("the test server did not start: {e:#}"))?;
         let port = app.port();
         let metrics_port = app.metrics_port();
         let handle = app.handle();
@@ -363,14 +381,14 @@ impl TestInstance {
             .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .unwrap();
-        Self {
+        Ok(Self {
             address: format!("http://127.0.0.1:{port}"),
             port,
             metrics_port,
             client,
             settings,
             handle,
-        }
+        })
     }
 
     pub fn url(&self, path: &str) -> String {

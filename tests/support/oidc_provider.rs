@@ -4,7 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 /// The client registered at the provider.
 pub const CLIENT_ID: &str = "passport";
@@ -33,27 +34,51 @@ pub fn free_port() -> u16 {
 impl OidcProvider {
     /// Starts the provider for a client whose callback is `redirect_uri`, or `None` when Node
     /// or the npm packages are missing outside CI (under `CI=true` that is a failure).
+    ///
+    /// Its port is reserved in advance (the issuer URL names it), so another test may take it
+    /// before Node binds it: then Node exits at once and a fresh port is tried (three at most).
     pub fn start(redirect_uri: &str) -> Option<Self> {
-        Self::start_on(free_port(), redirect_uri)
+        Self::installed()?;
+        let mut tried = Vec::new();
+        for _ in 0..3 {
+            let port = free_port();
+            match Self::launch(port, redirect_uri) {
+                Ok(provider) => return Some(provider),
+                Err(why) => tried.push(why),
+            }
+        }
+        panic!("the OpenID provider did not start: {}", tried.join("; "))
     }
 
     /// Starts the provider on `port` (a restart on the same port rotates its signing key).
     pub fn start_on(port: u16, redirect_uri: &str) -> Option<Self> {
+        Self::installed()?;
+        Some(Self::launch(port, redirect_uri).unwrap_or_else(|why| panic!("{why}")))
+    }
+
+    /// `Some(())` when Node and the npm packages are there; outside CI, `None` (the test is
+    /// skipped, saying why); under `CI=true`, a panic.
+    fn installed() -> Option<()> {
         let installed = dir()
             .join("node_modules/oidc-provider/package.json")
             .exists();
         let node = Command::new("node").arg("--version").output().is_ok();
-        if !installed || !node {
-            let why = format!(
-                "the OpenID provider is not installed (node: {node}, tests/oidc/node_modules: \
-                 {installed}); run `npm ci` in tests/oidc"
-            );
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{why}");
-            }
-            eprintln!("SKIPPED: {why}");
-            return None;
+        if installed && node {
+            return Some(());
         }
+        let why = format!(
+            "the OpenID provider is not installed (node: {node}, tests/oidc/node_modules: \
+             {installed}); run `npm ci` in tests/oidc"
+        );
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{why}");
+        }
+        eprintln!("SKIPPED: {why}");
+        None
+    }
+
+    /// Runs `node provider.js` on `port` until it prints `ready`, or says why it did not.
+    fn launch(port: u16, redirect_uri: &str) -> Result<Self, String> {
         let mut child = Command::new("node")
             .arg("provider.js")
             .current_dir(dir())
@@ -75,15 +100,24 @@ impl OidcProvider {
                 }
             }
         });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        if rx.recv_timeout(deadline - Instant::now()).is_err() {
-            let _ = child.kill();
-            panic!("the OpenID provider did not start on port {port}");
+        let waited = rx.recv_timeout(Duration::from_secs(20));
+        if waited.is_ok() {
+            return Ok(Self {
+                child,
+                port,
+                redirect_uri: redirect_uri.to_owned(),
+            });
         }
-        Some(Self {
-            child,
-            port,
-            redirect_uri: redirect_uri.to_owned(),
+        let _ = child.kill();
+        let status = child
+            .wait()
+            .map_or_else(|e| e.to_string(), |s| s.to_string());
+        Err(match waited {
+            // Its output ended before `ready`: it exited (a port taken in the meantime).
+            Err(RecvTimeoutError::Disconnected) => {
+                format!("node exited before listening on port {port} ({status})")
+            }
+            _ => format!("the OpenID provider was not ready on port {port} after 20 s"),
         })
     }
 
