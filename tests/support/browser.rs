@@ -1,7 +1,7 @@
 //! A real browser for the end-to-end tests: Debian's headless Chromium driven over WebDriver
-//! (`chromedriver` on a loopback port of the kernel's choosing, `fantoccini` as the client), and a static file
-//! server on a loopback port of its own, so that a page is loaded from another origin than the
-//! API it calls.
+//! (`chromedriver` on a loopback port of the kernel's choosing, `fantoccini` as the client),
+//! and a static file server on a loopback port of its own, so that a page is loaded from
+//! another origin than the API it calls.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
