@@ -201,6 +201,7 @@ pub async fn callback(
     providers: web::Data<Providers>,
     store: web::Data<Store>,
     auth: web::Data<Auth>,
+    audit: web::Data<crate::audit::Audit>,
 ) -> HttpResponse {
     let Some(strategy) = providers.get(&path) else {
         return unknown_provider();
@@ -209,7 +210,7 @@ pub async fn callback(
     // browser's (a forged link) leaves the browser's own flow alone.
     let mut keep_cookie = false;
     let mut response = match strategy.callback(&req).await {
-        Outcome::Success { user: claims, .. } => login(&claims, &store, &auth).await,
+        Outcome::Success { user: claims, .. } => login(&req, &claims, &store, &auth, &audit).await,
         Outcome::Fail(failure) => {
             if let Some(reason) = failure.reason() {
                 tracing::info!(provider = %path, code = failure.code(), reason, "OIDC login refused");
@@ -232,7 +233,13 @@ pub async fn callback(
 }
 
 /// Finds or creates the user of a verified identity and starts a session.
-async fn login(claims: &OidcClaims, store: &Store, auth: &Auth) -> HttpResponse {
+async fn login(
+    req: &HttpRequest,
+    claims: &OidcClaims,
+    store: &Store,
+    auth: &Auth,
+    audit: &crate::audit::Audit,
+) -> HttpResponse {
     let user = match store.identity_user(&claims.issuer, &claims.subject).await {
         Ok(Some(user)) => user,
         Ok(None) => {
@@ -272,13 +279,7 @@ async fn login(claims: &OidcClaims, store: &Store, auth: &Auth) -> HttpResponse 
         }
         Err(error) => return unexpected(error.into_strategy_error("finding an OIDC identity")),
     };
-    match auth.sessions.start(&user.id.to_string()).await {
-        Ok(session) => {
-            tracing::info!(user_id = %user.id, session_id = %session.session_id, "user logged in with OpenID");
-            crate::routes::token_response(auth.token_pair(&user, &session))
-        }
-        Err(error) => unexpected(error.into_strategy_error("starting a session")),
-    }
+    crate::routes::complete_login(req, auth, audit, user, crate::routes::LoginMethod::OpenId).await
 }
 
 #[cfg(test)]

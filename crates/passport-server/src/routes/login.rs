@@ -8,6 +8,7 @@ use passport_actix::{AuthRequest, ErrorBody, FailureKind, Outcome};
 use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::{Auth, TokenPair};
 use crate::errors::unexpected;
+use crate::store::User;
 
 /// `200 {"token","token_type":"Bearer","expires_in","refresh_token"}`, or the strategy's
 /// failure.
@@ -18,17 +19,9 @@ pub async fn login(
     audit: web::Data<Audit>,
 ) -> HttpResponse {
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
-        Outcome::Success { user, .. } => match auth.sessions.start(&user.id.to_string()).await {
-            Ok(session) => {
-                tracing::info!(user_id = %user.id, session_id = %session.session_id, "user logged in");
-                let entry = Entry::new(Event::Login, audit::Outcome::Success)
-                    .user(user.id)
-                    .session(Some(&session.session_id));
-                audit.record(&req, entry).await;
-                token_response(auth.token_pair(&user, &session))
-            }
-            Err(error) => unexpected(error.into_strategy_error("starting a session")),
-        },
+        Outcome::Success { user, .. } => {
+            complete_login(&req, &auth, &audit, user, LoginMethod::Password).await
+        }
         other => {
             if let Outcome::Fail(failure) = &other {
                 let outcome = match failure.kind() {
@@ -42,6 +35,40 @@ pub async fn login(
             }
             auth.login.respond(&req, other)
         }
+    }
+}
+
+/// How a user proved who they are, for the log and the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginMethod {
+    /// Email and password (`POST /login`).
+    Password,
+    /// An OpenID provider (`GET /auth/{provider}/callback`).
+    OpenId,
+}
+
+/// The one way every route ends a successful authentication of `user`: a new session and its
+/// answer (the token pair). Every login route (password, OpenID, and those to come) calls this,
+/// so what a login grants is decided in one place.
+pub(crate) async fn complete_login(
+    req: &HttpRequest,
+    auth: &Auth,
+    audit: &Audit,
+    user: User,
+    method: LoginMethod,
+) -> HttpResponse {
+    match auth.sessions.start(&user.id.to_string()).await {
+        Ok(session) => {
+            tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in");
+            if method == LoginMethod::Password {
+                let entry = Entry::new(Event::Login, audit::Outcome::Success)
+                    .user(user.id)
+                    .session(Some(&session.session_id));
+                audit.record(req, entry).await;
+            }
+            token_response(auth.token_pair(&user, &session))
+        }
+        Err(error) => unexpected(error.into_strategy_error("starting a session")),
     }
 }
 

@@ -15,7 +15,7 @@ pub use bench::{BareVerifier, bench_bare, bench_db, bench_guarded, bench_plain};
 pub use health::{health, ready};
 pub use jwks::jwks;
 pub use login::login;
-pub(crate) use login::token_response;
+pub(crate) use login::{LoginMethod, complete_login};
 pub use logout::logout;
 pub use profile::profile;
 pub use refresh::refresh;
