@@ -34,8 +34,10 @@
 //!
 //! # Register it and guard a scope
 //!
-//! Chains run in order: the first success, pass or error ends the chain; when every strategy
-//! fails, one response carries every challenge. An unknown name is an error when the guard is
+//! Chains run in order: the first success, error or redirect ends the chain; a strategy that
+//! passes ("not mine") hands over to the next; when every strategy fails, one response
+//! carries every challenge, and a guard whose strategies all pass answers `401` (it fails
+//! closed). An unknown name is an error when the guard is
 //! built, not at the first request.
 //!
 //! ```
