@@ -188,7 +188,10 @@ fn serve(
     limits: &RateLimits,
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
-    let jwt_guard = auth.passport.authenticate("jwt")?;
+    // Every route that takes an access token takes the session cookie too.
+    let jwt_guard = auth
+        .passport
+        .authenticate(["jwt", crate::browser::SESSION_STRATEGY])?;
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
     let origins = settings.cors.allowed_origins.clone();
     let bench_routes = settings.server.bench_routes;
@@ -269,6 +272,11 @@ fn serve(
                     .service(web::resource("/profile").route(web::get().to(routes::profile)))
                     .service(
                         web::resource("/password").route(web::post().to(routes::change_password)),
+                    )
+                    .service(web::resource("/sessions").route(web::get().to(routes::list_sessions)))
+                    .service(
+                        web::resource("/sessions/{id}")
+                            .route(web::delete().to(routes::delete_session)),
                     ),
             )
             .configure(move |cfg| {
