@@ -138,7 +138,7 @@ impl CrossOriginProtection {
     /// ```
     pub fn check(&self, req: &HttpRequest) -> Result<(), Failure> {
         if self.is_cross_origin(req) {
-            Err(refusal())
+            Err(Self::refusal())
         } else {
             Ok(())
         }
@@ -187,14 +187,25 @@ impl CrossOriginProtection {
     }
 }
 
-/// The refusal: `403 {"error":"cross_origin_request"}`.
-fn refusal() -> Failure {
-    Failure::new(
+impl CrossOriginProtection {
+    /// The refusal [`check`](Self::check) answers: `403 {"error":"cross_origin_request"}`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::CrossOriginProtection;
+    ///
+    /// let refusal = CrossOriginProtection::refusal();
+    /// assert_eq!((refusal.status().as_u16(), refusal.code()), (403, "cross_origin_request"));
+    /// ```
+    pub fn refusal() -> Failure {
+        Failure::new(
         StatusCode::FORBIDDEN,
         "cross_origin_request",
         "Cross-origin request refused: a browser request from another site cannot use or set \
          the session cookie",
-    )
+        )
+    }
 }
 
 /// The lower-case `host[:port]` of an origin `scheme://host[:port]` (an `http` or `https`

@@ -17,9 +17,12 @@
 //! }
 //! ```
 
-use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
-use actix_web::{HttpRequest, HttpResponse};
-use passport_actix::session::{IssuedCookieSession, SessionCookie};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, ORIGIN, PRAGMA};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, web};
+use passport_actix::session::{IssuedCookieSession, Presented, SessionCookie};
 use passport_actix::{Authenticated, CrossOriginProtection, Failure, failure_response};
 use serde_json::json;
 
@@ -188,6 +191,55 @@ pub fn clearing_cookie(browser: &Browser, mut response: HttpResponse) -> HttpRes
         tracing::warn!(%error, "clearing the session cookie failed");
     }
     response
+}
+
+/// Middleware, outside CORS (whose own refusal of an unlisted `Origin` would otherwise come
+/// first): `403 cross_origin_request` for a cross-site request that the cookie would
+/// authenticate (an unsafe method on `/logout` or `/user…` carrying the session cookie and no
+/// token) or that would set it (`?session=cookie` on a `/login…` route). The session strategy
+/// and [`login_mode`] apply the same rule again further in.
+pub async fn cross_site_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let headers = req.headers();
+    let browser_said = headers.contains_key(ORIGIN) || headers.contains_key("sec-fetch-site");
+    let refused = browser_said
+        && req.app_data::<web::Data<Auth>>().is_some_and(|auth| {
+            would_use_or_set_cookie(req.request(), &auth.browser)
+                && auth.browser.protection.is_cross_origin(req.request())
+        });
+    if refused {
+        let response = failure_response(&[CrossOriginProtection::refusal()]);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Whether the cookie would authenticate this request for an unsafe method, or the request
+/// would set the cookie.
+fn would_use_or_set_cookie(req: &HttpRequest, browser: &Browser) -> bool {
+    let path = req.path();
+    if path.starts_with("/login") {
+        return matches!(ResponseMode::of(req), Ok(ResponseMode::Cookie));
+    }
+    let guarded = path == "/logout" || path == "/user" || path.starts_with("/user/");
+    guarded
+        && CrossOriginProtection::is_unsafe(req.method())
+        && !matches!(browser.cookie.presented(req), Presented::None)
+        && !carries_token(req)
+}
+
+/// Whether the request carries an access token (bearer header or `?secret_token=`).
+fn carries_token(req: &HttpRequest) -> bool {
+    req.headers().get_all(AUTHORIZATION).any(|v| {
+        v.as_bytes()
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"bearer "))
+    }) || form_urlencoded::parse(req.query_string().as_bytes())
+        .any(|(key, _)| key == crate::auth::TOKEN_QUERY_PARAMETER)
 }
 
 /// Milliseconds since the epoch as an RFC 3339 UTC time, to the second

@@ -237,6 +237,9 @@ fn serve(
             // Innermost first: CORS answers preflights before any route's guard, and its
             // refusals still pass through `json_errors` like every other error.
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            // Outside CORS, whose refusal of an unlisted Origin would come first: cross-site
+            // requests that the session cookie would authenticate or set get the contract's 403.
+            .wrap(from_fn(crate::browser::cross_site_guard))
             .wrap(json_errors())
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
             .wrap(from_fn(connections::body_deadline))
