@@ -253,7 +253,7 @@ mod tests {
         assert_eq!(missing.kind(), FailureKind::MissingCredentials);
         for bad in ["garbage", &"x".repeat(5000), RefreshToken::generate().as_str()] {
             let refused = run(&s, get(bad)).await.unwrap_err();
-            assert_eq!((refused.status(), refused.code()), (401, "invalid_session"));
+            assert_eq!((refused.status().as_u16(), refused.code()), (401, "invalid_session"));
         }
         let twice = TestRequest::get().insert_header((
             "cookie",
