@@ -87,7 +87,11 @@ async fn a_cookie_login_answers_the_user_and_an_httponly_cookie_and_no_token(bac
     let signed_up = app.signup("ada@example.com", PASSWORD).await;
     let user = signed_up.json::<Value>().await.unwrap()["user"].clone();
     let (response, value) = cookie_login(&app, "ada@example.com").await;
-    assert_eq!(response.json(), json!({ "user": user }), "no token in the body");
+    assert_eq!(
+        response.json(),
+        json!({ "user": user }),
+        "no token in the body"
+    );
     assert_eq!(response.header("cache-control"), Some("no-store"));
     let set = set_cookie(&response);
     let attributes: Vec<&str> = set.split(';').map(str::trim).skip(1).collect();
@@ -159,13 +163,18 @@ async fn the_cookie_is_taken_wherever_a_token_is_and_a_token_is_judged_alone(bac
     // A bad token next to a good cookie: the token decides (401), in the header or the query.
     let forged = format!("{}x", token(&login));
     let judged = send(by_cookie(
-        app.client.get(app.url("/user/profile")).bearer_auth(&forged),
+        app.client
+            .get(app.url("/user/profile"))
+            .bearer_auth(&forged),
         &cookie,
     ))
     .await;
     assert_eq!(judged.status, 401, "{}", judged.body);
     assert!(
-        judged.json()["error"].as_str().unwrap().starts_with("token_"),
+        judged.json()["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("token_"),
         "the token's refusal: {}",
         judged.body
     );
@@ -324,12 +333,19 @@ async fn every_revocation_path_ends_the_cookie_session(backend: Backend) {
         profile(&app, &cookie)
             .await
             .assert_error(401, "invalid_session");
-        let expected = if matches!(path, "logout others" | "password change" | "session deletion") {
+        let expected = if matches!(
+            path,
+            "logout others" | "password change" | "session deletion"
+        ) {
             200
         } else {
             401
         };
-        assert_eq!(app.profile_status(&token(&acting)).await, expected, "{path}");
+        assert_eq!(
+            app.profile_status(&token(&acting)).await,
+            expected,
+            "{path}"
+        );
     }
 }
 
@@ -464,14 +480,22 @@ async fn the_sessions_list_shows_live_sessions_newest_first_and_deletes_only_one
         assert!(session["last_seen_at"].as_str() >= session["created_at"].as_str());
     }
     // By token, the token's session is the current one.
-    let by_token = send(app.client.get(app.url("/user/sessions")).bearer_auth(&first)).await;
+    let by_token = send(
+        app.client
+            .get(app.url("/user/sessions"))
+            .bearer_auth(&first),
+    )
+    .await;
     let by_token = by_token.json()["sessions"].as_array().unwrap().clone();
     assert_eq!(by_token[1]["current"], true);
 
     // Another user's session, an ended one, an unknown one, a malformed id: 404, nothing ends.
     let other = app.token_for("eve@example.com", PASSWORD).await;
     let others_sid = claims_of(&other)["sid"].as_str().unwrap().to_owned();
-    let ended_sid = claims_of(&token(&ended))["sid"].as_str().unwrap().to_owned();
+    let ended_sid = claims_of(&token(&ended))["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for id in [
         others_sid.as_str(),
         ended_sid.as_str(),

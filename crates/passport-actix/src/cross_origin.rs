@@ -200,9 +200,9 @@ impl CrossOriginProtection {
     /// ```
     pub fn refusal() -> Failure {
         Failure::new(
-        StatusCode::FORBIDDEN,
-        "cross_origin_request",
-        "Cross-origin request refused: a browser request from another site cannot use or set \
+            StatusCode::FORBIDDEN,
+            "cross_origin_request",
+            "Cross-origin request refused: a browser request from another site cannot use or set \
          the session cookie",
         )
     }
@@ -301,7 +301,10 @@ mod tests {
         let p = CrossOriginProtection::new();
         let req = request(
             Method::POST,
-            &[("host", "example.com:443"), ("origin", "https://example.com")],
+            &[
+                ("host", "example.com:443"),
+                ("origin", "https://example.com"),
+            ],
         );
         assert!(p.check(&req).is_ok());
         let get = request(Method::GET, &[("origin", "https://evil.example")]);
@@ -310,6 +313,10 @@ mod tests {
         for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
             assert!(CrossOriginProtection::is_unsafe(&method), "{method}");
         }
-        assert!(CrossOriginProtection::new().trust_origin("ftp://x").is_err());
+        assert!(
+            CrossOriginProtection::new()
+                .trust_origin("ftp://x")
+                .is_err()
+        );
     }
 }

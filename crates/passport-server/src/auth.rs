@@ -152,12 +152,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
             async move |digest: RefreshTokenHash| cookie_users.cookie_session_user(&digest).await,
         )
         .cross_origin(browser.protection.clone())
-        .yield_to(move |req| {
-            !matches!(
-                carried.extract(req),
-                passport_actix::jwt::Extracted::None
-            )
-        }),
+        .yield_to(move |req| !matches!(carried.extract(req), passport_actix::jwt::Extracted::None)),
     );
     let login = passport.callback("login")?;
     let sessions = Sessions::new(Arc::clone(&store))

@@ -10,7 +10,7 @@
 //! ```ignore
 //! pub async fn login_mfa(req: HttpRequest, /* … */ auth: web::Data<Auth>) -> HttpResponse {
 //!     if let Err(refused) = crate::browser::login_mode(&req, &auth) {
-//!         return refused; // 400 for a bad `session`, 403 cross_origin_request
+//!         return failure_response(&[refused]); // 400 bad `session`, 403 cross_origin_request
 //!     }
 //!     // … check the second factor, then:
 //!     complete_login(&req, &auth, &audit, user, LoginMethod::Mfa).await
@@ -151,16 +151,13 @@ impl ResponseMode {
 }
 
 /// The guard of every request that would set the session cookie: its [`ResponseMode`], or
-/// the response refusing it — `400` for a bad `session` parameter, `403
+/// the failure refusing it (answer it with `failure_response`) — `400` for a bad `session` parameter, `403
 /// cross_origin_request` for cookie mode from another site (login CSRF: an attacker's page
 /// must not log a victim's browser into the attacker's account).
-pub fn login_mode(req: &HttpRequest, auth: &Auth) -> Result<ResponseMode, HttpResponse> {
-    let mode = ResponseMode::of(req).map_err(|failure| failure_response(&[failure]))?;
+pub fn login_mode(req: &HttpRequest, auth: &Auth) -> Result<ResponseMode, Failure> {
+    let mode = ResponseMode::of(req)?;
     if mode == ResponseMode::Cookie {
-        auth.browser
-            .protection
-            .check(req)
-            .map_err(|failure| failure_response(&[failure]))?;
+        auth.browser.protection.check(req)?;
     }
     Ok(mode)
 }
@@ -282,10 +279,7 @@ mod tests {
     fn the_session_parameter_picks_the_mode() {
         let mode = |uri: &str| ResponseMode::of(&TestRequest::post().uri(uri).to_http_request());
         assert_eq!(mode("/login").unwrap(), ResponseMode::Token);
-        assert_eq!(
-            mode("/login?session=cookie").unwrap(),
-            ResponseMode::Cookie
-        );
+        assert_eq!(mode("/login?session=cookie").unwrap(), ResponseMode::Cookie);
         assert_eq!(
             mode("/login?%73ession=cookie").unwrap(),
             ResponseMode::Cookie
@@ -314,13 +308,28 @@ mod tests {
             (true, "__Host-passport_session")
         );
         let named = read(
-            &[("SESSION_COOKIE_SECURE", "true"), ("SESSION_COOKIE_NAME", "sid")],
+            &[
+                ("SESSION_COOKIE_SECURE", "true"),
+                ("SESSION_COOKIE_NAME", "sid"),
+            ],
             Environment::Development,
         )
         .unwrap();
         assert_eq!((named.secure, named.name.as_str()), (true, "sid"));
-        assert!(read(&[("SESSION_COOKIE_SECURE", "maybe")], Environment::Development).is_err());
-        assert!(read(&[("SESSION_COOKIE_NAME", "__Host-x")], Environment::Development).is_err());
+        assert!(
+            read(
+                &[("SESSION_COOKIE_SECURE", "maybe")],
+                Environment::Development
+            )
+            .is_err()
+        );
+        assert!(
+            read(
+                &[("SESSION_COOKIE_NAME", "__Host-x")],
+                Environment::Development
+            )
+            .is_err()
+        );
         assert!(read(&[("SESSION_COOKIE_NAME", "a b")], Environment::Development).is_err());
     }
 }

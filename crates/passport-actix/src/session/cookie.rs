@@ -291,7 +291,10 @@ mod tests {
                 .to_http_request();
             cookie.presented(&req)
         };
-        assert_eq!(read("a=1; passport_session=v; b"), Presented::One("v".into()));
+        assert_eq!(
+            read("a=1; passport_session=v; b"),
+            Presented::One("v".into())
+        );
         assert_eq!(read("passport_session=\"v\""), Presented::One("v".into()));
         assert_eq!(
             read("passport_session=v; passport_session=v"),

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::outcome::{Failure, FailureKind};
-use crate::session::store::{NewCookieSession, NewSession, Rotated, Rotation, SessionRecord, SessionStore};
+use crate::session::store::{
+    NewCookieSession, NewSession, Rotated, Rotation, SessionRecord, SessionStore,
+};
 use crate::session::token::{RefreshToken, RefreshTokenHash};
 
 /// The default longest life of a session: 30 days.

@@ -28,8 +28,9 @@ pub use manager::{
     DEFAULT_REUSE_GRACE, DEFAULT_SESSION_TTL, IssuedCookieSession, IssuedSession, RefreshError,
     Sessions, now_ms,
 };
-pub use strategy::SessionStrategy;
 pub use store::{
-    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse,
+    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,
+    SessionStore, TokenUse,
 };
+pub use strategy::SessionStrategy;
 pub use token::{RefreshToken, RefreshTokenHash};

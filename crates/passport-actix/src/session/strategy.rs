@@ -223,9 +223,7 @@ mod tests {
     fn strategy(known: RefreshTokenHash) -> impl Authenticate<String> {
         SessionStrategy::new(
             SessionCookie::new(false),
-            async move |digest: RefreshTokenHash| {
-                Ok((digest == known).then(|| "ada".to_owned()))
-            },
+            async move |digest: RefreshTokenHash| Ok((digest == known).then(|| "ada".to_owned())),
         )
         .cross_origin(CrossOriginProtection::new())
         .yield_to(|req| req.headers().contains_key("authorization"))
@@ -251,9 +249,16 @@ mod tests {
         assert_eq!(run(&s, get(value.as_str())).await.unwrap(), "ada");
         let missing = run(&s, TestRequest::get()).await.unwrap_err();
         assert_eq!(missing.kind(), FailureKind::MissingCredentials);
-        for bad in ["garbage", &"x".repeat(5000), RefreshToken::generate().as_str()] {
+        for bad in [
+            "garbage",
+            &"x".repeat(5000),
+            RefreshToken::generate().as_str(),
+        ] {
             let refused = run(&s, get(bad)).await.unwrap_err();
-            assert_eq!((refused.status().as_u16(), refused.code()), (401, "invalid_session"));
+            assert_eq!(
+                (refused.status().as_u16(), refused.code()),
+                (401, "invalid_session")
+            );
         }
         let twice = TestRequest::get().insert_header((
             "cookie",

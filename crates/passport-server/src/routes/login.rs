@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
-use passport_actix::{AuthRequest, ErrorBody, FailureKind, Outcome};
+use passport_actix::{AuthRequest, ErrorBody, FailureKind, Outcome, failure_response};
 
 use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::{Auth, TokenPair};
@@ -21,7 +21,7 @@ pub async fn login(
 ) -> HttpResponse {
     // Before any credential is checked: a cross-site request that would set the cookie.
     if let Err(refused) = browser::login_mode(&req, &auth) {
-        return refused;
+        return failure_response(&[refused]);
     }
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
         Outcome::Success { user, .. } => {
@@ -70,7 +70,7 @@ pub(crate) async fn complete_login(
 ) -> HttpResponse {
     let mode = match browser::login_mode(req, auth) {
         Ok(mode) => mode,
-        Err(refused) => return refused,
+        Err(refused) => return failure_response(&[refused]),
     };
     if mode == ResponseMode::Cookie {
         return match auth.sessions.start_cookie(&user.id.to_string()).await {

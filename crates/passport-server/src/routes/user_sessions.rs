@@ -67,11 +67,8 @@ pub async fn delete_session(
     audit: web::Data<Audit>,
 ) -> HttpResponse {
     let not_found = || {
-        ErrorBody::new(
-            "session_not_found",
-            "No live session of yours has this id",
-        )
-        .response(StatusCode::NOT_FOUND)
+        ErrorBody::new("session_not_found", "No live session of yours has this id")
+            .response(StatusCode::NOT_FOUND)
     };
     let Ok(id) = Uuid::parse_str(&path.into_inner()) else {
         return not_found();
