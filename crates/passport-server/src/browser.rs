@@ -151,9 +151,9 @@ impl ResponseMode {
 }
 
 /// The guard of every request that would set the session cookie: its [`ResponseMode`], or
-/// the failure refusing it (answer it with `failure_response`) — `400` for a bad `session` parameter, `403
-/// cross_origin_request` for cookie mode from another site (login CSRF: an attacker's page
-/// must not log a victim's browser into the attacker's account).
+/// the failure refusing it (answer it with `failure_response`) — `400` for a bad `session`
+/// parameter, `403 cross_origin_request` for cookie mode from another site (login CSRF: an
+/// attacker's page must not log a victim's browser into the attacker's account).
 pub fn login_mode(req: &HttpRequest, auth: &Auth) -> Result<ResponseMode, Failure> {
     let mode = ResponseMode::of(req)?;
     if mode == ResponseMode::Cookie {

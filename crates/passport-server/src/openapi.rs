@@ -261,6 +261,14 @@ pub fn document(settings: &Settings) -> String {
     if !settings.server.demo {
         api.paths.paths.remove("/demo");
     }
+    // The session cookie under its configured name.
+    if let Some(SecurityScheme::ApiKey(ApiKey::Cookie(cookie))) = api
+        .components
+        .as_mut()
+        .and_then(|c| c.security_schemes.get_mut("session_cookie"))
+    {
+        cookie.name = settings.session_cookie.name.clone();
+    }
     let providers: Vec<&String> = settings.oidc.providers.keys().collect();
     for path in OPENID_PATHS {
         if providers.is_empty() {
