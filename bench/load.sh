@@ -30,7 +30,7 @@
 #   (a) GET /bench/plain  (b0) GET /bench/bare (a bare actix route verifying the token with
 #   jsonwebtoken, no passport, no DB: the floor)  (b) GET /bench/guarded (passport JWT, no DB)
 #   (c) GET /user/profile (JWT + session liveness)  (c') the same with ?secret_token=
-#   (c") GET /user/profile by the session cookie of POST /login?session=cookie
+#   (c'') GET /user/profile by the session cookie of POST /login?session=cookie
 #   (d) GET /bench/db (one DB query, no auth)  (n) the seeds' Node app, GET /user/profile?secret_token=
 #   (e) POST /login saturated  (f) GET /user/profile while (e) runs
 #   (g) POST /token/refresh saturated, every request with a never-used refresh token
@@ -474,7 +474,7 @@ label_of() {
     b) echo "(b) GET /bench/guarded (passport, no DB)" ;;
     c) echo "(c) GET /user/profile (Bearer)" ;;
     c_query) echo "(c') GET /user/profile?secret_token=" ;;
-    c_cookie) echo "(c\"') GET /user/profile (session cookie)" ;;
+    c_cookie) echo "(c'') GET /user/profile (session cookie)" ;;
     d) echo "(d) GET /bench/db (DB, no auth)" ;;
     n) echo "(n) Node seed app /user/profile?secret_token" ;;
     e) echo "(e) POST /login, $LOGIN_CONNECTIONS conns (all answers)" ;;
@@ -517,7 +517,7 @@ probe_p99=$(field p99_ms "$PROBE_LINE")
 target "(c') /user/profile >= 25 x the seeds' Node app (n)" "$vs_node x" "$(verdict "$vs_node >= 25")"
 target "(c) /user/profile >= 0.5 x the bare floor (b0)" "$vs_floor x" "$(verdict "$vs_floor >= 0.5")"
 cookie_vs_bearer=$(calc "${RPS[c_cookie]} / ${RPS[c]}")
-target "(c\"') cookie /user/profile within 10 % of Bearer (c)" "$cookie_vs_bearer x" "$(verdict "$cookie_vs_bearer >= 0.90")"
+target "(c'') cookie /user/profile within 10 % of Bearer (c)" "$cookie_vs_bearer x" "$(verdict "$cookie_vs_bearer >= 0.90")"
 target "storm: (f)/(c) throughput >= 0.5" "$fc" "$(verdict "$fc >= 0.5")"
 target "storm: (f) p99 <= 3 x (c) p99 (${P99[c]} ms)" "$fp x" "$(verdict "$fp <= 3")"
 target "storm: logins during (f) >= 0.25 x hash limit ($HASH_LIMIT/s)" "$storm_logins x" "$(verdict "$storm_logins >= 0.25")"
