@@ -498,6 +498,41 @@ impl<S: SessionStore> Sessions<S> {
     ///
     /// The store's error; [`SessionStore::create_cookie_session`]'s provided implementation
     /// refuses every cookie session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use passport_actix::StoreError;
+    /// use passport_actix::session::{NewCookieSession, SessionCookie, Sessions};
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionStore};
+    ///
+    /// /// Cookie digest → user id.
+    /// #[derive(Default)]
+    /// struct Memory(Mutex<Vec<(String, String)>>);
+    ///
+    /// impl SessionStore for Memory {
+    ///     type User = String;
+    ///     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> {
+    ///         self.0.lock().unwrap().push((s.cookie.as_str().to_owned(), s.user_id.clone()));
+    ///         Ok(())
+    ///     }
+    /// #   async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
+    /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let store = Arc::new(Memory::default());
+    /// let sessions = Sessions::new(Arc::clone(&store));
+    /// let issued = sessions.start_cookie("ada").await.unwrap();
+    /// let set_cookie = SessionCookie::new(true).issue(issued.cookie_value.as_str());
+    /// assert_eq!(set_cookie.value(), issued.cookie_value.as_str());
+    /// let stored = &store.0.lock().unwrap()[0];
+    /// assert_eq!(stored.0, issued.cookie_value.hash().as_str(), "only the digest is stored");
+    /// # });
+    /// ```
     pub async fn start_cookie(&self, user_id: &str) -> Result<IssuedCookieSession, StoreError> {
         let now = now_ms();
         let value = RefreshToken::generate();
