@@ -43,6 +43,9 @@ pub enum Event {
     PasswordChange,
     /// `account_deletion`: the account was deleted (or the re-authentication failed).
     AccountDeletion,
+    /// `session_deletion`: one session was ended from the sessions list
+    /// (`DELETE /user/sessions/{id}`).
+    SessionDeletion,
 }
 
 impl Event {
@@ -56,6 +59,7 @@ impl Event {
             Self::Logout => "logout",
             Self::PasswordChange => "password_change",
             Self::AccountDeletion => "account_deletion",
+            Self::SessionDeletion => "session_deletion",
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Settings {
     pub oidc: OidcSettings,
     /// The audit trail.
     pub audit: AuditSettings,
+    /// `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE` (see [`crate::browser`]).
+    pub session_cookie: crate::browser::SessionCookieSettings,
 }
 
 /// Where the server runs: development is forgiving about secrets, production is not.
@@ -478,6 +480,10 @@ impl Settings {
             cors: CorsSettings::read(&env)?,
             oidc: OidcSettings::from_lookup(&|name: &str| env.get(name))?,
             audit: AuditSettings::read(&env)?,
+            session_cookie: crate::browser::SessionCookieSettings::from_lookup(
+                &|name: &str| env.get(name),
+                environment,
+            )?,
         };
         settings.validate()?;
         Ok(settings)
