@@ -3,6 +3,7 @@
 
 mod audit;
 mod cors;
+mod credential_races;
 mod demo;
 mod edges;
 mod emails;
@@ -17,6 +18,7 @@ mod oidc;
 mod openapi;
 mod races;
 mod rate_limit;
+mod refresh_grace;
 mod resource_server;
 mod revocation;
 mod sessions;

@@ -141,7 +141,8 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
     let login = passport.callback("login")?;
     let sessions = Sessions::new(Arc::clone(&store))
         .ttl(settings.sessions.ttl)
-        .reuse_grace(settings.sessions.refresh_reuse_grace);
+        .reuse_grace(settings.sessions.refresh_reuse_grace)
+        .derive_replacements(store.refresh_token_key());
     Ok(Auth {
         passport,
         login,

@@ -482,6 +482,7 @@ impl<S: UserStore> LocalStrategy<S> {
         // Verify, and on a match with outdated parameters hash again with the current ones,
         // in one trip to the blocking pool (only successes pay for the second hash).
         let hasher = Arc::clone(&self.hasher);
+        let verified = hash.clone();
         let checked = admission
             .run(move || {
                 let password = credentials.password_bytes();
@@ -500,16 +501,31 @@ impl<S: UserStore> LocalStrategy<S> {
         };
         match user {
             Some(user) if matches => {
+                // A compare-and-swap on the hash that was verified: a password change that
+                // committed meanwhile is never undone by a hash of the old password, and the
+                // login that checked the old password is refused.
+                if let Some(new_hash) = rehashed {
+                    match self
+                        .store
+                        .update_password_hash(&user, &verified, &new_hash)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Outcome::Fail(invalid_credentials(
+                                "the password changed during the login",
+                            ));
+                        }
+                        // The login itself succeeded; the upgrade is retried at the next one.
+                        Err(error) => {
+                            tracing::warn!(error = %error, "storing the rehashed password failed");
+                        }
+                    }
+                }
                 if let Some(throttle) = &self.throttle
                     && let Err(error) = throttle.clear_boxed(&username).await
                 {
                     return Outcome::Error(error.into_strategy_error("clearing login attempts"));
-                }
-                if let Some(new_hash) = rehashed
-                    && let Err(error) = self.store.update_password_hash(&user, &new_hash).await
-                {
-                    // The login itself succeeded; the upgrade is retried at the next one.
-                    tracing::warn!(error = %error, "storing the rehashed password failed");
                 }
                 Outcome::Success {
                     user,

@@ -154,6 +154,11 @@ pub(super) async fn rotate(
     r: &Rotation,
 ) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = conn.begin().await?;
+    // The grace is measured on the database's clock, not on each instance's.
+    let r = &Rotation {
+        now_ms: Sql::db_now_ms(&mut *tx).await?,
+        ..r.clone()
+    };
     let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
         return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
     };
