@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, over real HTTP, on PostgreSQL and on SQLite.
 #![allow(clippy::unwrap_used)]
 
+mod admission;
 mod audit;
 mod cors;
 mod credential_races;
