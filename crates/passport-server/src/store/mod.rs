@@ -280,6 +280,18 @@ impl Store {
         Ok(())
     }
 
+    /// A one-connection PostgreSQL pool of its own (`None` on SQLite), with the main pool's
+    /// bounded checks: a connection a silent partition black-holed is found within the ping
+    /// bound and replaced, never waited on until the TCP timeout.
+    pub fn side_pool(&self, acquire: Duration) -> Option<sqlx::PgPool> {
+        match &self.db {
+            Database::Postgres(pool) => {
+                Some(postgres::side_pool(pool, 1, acquire, self.ping_timeout))
+            }
+            Database::Sqlite(_) => None,
+        }
+    }
+
     /// The underlying pool.
     pub fn database(&self) -> &Database {
         &self.db
