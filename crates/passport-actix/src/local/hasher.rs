@@ -214,9 +214,9 @@ impl PasswordHasher for Migrating {
         if let Some(index) = verifier
             && let Some(hasher) = schemes().nth(index)
             // A password the scheme could not have hashed (too long for it) cannot match.
-            && !hasher
+            && hasher
                 .max_password_bytes()
-                .is_some_and(|max| password.len() > max)
+                .is_none_or(|max| password.len() <= max)
         {
             if hasher.verify(password, hash)? {
                 return Ok(true);
