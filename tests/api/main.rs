@@ -1,9 +1,11 @@
 //! End-to-end tests: the real server, over real HTTP, on PostgreSQL and on SQLite.
 #![allow(clippy::unwrap_used)]
 
+mod admission;
 mod audit;
 mod cookies;
 mod cors;
+mod credential_races;
 mod demo;
 mod edges;
 mod emails;
@@ -18,6 +20,7 @@ mod oidc;
 mod openapi;
 mod races;
 mod rate_limit;
+mod refresh_grace;
 mod resource_server;
 mod revocation;
 mod sessions;

@@ -353,10 +353,28 @@ async fn state_cookie_and_code_are_checked(backend: Backend) {
 async fn provider_errors_and_unknown_providers_are_json(backend: Backend) {
     let provider = start_provider().await;
     let app = app(backend, &provider.issuer).await;
-    let (_, cookie) = to_callback(&app).await;
-    let res = callback(
+    let (path, cookie) = to_callback(&app).await;
+    // A forged `?error=` (another site's link, not this flow's state) is refused as a state
+    // mismatch and leaves the browser's flow cookie alone.
+    let forged = callback(
         &app,
         "/auth/op/callback?error=access_denied&state=x",
+        Some(&cookie),
+    )
+    .await;
+    forged.assert_error(400, "state_mismatch");
+    assert!(
+        forged.header("set-cookie").is_none(),
+        "the flow cookie is kept: {:?}",
+        forged.headers
+    );
+    let state = path
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("state="))
+        .unwrap();
+    let res = callback(
+        &app,
+        &format!("/auth/op/callback?error=access_denied&state={state}"),
         Some(&cookie),
     )
     .await;

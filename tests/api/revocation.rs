@@ -266,3 +266,55 @@ async fn propagation_of_50_revocations_stays_within_a_second() {
         max.as_secs_f64() * 1000.0
     );
 }
+
+/// Security round 3 (issue 20, defect 8): the heartbeat's own connection has the main pool's
+/// bounded checks. After a silent partition that black-holes every existing connection (no
+/// FIN, no RST; new connections work), a heartbeat that times out drops its connection and
+/// the next one opens a fresh connection, so the cache is trusted again within seconds
+/// instead of staying off until the TCP timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_recovers_from_a_silent_partition_within_seconds() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let proxy = TcpProxy::to_postgres().await;
+    let pool_url = a.db.url_through(&proxy);
+    let direct = a.db.url.clone();
+    let b = a
+        .spawn_sharing(|env| {
+            env.insert("DATABASE_URL".into(), pool_url);
+            env.insert("DATABASE_LISTEN_URL".into(), direct);
+            env.insert("METRICS_ADDR".into(), "127.0.0.1:0".into());
+        })
+        .await;
+    let metrics = format!("http://127.0.0.1:{}/metrics", b.metrics_port.unwrap());
+    let trusted = || {
+        let (client, metrics) = (b.client.clone(), metrics.clone());
+        async move {
+            let Ok(response) = client.get(&metrics).send().await else {
+                return false;
+            };
+            let text = response.text().await.unwrap_or_default();
+            text.lines()
+                .any(|line| line == "passport_session_cache_trusted 1")
+        }
+    };
+    assert!(
+        within(Duration::from_secs(10), trusted).await.is_some(),
+        "the cache is trusted once the heartbeat is heard"
+    );
+    proxy.restore_dropping_existing();
+    // The heartbeat's connection is silent now: trust ends within the trust window …
+    let untrusted = || {
+        let check = trusted();
+        async move { !check.await }
+    };
+    assert!(
+        within(Duration::from_secs(5), untrusted).await.is_some(),
+        "a silent heartbeat turns the cache off"
+    );
+    // … and comes back on a fresh connection, long before any TCP timeout.
+    let back = within(Duration::from_secs(10), trusted).await;
+    assert!(
+        back.is_some(),
+        "the heartbeat never recovered from the black-holed connection"
+    );
+}

@@ -128,3 +128,116 @@ async fn same_time_and_bytes(settings: &[(&str, &str)]) {
         difference * 100.0
     );
 }
+
+/// Security round 3 (issue 20, defect 4): with `PASSWORD_HASHER=argon2id` and bcrypt rows
+/// left from before the switch, a wrong password on a bcrypt row — short, or longer than
+/// bcrypt's 72 bytes (which bcrypt cannot have hashed) — takes the time of an unknown email.
+/// Every "no" pays one verification of each scheme.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_database_with_bcrypt_and_argon2_rows_every_no_takes_the_same_time() {
+    let argon2 = [
+        ("PASSWORD_HASHER", "argon2id"),
+        ("ARGON2_MEMORY_KIB", "8192"),
+        ("ARGON2_ITERATIONS", "2"),
+        ("BCRYPT_COST", "8"),
+        ("LOGIN_MAX_FAILURES", "1000"),
+    ];
+    // The rows of the bcrypt days, then the switch to argon2id.
+    let bcrypt_days = TestApp::spawn_with(Backend::Postgres, |env| {
+        env.insert("BCRYPT_COST".into(), "8".into());
+    })
+    .await;
+    assert_eq!(
+        bcrypt_days
+            .signup("legacy@example.com", "correct horse battery")
+            .await
+            .status(),
+        201
+    );
+    let app = bcrypt_days
+        .spawn_sharing(|env| {
+            for (name, value) in argon2 {
+                env.insert(name.into(), value.into());
+            }
+        })
+        .await;
+    assert_eq!(
+        app.signup("modern@example.com", "correct horse battery")
+            .await
+            .status(),
+        201
+    );
+    let long = "a wrong passphrase that is much longer than bcrypt's limit of seventy-two bytes";
+    assert!(long.len() > 72);
+
+    let timed = |email: String, password: &'static str| {
+        let app = &app;
+        async move {
+            let start = Instant::now();
+            let captured = Captured::from(app.login(&email, password).await).await;
+            (captured, start.elapsed())
+        }
+    };
+    for i in 0..2 {
+        timed(format!("warmup{i}@example.com"), long).await;
+        timed("legacy@example.com".into(), long).await;
+    }
+    let cases: [(&str, &str, &'static str); 4] = [
+        ("unknown email", "", "wrong horse battery"),
+        (
+            "wrong short password, bcrypt row",
+            "legacy@example.com",
+            "wrong horse battery",
+        ),
+        (
+            "wrong long password, bcrypt row",
+            "legacy@example.com",
+            long,
+        ),
+        (
+            "wrong password, argon2 row",
+            "modern@example.com",
+            "wrong horse battery",
+        ),
+    ];
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    let reference = timed("ghost@example.com".into(), "wrong horse battery")
+        .await
+        .0;
+    reference.assert_error(401, "invalid_credentials");
+    for round in 0..16 {
+        for k in 0..cases.len() {
+            // Rotate the order each round, so drift in the machine's load hits all alike.
+            let k = (k + round) % cases.len();
+            let (what, email, password) = cases[k];
+            let email = match email {
+                "" => format!("ghost{round}@example.com"),
+                known => known.to_owned(),
+            };
+            let (captured, took) = timed(email, password).await;
+            assert_eq!(
+                captured.status, reference.status,
+                "{what}: {}",
+                captured.body
+            );
+            assert_eq!(captured.body, reference.body, "{what}");
+            samples[k].push(took);
+        }
+    }
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    let report = cases
+        .iter()
+        .zip(&medians)
+        .map(|((what, _, _), m)| format!("{what} {:.2} ms", m * 1e3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    eprintln!("medians: {report}");
+    for (k, (what, _, _)) in cases.iter().enumerate().skip(1) {
+        let difference = (medians[0] - medians[k]).abs() / medians[0];
+        assert!(
+            difference < 0.5,
+            "{what} answers measurably faster or slower than an unknown email ({:.0} %): {report}",
+            difference * 100.0
+        );
+    }
+}

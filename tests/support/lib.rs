@@ -365,9 +365,27 @@ impl TestInstance {
 
     /// [`start`](Self::start), with the reason it could not start returned.
     pub async fn try_start(env: HashMap<String, String>) -> Result<Self, String> {
+        Self::try_start_hashing_on(env, None).await
+    }
+
+    /// [`start`](Self::start) with password hashing on `hashing`, a pool of the test's own
+    /// (hold its one thread to make a login wait at a known point, deterministically).
+    pub async fn start_hashing_on(
+        env: HashMap<String, String>,
+        hashing: passport_actix::BlockingPool,
+    ) -> Self {
+        Self::try_start_hashing_on(env, Some(hashing))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn try_start_hashing_on(
+        env: HashMap<String, String>,
+        hashing: Option<passport_actix::BlockingPool>,
+    ) -> Result<Self, String> {
         let settings = Settings::from_lookup(|name| env.get(name).cloned())
             .map_err(|e| format!("the test settings are refused: {e}"))?;
-        let app = Application::build(settings.clone())
+        let app = Application::build_with_hashing(settings.clone(), hashing)
             .await
             .map_err(|e| format!("the test server did not start: {e:#}"))?;
         let port = app.port();

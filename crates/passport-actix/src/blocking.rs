@@ -80,6 +80,31 @@ pub struct BlockingPool {
     admitted: Arc<AtomicUsize>,
     /// The most tasks admitted at once.
     limit: usize,
+    /// Places only [`Priority::Reserved`] admissions may take.
+    reserved: usize,
+    /// The most places one client key may hold (`usize::MAX`: no cap).
+    per_key: usize,
+    /// Places held per client key (shared like `admitted`).
+    keys: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+/// Which share of a [`BlockingPool`]'s admission limit a task may use; see
+/// [`BlockingPool::try_admit_for`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::Priority;
+///
+/// assert_ne!(Priority::Normal, Priority::Reserved);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Logins and signups: every place but the reserved share.
+    Normal,
+    /// Re-authentication of a signed-in user (password change, account deletion, step-up):
+    /// the reserved share too, so a flood of logins cannot lock account owners out.
+    Reserved,
 }
 
 type WaitObserver = dyn Fn(Duration) + Send + Sync;
@@ -117,10 +142,20 @@ impl std::fmt::Debug for BlockingPool {
 #[must_use = "dropping an admission gives the place back"]
 pub struct Admission {
     pool: BlockingPool,
+    key: Option<String>,
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
+        if let Some(key) = self.key.take()
+            && let Ok(mut keys) = self.pool.keys.lock()
+            && let Some(held) = keys.get_mut(&key)
+        {
+            *held -= 1;
+            if *held == 0 {
+                keys.remove(&key);
+            }
+        }
         self.pool.admitted.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -189,6 +224,9 @@ impl BlockingPool {
             wait_observer: None,
             admitted: Arc::new(AtomicUsize::new(0)),
             limit: threads.get().saturating_mul(DEFAULT_ADMITTED_PER_THREAD),
+            reserved: 0,
+            per_key: usize::MAX,
+            keys: Arc::default(),
         }
     }
 
@@ -211,8 +249,74 @@ impl BlockingPool {
     /// ```
     pub fn with_admission_limit(mut self, limit: NonZeroUsize) -> Self {
         self.admitted = Arc::new(AtomicUsize::new(0));
+        self.keys = Arc::default();
         self.limit = limit.get();
         self
+    }
+
+    /// Shares of the admission limit: one client key (an address or network, as the caller
+    /// names it in [`try_admit_for`](Self::try_admit_for)) holds at most `per_key` places at
+    /// once, and the last `reserved` places are kept for [`Priority::Reserved`] work
+    /// (re-authentication), so that one network flooding the login cannot take every place,
+    /// nor a flood of many keep account owners from changing their password. Call after
+    /// [`with_admission_limit`](Self::with_admission_limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use passport_actix::{BlockingPool, Priority};
+    ///
+    /// let pool = BlockingPool::shared()
+    ///     .with_admission_limit(NonZeroUsize::new(4).unwrap())
+    ///     .with_admission_shares(NonZeroUsize::new(2).unwrap(), 1);
+    /// let a1 = pool.try_admit_for(Some("198.51.100.1"), Priority::Normal).expect("a first place");
+    /// let a2 = pool.try_admit_for(Some("198.51.100.1"), Priority::Normal).expect("a second one");
+    /// assert!(pool.try_admit_for(Some("198.51.100.1"), Priority::Normal).is_none(), "its share is full");
+    /// let b = pool.try_admit_for(Some("203.0.113.9"), Priority::Normal).expect("another client");
+    /// assert!(pool.try_admit_for(Some("192.0.2.7"), Priority::Normal).is_none(), "only the reserve is left");
+    /// let owner = pool.try_admit_for(None, Priority::Reserved).expect("kept for re-authentication");
+    /// # drop((a1, a2, b, owner));
+    /// ```
+    pub fn with_admission_shares(mut self, per_key: NonZeroUsize, reserved: usize) -> Self {
+        self.per_key = per_key.get();
+        self.reserved = reserved.min(self.limit.saturating_sub(1));
+        self
+    }
+
+    /// A place for one task of `priority`, counted against `key`'s share when given (see
+    /// [`with_admission_shares`](Self::with_admission_shares)); `None` when the share or the
+    /// limit is full.
+    pub fn try_admit_for(&self, key: Option<&str>, priority: Priority) -> Option<Admission> {
+        let limit = match priority {
+            Priority::Normal => self.limit.saturating_sub(self.reserved),
+            Priority::Reserved => self.limit,
+        };
+        let mut keys = match key {
+            Some(_) if self.per_key != usize::MAX => Some(self.keys.lock().ok()?),
+            _ => None,
+        };
+        if let (Some(keys), Some(key)) = (&keys, key)
+            && keys.get(key).copied().unwrap_or(0) >= self.per_key
+        {
+            return None;
+        }
+        self.admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        let key = match (&mut keys, key) {
+            (Some(keys), Some(key)) => {
+                *keys.entry(key.to_owned()).or_default() += 1;
+                Some(key.to_owned())
+            }
+            _ => None,
+        };
+        Some(Admission {
+            pool: self.clone(),
+            key,
+        })
     }
 
     /// How many tasks may be admitted at once.
@@ -243,12 +347,7 @@ impl BlockingPool {
     /// assert!(pool.try_admit().is_some(), "dropping a place gives it back");
     /// ```
     pub fn try_admit(&self) -> Option<Admission> {
-        self.admitted
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.limit).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Admission { pool: self.clone() })
+        self.try_admit_for(None, Priority::Normal)
     }
 
     /// The process-wide pool, one thread per CPU core (as the scheduler allows this process).

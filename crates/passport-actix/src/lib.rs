@@ -285,7 +285,7 @@ mod strategy;
 
 #[cfg(feature = "local")]
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
-pub use blocking::{Admission, BlockingPool, DEFAULT_ADMITTED_PER_THREAD};
+pub use blocking::{Admission, BlockingPool, DEFAULT_ADMITTED_PER_THREAD, Priority};
 pub use challenge::Challenge;
 pub use cross_origin::{CrossOriginProtection, InvalidOrigin};
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};

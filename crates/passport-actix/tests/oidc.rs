@@ -337,8 +337,23 @@ async fn state_and_cookie_are_checked() {
 async fn a_provider_error_is_a_401_with_its_code() {
     let (_op, issuer, _server) = start_op().await;
     let app = app!(&issuer);
-    let (_, cookie) = begin!(app);
-    let uri = "/auth/op/callback?error=access_denied&error_description=%3Cscript%3E&state=s";
+    let (location, cookie) = begin!(app);
+    let state = location
+        .split(['?', '&'])
+        .find_map(|pair| pair.strip_prefix("state="))
+        .unwrap()
+        .to_owned();
+    // Another site's link with `?error=` but not this flow's state: refused as a state
+    // mismatch (the server then keeps this browser's flow cookie), never acted upon.
+    let forged = "/auth/op/callback?error=access_denied&state=s";
+    let (status, body) = callback!(app, forged, Some(cookie.clone()));
+    assert_eq!(
+        (status, code_of(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "state_mismatch")
+    );
+    let uri = format!(
+        "/auth/op/callback?error=access_denied&error_description=%3Cscript%3E&state={state}"
+    );
     let (status, body) = callback!(app, uri, Some(cookie));
     assert_eq!(
         (status, code_of(&body).as_str()),

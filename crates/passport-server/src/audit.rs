@@ -158,7 +158,7 @@ impl Audit {
     /// cannot be written is logged as a warning.
     pub async fn record(&self, req: &HttpRequest, entry: Entry) {
         self.metrics.count(&entry);
-        let client_addr = self.client_ip.of(req).map(|ip| ip.to_string());
+        let client_addr = self.client_ip.client(req).map(|client| client.to_string());
         let user_agent = req
             .headers()
             .get(USER_AGENT)

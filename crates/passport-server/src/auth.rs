@@ -94,17 +94,23 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
     };
 
     let hashing = admission_limited(hashing, settings);
+    let client_ip = crate::client_ip::ClientIp::new(settings.server.trusted_proxies.clone());
+    let admission_key = move |req: &actix_web::HttpRequest| {
+        client_ip.client(req).map(|client| admission_key(&client))
+    };
     let mut passport = Passport::new();
     passport.body_read_timeout(settings.server.body_read_timeout);
     passport.register(
         "signup",
         LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone())
-            .blocking_pool(hashing.clone()),
+            .blocking_pool(hashing.clone())
+            .admission_key(admission_key.clone()),
     );
     let login = || {
         LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher.clone())
             .throttle(store.clone())
             .blocking_pool(hashing.clone())
+            .admission_key(admission_key.clone())
     };
     passport.register("login", login());
     let passwords = Arc::new(login());
@@ -157,7 +163,8 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
     let login = passport.callback("login")?;
     let sessions = Sessions::new(Arc::clone(&store))
         .ttl(settings.sessions.ttl)
-        .reuse_grace(settings.sessions.refresh_reuse_grace);
+        .reuse_grace(settings.sessions.refresh_reuse_grace)
+        .derive_replacements(store.refresh_token_key());
     Ok(Auth {
         passport,
         login,
@@ -179,9 +186,36 @@ fn admission_limited(hashing: BlockingPool, settings: &Settings) -> BlockingPool
             .saturating_mul(passport_actix::DEFAULT_ADMITTED_PER_THREAD),
         limit => limit,
     };
-    hashing.with_admission_limit(
-        std::num::NonZeroUsize::new(limit).unwrap_or(std::num::NonZeroUsize::MIN),
-    )
+    let limit = std::num::NonZeroUsize::new(limit).unwrap_or(std::num::NonZeroUsize::MIN);
+    hashing
+        .with_admission_limit(limit)
+        .with_admission_shares(per_client_share(limit), reserved_share(limit))
+}
+
+/// The most hashing places one client (an IPv4 address, an IPv6 /48) may hold: a quarter of
+/// the limit, so one network flooding `/login` leaves three quarters to everyone else.
+fn per_client_share(limit: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(limit.get() / 4).unwrap_or(std::num::NonZeroUsize::MIN)
+}
+
+/// The hashing places kept for re-authentication (password change, account deletion): an
+/// eighth of the limit, at least one (none when the limit is one).
+fn reserved_share(limit: std::num::NonZeroUsize) -> usize {
+    (limit.get() / 8).max(1).min(limit.get() - 1)
+}
+
+/// The admission key of a client: an IPv4 address (or an unparseable forwarded entry) as
+/// itself, an IPv6 address as its /48 — a site may hold 65,536 /64s, so a per-/64 share would
+/// bound nothing.
+fn admission_key(client: &crate::client_ip::Client) -> String {
+    use crate::client_ip::Client;
+    match client {
+        Client::Ip(std::net::IpAddr::V6(v6)) => {
+            let net = u128::from(*v6) & (u128::MAX << 80);
+            format!("{}/48", std::net::Ipv6Addr::from(net))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are

@@ -525,6 +525,18 @@ impl Settings {
                  {MIN_PRODUCTION_BCRYPT_COST} with APP_ENV=production)"
             ));
         }
+        if production {
+            // Plain http is allowed on loopback for a local test provider, never in production.
+            for (name, provider) in &self.oidc.providers {
+                if provider.issuer.to_ascii_lowercase().starts_with("http://") {
+                    problems.push(format!(
+                        "OIDC_{}_ISSUER must be an https URL with APP_ENV=production (plain \
+                         http, even on loopback, is for local tests)",
+                        name.to_ascii_uppercase()
+                    ));
+                }
+            }
+        }
         if production && self.server.bench_routes {
             problems.push(
                 "BENCH_ROUTES=true is refused with APP_ENV=production (the bench routes skip auth)"
@@ -946,6 +958,27 @@ mod tests {
         );
         assert!(!problems(&[("BCRYPT_COST", "3")]).is_empty());
         assert!(!problems(&[("BCRYPT_COST", "32")]).is_empty());
+    }
+
+    #[test]
+    fn plain_http_oidc_issuers_are_refused_in_production_even_on_loopback() {
+        let provider = [
+            ("OIDC_PROVIDERS", "kc"),
+            ("OIDC_KC_ISSUER", "http://127.0.0.1:8080/realms/x"),
+            ("OIDC_KC_CLIENT_ID", "id"),
+            (
+                "OIDC_KC_REDIRECT_URL",
+                "https://auth.example.com/auth/kc/callback",
+            ),
+        ];
+        let mut production = vec![("APP_ENV", "production"), ("JWT_SECRET", SECRET)];
+        production.extend(provider);
+        let refused = problems(&production);
+        assert!(
+            refused.iter().any(|p| p.contains("OIDC_KC_ISSUER")),
+            "{refused:?}"
+        );
+        assert!(settings(&provider).is_ok(), "allowed in development");
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl RevocationListener {
     /// there is nothing to keep coherent). Must be called inside
     /// a Tokio runtime.
     pub fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Self>> {
-        let Database::Postgres(pool) = store.database() else {
+        let Database::Postgres(_) = store.database() else {
             return Ok(None);
         };
         let Some(options) = listen_options(settings) else {
@@ -71,11 +71,11 @@ impl RevocationListener {
         let cache = Arc::clone(store.liveness());
         let heard = Arc::new(Heartbeat::default());
         // A connection of its own, so a saturated pool cannot silence the heartbeat (which
-        // would turn the cache off just when the database is busiest).
-        let pings = PgPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(1))
-            .connect_lazy_with((*pool.connect_options()).clone());
+        // would turn the cache off just when the database is busiest), with the main pool's
+        // bounded checks, so a black-holed connection cannot hold it until the TCP timeout.
+        let Some(pings) = store.side_pool(Duration::from_secs(1)) else {
+            return Ok(None);
+        };
         let tasks = vec![
             tokio::spawn(ping(pings, instance.clone(), Arc::clone(&heard))),
             tokio::spawn(supervise(options, instance, cache, heard)),
@@ -134,14 +134,26 @@ async fn ping(pool: PgPool, instance: String, heard: Arc<Heartbeat>) {
         tick.tick().await;
         // Stamped before sending: a ping heard vouches only for what was committed before it.
         let payload = format!("{instance}{}", heard.origin.elapsed().as_millis());
+        let mut conn = match pool.acquire().await {
+            Ok(conn) => conn,
+            Err(error) => {
+                tracing::debug!(%error, "revocation heartbeat: no connection");
+                continue;
+            }
+        };
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(&payload)
-            .execute(&pool);
+            .execute(&mut *conn);
         match tokio::time::timeout(Duration::from_secs(1), sent).await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::debug!(%error, "revocation heartbeat not sent"),
-            Err(_) => tracing::debug!("revocation heartbeat timed out"),
+            Err(_) => {
+                // Closed, never returned (a return would ping it without a bound): the next
+                // beat opens a fresh connection.
+                drop(conn.detach());
+                tracing::debug!("revocation heartbeat timed out");
+            }
         }
     }
 }

@@ -45,10 +45,21 @@ impl Application {
     /// Connects to the database (applying migrations), registers the strategies and binds
     /// `settings.server.bind_addr` (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_hashing(settings, None).await
+    }
+
+    /// [`build`](Self::build), hashing passwords on `hashing` instead of the process's shared
+    /// pool when given (an embedder's own threads; tests that hold the one thread of a pool
+    /// of their own to order a login against another request deterministically).
+    pub async fn build_with_hashing(
+        settings: Settings,
+        hashing: Option<passport_actix::BlockingPool>,
+    ) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
         let metrics = Metrics::new(store.clone())
             .map_err(|e| anyhow::anyhow!("cannot register the metrics: {e}"))?;
-        let auth = auth::build(&settings, store.clone(), metrics.hashing_pool())?;
+        let hashing = hashing.unwrap_or_else(|| metrics.hashing_pool());
+        let auth = auth::build(&settings, store.clone(), hashing)?;
         let client_ip = ClientIp::new(settings.server.trusted_proxies.clone());
         let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
         let per_minute =

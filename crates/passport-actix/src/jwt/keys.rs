@@ -665,8 +665,14 @@ impl KeySet {
         Ok(set)
     }
 
-    /// Parses a JWKS document (`{"keys":[…]}`), strictly: see [`VerifyingKey::from_jwk`];
-    /// duplicate `kid`s and a document with no key are refused.
+    /// Parses a JWKS document (`{"keys":[…]}`), strictly for the keys it uses (see
+    /// [`VerifyingKey::from_jwk`]) and tolerant of the keys a real provider publishes for
+    /// other purposes: a key whose `use` is not `sig` (Keycloak's `RSA-OAEP` key with
+    /// `use: enc`), whose `alg` is not one this crate verifies (`RSA-OAEP`, `PS256`, `ES384`,
+    /// `HS256`…), or whose `kty`/`crv` is not supported (`P-384`, `X25519`) is skipped.
+    /// Refused whole: a private member in any key, a malformed key of a supported kind, an
+    /// `alg` that contradicts a supported key's type, duplicate `kid`s (among all keys), and a
+    /// document with no usable signing key.
     ///
     /// # Examples
     ///
@@ -689,11 +695,34 @@ impl KeySet {
         if keys.is_empty() {
             return Err(KeyError::Jwks("the \"keys\" array is empty".to_owned()));
         }
-        Self::new(
-            keys.iter()
-                .map(VerifyingKey::from_jwk)
-                .collect::<Result<Vec<_>, _>>()?,
-        )
+        let mut kids = std::collections::HashSet::new();
+        let mut usable = Vec::new();
+        for jwk in keys {
+            let object = jwk
+                .as_object()
+                .ok_or_else(|| KeyError::Jwks("a key is not a JSON object".to_owned()))?;
+            if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| object.contains_key(**m)) {
+                return Err(KeyError::Jwks(format!(
+                    "a key has the private member {member:?}"
+                )));
+            }
+            if let Some(Value::String(kid)) = object.get("kid")
+                && !kids.insert(kid.as_str())
+            {
+                return Err(KeyError::Jwks(format!("duplicate kid {kid:?}")));
+            }
+            if let Some(reason) = not_for_us(object) {
+                tracing::debug!(reason, "a JWKS key is skipped");
+                continue;
+            }
+            usable.push(VerifyingKey::from_jwk(jwk)?);
+        }
+        if usable.is_empty() {
+            return Err(KeyError::Jwks(
+                "the document has no signing key this verifier supports".to_owned(),
+            ));
+        }
+        Self::new(usable)
     }
 
     /// Adds a key, refusing a `kid` already in the set.
@@ -750,6 +779,29 @@ impl KeySet {
 }
 
 /// The JOSE name of an algorithm (`EdDSA`, `ES256`, ...).
+/// Why a JWKS key is not one to verify signatures with here (`None`: it is meant to be,
+/// and must then parse strictly).
+fn not_for_us(jwk: &Map<String, Value>) -> Option<&'static str> {
+    let text = |name: &str| jwk.get(name).and_then(Value::as_str);
+    if text("use").is_some_and(|usage| usage != "sig") {
+        return Some("not a signing key (use)");
+    }
+    if let Some(Value::Array(ops)) = jwk.get("key_ops")
+        && !ops.iter().any(|op| op.as_str() == Some("verify"))
+    {
+        return Some("not a verification key (key_ops)");
+    }
+    if text("alg").is_some_and(|alg| !["EdDSA", "ES256", "RS256"].contains(&alg)) {
+        return Some("an algorithm this verifier does not support");
+    }
+    match (text("kty"), text("crv")) {
+        (Some("RSA"), _) | (Some("EC"), Some("P-256")) | (Some("OKP"), Some("Ed25519")) => None,
+        (Some("EC" | "OKP"), Some(_)) => Some("a curve this verifier does not support"),
+        (Some("EC" | "OKP"), None) | (None, _) => None, // malformed: refused by the strict parse
+        (Some(_), _) => Some("a key type this verifier does not support"),
+    }
+}
+
 pub(crate) fn algorithm_name(algorithm: Algorithm) -> &'static str {
     match algorithm {
         Algorithm::HS256 => "HS256",
@@ -1117,6 +1169,64 @@ mod tests {
             .to_jwk();
         ec["crv"] = json!("P-384");
         assert!(VerifyingKey::from_jwk(&ec).is_err());
+    }
+
+    /// A stock Keycloak realm's JWKS: an RS256 signing key beside an RSA-OAEP encryption
+    /// key (`use: enc`). The signing key is used; the other one is skipped, not fatal.
+    #[test]
+    fn a_keycloak_shaped_document_keeps_its_signing_key_and_skips_the_rest() {
+        let signing = SigningKey::generate(Algorithm::RS256).unwrap();
+        let encryption = SigningKey::generate(Algorithm::RS256).unwrap();
+        let mut sig = signing.verifying_key().to_jwk();
+        sig["kid"] = json!("Zq0mKc9J3nR1xYvVbT5uW8sE2dF4gH6jK7lM9nP0qA");
+        sig["x5c"] = json!(["MIICnTCCAYUCBgGQ"]);
+        sig["x5t"] = json!("3vH1Gm7bX2kP");
+        let mut enc = encryption.verifying_key().to_jwk();
+        enc["kid"] = json!("Vx8nB3cD5eF7gH9jK1lM3nP5qR7sT9uW1xY3zA5bC7");
+        enc["use"] = json!("enc");
+        enc["alg"] = json!("RSA-OAEP");
+        let mut ec384 = SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .verifying_key()
+            .to_jwk();
+        ec384["kid"] = json!("ec-384");
+        ec384["crv"] = json!("P-384");
+        ec384.as_object_mut().unwrap().remove("alg");
+        let document = json!({ "keys": [enc, sig, ec384] }).to_string();
+
+        let set = KeySet::from_jwks(document.as_bytes()).unwrap();
+        assert_eq!(set.keys().len(), 1, "only the signing key");
+        let key = set
+            .get("Zq0mKc9J3nR1xYvVbT5uW8sE2dF4gH6jK7lM9nP0qA")
+            .unwrap();
+        assert_eq!(key.algorithm(), Algorithm::RS256);
+        assert!(
+            set.get("Vx8nB3cD5eF7gH9jK1lM3nP5qR7sT9uW1xY3zA5bC7")
+                .is_none()
+        );
+
+        // Still refused whole: a private member in the skipped key, duplicate kids, a
+        // malformed key that claims to be for signing, and no signing key at all.
+        let mut private_enc = enc.clone();
+        private_enc["d"] = json!("AAAA");
+        let mut broken_sig = sig.clone();
+        broken_sig["n"] = json!("!!");
+        let mut twin = enc.clone();
+        twin["kid"] = sig["kid"].clone();
+        for document in [
+            json!({ "keys": [private_enc, sig] }),
+            json!({ "keys": [enc, broken_sig] }),
+            json!({ "keys": [twin, sig] }),
+            json!({ "keys": [enc] }),
+        ] {
+            assert!(
+                matches!(
+                    KeySet::from_jwks(document.to_string().as_bytes()),
+                    Err(KeyError::Jwks(_))
+                ),
+                "{document}"
+            );
+        }
     }
 
     #[test]

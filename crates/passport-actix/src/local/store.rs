@@ -127,14 +127,59 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Created<Self::User>, StoreError>>;
 
     /// Replaces `user`'s hash after a successful login whose stored hash
-    /// [needed a rehash](crate::local::PasswordHasher::needs_rehash). The default keeps the old
-    /// hash (a store that cannot update loses nothing but the upgrade).
+    /// [needed a rehash](crate::local::PasswordHasher::needs_rehash): a compare-and-swap, so
+    /// that only the hash that was verified (`verified`) is replaced by `new`
+    /// (`UPDATE users SET password_hash = $new WHERE id = $id AND password_hash = $verified`).
+    ///
+    /// Returns `true` when the hash was swapped (or the store keeps hashes as they are), and
+    /// `false` when the stored hash is no longer `verified`: the password was changed between
+    /// the check and now, and the login is refused as with a wrong password. An unconditional
+    /// write here would store a fresh hash of the *old* password over the new one, undoing
+    /// the change. The default keeps the old hash and answers `true` (a store that cannot
+    /// update loses nothing but the upgrade).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use std::sync::Mutex;
+    /// use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// use passport_actix::StoreError;
+    ///
+    /// struct Users(Mutex<HashMap<String, PasswordHash>>);
+    ///
+    /// impl UserStore for Users {
+    ///     type User = String;
+    /// #   async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #   async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    ///     async fn update_password_hash(&self, user: &String, verified: &PasswordHash, new: &PasswordHash) -> Result<bool, StoreError> {
+    ///         let mut users = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
+    ///         match users.get_mut(user) {
+    ///             Some(stored) if stored.as_str() == verified.as_str() => {
+    ///                 *stored = new.clone();
+    ///                 Ok(true)
+    ///             }
+    ///             _ => Ok(false), // changed meanwhile: keep the newer hash
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let users = Users(Mutex::new(HashMap::from([("ada".to_owned(), PasswordHash::new("$2b$12$changed"))])));
+    /// let swapped = users
+    ///     .update_password_hash(&"ada".to_owned(), &PasswordHash::new("$2b$04$old"), &PasswordHash::new("$2b$12$new"))
+    ///     .await
+    ///     .unwrap();
+    /// assert!(!swapped, "a hash changed since the check is never overwritten");
+    /// # });
+    /// ```
     fn update_password_hash(
         &self,
         _user: &Self::User,
-        _password_hash: &PasswordHash,
-    ) -> impl Future<Output = Result<(), StoreError>> {
-        async { Ok(()) }
+        _verified: &PasswordHash,
+        _new: &PasswordHash,
+    ) -> impl Future<Output = Result<bool, StoreError>> {
+        async { Ok(true) }
     }
 }
 

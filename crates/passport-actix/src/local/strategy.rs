@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use secrecy::ExposeSecret;
 
-use crate::blocking::BlockingPool;
+use crate::blocking::{BlockingPool, Priority};
 use crate::error::StrategyError;
 use crate::local::credentials::{Credentials, FieldNames};
 use crate::local::email::normalize_email;
@@ -96,7 +96,10 @@ pub struct LocalStrategy<S: UserStore> {
     policy: PasswordPolicy,
     normalize: fn(&str) -> Result<String, Failure>,
     pool: BlockingPool,
+    admission_key: Option<AdmissionKey>,
 }
+
+type AdmissionKey = Arc<dyn Fn(&actix_web::HttpRequest) -> Option<String> + Send + Sync>;
 
 impl<S: UserStore> fmt::Debug for LocalStrategy<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -139,7 +142,45 @@ impl<S: UserStore> LocalStrategy<S> {
             policy,
             normalize: normalize_email,
             pool: BlockingPool::shared(),
+            admission_key: None,
         }
+    }
+
+    /// Names the client of each login and signup (its address, or its network), so that the
+    /// blocking pool's per-client share ([`BlockingPool::with_admission_shares`]) bounds the
+    /// hashing places one client can hold. Re-authentication ([`check_password`](Self::check_password))
+    /// and new-password hashing use the pool's reserved share instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::Arc;
+    /// use passport_actix::BlockingPool;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// # use passport_actix::StoreError;
+    /// # struct Users;
+    /// # impl UserStore for Users {
+    /// #     type User = String;
+    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    /// # }
+    ///
+    /// let pool = BlockingPool::shared()
+    ///     .with_admission_limit(NonZeroUsize::new(64).unwrap())
+    ///     .with_admission_shares(NonZeroUsize::new(16).unwrap(), 8);
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    ///     .blocking_pool(pool)
+    ///     .admission_key(|req| req.peer_addr().map(|peer| peer.ip().to_string()));
+    /// # let _ = login;
+    /// ```
+    pub fn admission_key(
+        mut self,
+        key: impl Fn(&actix_web::HttpRequest) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.admission_key = Some(Arc::new(key));
+        self
     }
 
     /// Sets the body field names (passport-local's `usernameField`/`passwordField`).
@@ -356,7 +397,8 @@ impl<S: UserStore> LocalStrategy<S> {
             username: username.clone(),
             password: secrecy::SecretString::from(password),
         };
-        self.login(username, credentials).await
+        self.login(username, credentials, None, Priority::Reserved)
+            .await
     }
 
     /// Checks a new password against the signup policy (for `username`) and hashes it on the
@@ -393,7 +435,7 @@ impl<S: UserStore> LocalStrategy<S> {
         if let Err(violation) = self.policy.check(password, username) {
             return Err(NewPasswordError::Policy(self.policy.failure(violation)));
         }
-        let Some(admission) = self.pool.try_admit() else {
+        let Some(admission) = self.pool.try_admit_for(None, Priority::Reserved) else {
             return Err(NewPasswordError::Busy(
                 Failure::busy(BUSY_RETRY_AFTER).with_reason("hashing queue full"),
             ));
@@ -407,12 +449,17 @@ impl<S: UserStore> LocalStrategy<S> {
             .map_err(NewPasswordError::Hash)
     }
 
-    async fn signup(&self, username: String, credentials: Credentials) -> Outcome<S::User> {
+    async fn signup(
+        &self,
+        username: String,
+        credentials: Credentials,
+        client: Option<String>,
+    ) -> Outcome<S::User> {
         let password = credentials.password.expose_secret();
         if let Err(violation) = self.policy.check(password, &username) {
             return Outcome::Fail(self.policy.failure(violation));
         }
-        let Some(admission) = self.pool.try_admit() else {
+        let Some(admission) = self.pool.try_admit_for(client.as_deref(), Priority::Normal) else {
             return Outcome::Fail(
                 Failure::busy(BUSY_RETRY_AFTER).with_reason("hashing queue full"),
             );
@@ -443,7 +490,13 @@ impl<S: UserStore> LocalStrategy<S> {
         }
     }
 
-    async fn login(&self, username: String, credentials: Credentials) -> Outcome<S::User> {
+    async fn login(
+        &self,
+        username: String,
+        credentials: Credentials,
+        client: Option<String>,
+        priority: Priority,
+    ) -> Outcome<S::User> {
         if self
             .hasher
             .max_password_bytes()
@@ -453,7 +506,7 @@ impl<S: UserStore> LocalStrategy<S> {
         }
         // Before the throttle counts an attempt or the store is read: a turned-away login
         // costs nothing but this check.
-        let Some(admission) = self.pool.try_admit() else {
+        let Some(admission) = self.pool.try_admit_for(client.as_deref(), priority) else {
             return Outcome::Fail(
                 Failure::busy(BUSY_RETRY_AFTER).with_reason("hashing queue full"),
             );
@@ -482,6 +535,7 @@ impl<S: UserStore> LocalStrategy<S> {
         // Verify, and on a match with outdated parameters hash again with the current ones,
         // in one trip to the blocking pool (only successes pay for the second hash).
         let hasher = Arc::clone(&self.hasher);
+        let verified = hash.clone();
         let checked = admission
             .run(move || {
                 let password = credentials.password_bytes();
@@ -500,16 +554,31 @@ impl<S: UserStore> LocalStrategy<S> {
         };
         match user {
             Some(user) if matches => {
+                // A compare-and-swap on the hash that was verified: a password change that
+                // committed meanwhile is never undone by a hash of the old password, and the
+                // login that checked the old password is refused.
+                if let Some(new_hash) = rehashed {
+                    match self
+                        .store
+                        .update_password_hash(&user, &verified, &new_hash)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Outcome::Fail(invalid_credentials(
+                                "the password changed during the login",
+                            ));
+                        }
+                        // The login itself succeeded; the upgrade is retried at the next one.
+                        Err(error) => {
+                            tracing::warn!(error = %error, "storing the rehashed password failed");
+                        }
+                    }
+                }
                 if let Some(throttle) = &self.throttle
                     && let Err(error) = throttle.clear_boxed(&username).await
                 {
                     return Outcome::Error(error.into_strategy_error("clearing login attempts"));
-                }
-                if let Some(new_hash) = rehashed
-                    && let Err(error) = self.store.update_password_hash(&user, &new_hash).await
-                {
-                    // The login itself succeeded; the upgrade is retried at the next one.
-                    tracing::warn!(error = %error, "storing the rehashed password failed");
                 }
                 Outcome::Success {
                     user,
@@ -582,9 +651,13 @@ impl<S: UserStore> Authenticate<S::User> for LocalStrategy<S> {
             Ok(username) => username,
             Err(failure) => return Outcome::Fail(failure),
         };
+        let client = self.admission_key.as_ref().and_then(|key| key(req.http()));
         match self.mode {
-            Mode::Signup => self.signup(username, credentials).await,
-            Mode::Login => self.login(username, credentials).await,
+            Mode::Signup => self.signup(username, credentials, client).await,
+            Mode::Login => {
+                self.login(username, credentials, client, Priority::Normal)
+                    .await
+            }
         }
     }
 }

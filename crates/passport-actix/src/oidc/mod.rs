@@ -26,7 +26,7 @@
 //! | 400 | `invalid_state_cookie` | the cookie's signature or format is wrong, or it is too old |
 //! | 400 | `state_mismatch` | the `state` parameter is missing or differs from the cookie's |
 //! | 400 | `missing_code` | no `code` parameter |
-//! | 401 | `provider_error` | the provider answered `?error=…` (for example `access_denied`) |
+//! | 401 | `provider_error` | the provider answered `?error=…` (for example `access_denied`), with this flow's cookie and `state` |
 //! | 401 | `code_rejected` | the token endpoint refused the code (replayed, expired, wrong client) |
 //! | 401 | `invalid_id_token` | the ID token is missing or fails verification |
 //! | 503 | `service_unavailable` | the provider cannot be reached (discovery, token endpoint or JWKS) |
@@ -625,24 +625,6 @@ where
 
     async fn callback_claims(&self, req: &HttpRequest) -> Result<OidcClaims, Outcome<U>> {
         let query = Query::parse(req.query_string());
-        if let Some(error) = &query.error {
-            // The provider's code is echoed only when it is a plain RFC 6749 token.
-            let shown: String = error
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(64)
-                .collect();
-            return Err(fail(
-                Failure::unauthorized(
-                    "provider_error",
-                    format!("The provider refused the login: {shown}"),
-                )
-                .with_reason(format!(
-                    "provider error {shown}: {}",
-                    query.error_description.as_deref().unwrap_or("")
-                )),
-            ));
-        }
         let Some(cookie) = req.cookie(&self.config.cookie_name) else {
             return Err(fail(Failure::bad_request(
                 "missing_state_cookie",
@@ -669,6 +651,26 @@ where
                 "state_mismatch",
                 "The state parameter is missing or does not match this browser's login flow",
             )));
+        }
+        // Only now, with this browser's flow cookie and `state` checked: a `?error=` from
+        // anywhere else (a forged link) is a `state_mismatch`, which leaves the flow alone.
+        if let Some(error) = &query.error {
+            // The provider's code is echoed only when it is a plain RFC 6749 token.
+            let shown: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Err(fail(
+                Failure::unauthorized(
+                    "provider_error",
+                    format!("The provider refused the login: {shown}"),
+                )
+                .with_reason(format!(
+                    "provider error {shown}: {}",
+                    query.error_description.as_deref().unwrap_or("")
+                )),
+            ));
         }
         let Some(code) = query.code else {
             return Err(fail(Failure::bad_request(

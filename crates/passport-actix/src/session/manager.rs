@@ -252,6 +252,7 @@ pub struct Sessions<S> {
     store: Arc<S>,
     ttl: Duration,
     grace: Duration,
+    derivation_key: Option<Arc<[u8]>>,
 }
 
 impl<S> Clone for Sessions<S> {
@@ -260,6 +261,7 @@ impl<S> Clone for Sessions<S> {
             store: Arc::clone(&self.store),
             ttl: self.ttl,
             grace: self.grace,
+            derivation_key: self.derivation_key.clone(),
         }
     }
 }
@@ -269,6 +271,7 @@ impl<S> fmt::Debug for Sessions<S> {
         f.debug_struct("Sessions")
             .field("ttl", &self.ttl)
             .field("reuse_grace", &self.grace)
+            .field("derived_replacements", &self.derivation_key.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -318,7 +321,63 @@ impl<S: SessionStore> Sessions<S> {
             store,
             ttl: DEFAULT_SESSION_TTL,
             grace: DEFAULT_REUSE_GRACE,
+            derivation_key: None,
         }
+    }
+
+    /// Derives each replacement refresh token from the presented one under `key`
+    /// ([`RefreshToken::derive`]) instead of drawing it at random: presenting one token again
+    /// inside the [`reuse_grace`](Self::reuse_grace) returns the **same** new token as the
+    /// first time (a retry gets what it missed), so a stolen copy cannot fork the session
+    /// into two chains that each only ever present unused tokens; the second holder to use
+    /// the shared token after the grace trips reuse detection.
+    ///
+    /// `key` must be secret (at least 32 bytes from a CSPRNG) and the same on every instance
+    /// that serves one session, or a retry that reaches another instance gets another token
+    /// (keep it in the database, or in configuration shared by the instances).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         if !rows.iter().any(|row| row.0 == r.replacement.as_str()) {
+    /// #             rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         }
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// # }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let key = [42u8; 32]; // use 32 bytes from a CSPRNG, shared by every instance
+    /// let sessions = Sessions::new(Arc::new(Memory::default())).derive_replacements(&key);
+    /// let login = sessions.start("ada").await.unwrap();
+    /// let (first, _) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+    /// let (retry, _) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
+    /// assert_eq!(first.refresh_token, retry.refresh_token, "a retry gets the same token");
+    /// # });
+    /// ```
+    pub fn derive_replacements(mut self, key: &[u8]) -> Self {
+        self.derivation_key = Some(Arc::from(key));
+        self
     }
 
     /// Sets how long a session lives after its login.
@@ -469,6 +528,59 @@ impl<S: SessionStore> Sessions<S> {
     /// # });
     /// ```
     pub async fn start(&self, user_id: &str) -> Result<IssuedSession, StoreError> {
+        let (session, refresh_token) = self.new_session(user_id);
+        self.store.create_session(&session).await?;
+        Ok(issued(session, refresh_token))
+    }
+
+    /// Starts a session for `user_id` only if the user's credential is still `credential`,
+    /// the stamp the login checked (see [`SessionStore::create_session_checked`]); `Ok(None)`
+    /// when it changed meanwhile (a concurrent password change): answer as for a wrong
+    /// password.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use passport_actix::StoreError;
+    /// use passport_actix::session::{NewSession, Rotated, Rotation, SessionStore, Sessions};
+    ///
+    /// /// Every user's credential is at version "2".
+    /// struct Versioned;
+    /// impl SessionStore for Versioned {
+    ///     type User = String;
+    ///     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    ///     async fn create_session_checked(&self, _: &NewSession, credential: &str) -> Result<bool, StoreError> {
+    ///         Ok(credential == "2")
+    ///     }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
+    /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Versioned));
+    /// assert!(sessions.start_checked("ada", "2").await.unwrap().is_some());
+    /// assert!(sessions.start_checked("ada", "1").await.unwrap().is_none(), "the password changed since");
+    /// # });
+    /// ```
+    pub async fn start_checked(
+        &self,
+        user_id: &str,
+        credential: &str,
+    ) -> Result<Option<IssuedSession>, StoreError> {
+        let (session, refresh_token) = self.new_session(user_id);
+        if !self
+            .store
+            .create_session_checked(&session, credential)
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(issued(session, refresh_token)))
+    }
+
+    fn new_session(&self, user_id: &str) -> (NewSession, RefreshToken) {
         let now = now_ms();
         let refresh_token = RefreshToken::generate();
         let session = NewSession {
@@ -478,13 +590,7 @@ impl<S: SessionStore> Sessions<S> {
             created_at_ms: now,
             expires_at_ms: now.saturating_add(millis(self.ttl)),
         };
-        self.store.create_session(&session).await?;
-        Ok(IssuedSession {
-            session_id: session.session_id,
-            user_id: session.user_id,
-            refresh_token,
-            expires_at_ms: session.expires_at_ms,
-        })
+        (session, refresh_token)
     }
 
     /// Starts a browser session for `user_id` (Passport's `serializeUser`): a new random
@@ -597,10 +703,14 @@ impl<S: SessionStore> Sessions<S> {
     /// # });
     /// ```
     pub async fn refresh(&self, presented: &str) -> Result<(IssuedSession, S::User), RefreshError> {
+        let presented_text = presented;
         let Some(presented) = RefreshTokenHash::of_presented(presented) else {
             return Err(RefreshError::InvalidGrant("not a refresh token"));
         };
-        let refresh_token = RefreshToken::generate();
+        let refresh_token = match &self.derivation_key {
+            Some(key) => RefreshToken::derive(key, presented_text),
+            None => RefreshToken::generate(),
+        };
         let rotation = Rotation {
             presented,
             replacement: refresh_token.hash(),
@@ -732,6 +842,15 @@ impl<S: SessionStore> Sessions<S> {
         keep: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
         self.store.revoke_user_sessions(user_id, keep).await
+    }
+}
+
+fn issued(session: NewSession, refresh_token: RefreshToken) -> IssuedSession {
+    IssuedSession {
+        session_id: session.session_id,
+        user_id: session.user_id,
+        refresh_token,
+        expires_at_ms: session.expires_at_ms,
     }
 }
 

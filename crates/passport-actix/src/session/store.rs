@@ -341,6 +341,61 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Stores a session and its first refresh token, atomically.
     fn create_session(&self, session: &NewSession) -> impl Future<Output = Result<(), StoreError>>;
 
+    /// Stores a session and its first refresh token only if `user_id`'s credential is still
+    /// `credential` — an opaque stamp of what the login checked (a credentials version, say,
+    /// that every password change bumps) — in one atomic step: `Ok(false)`, nothing stored,
+    /// when it changed. A login whose password check finished just before a concurrent
+    /// password change committed then gets no session, where an unconditional insert would
+    /// start one after the change revoked "every other session".
+    ///
+    /// The default ignores `credential` and calls [`create_session`](Self::create_session);
+    /// override it where the store can check (PostgreSQL: `INSERT … SELECT … FROM users
+    /// WHERE id = $user AND credentials_version = $checked FOR SHARE`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::StoreError;
+    /// use passport_actix::session::{NewSession, RefreshToken, Rotated, Rotation, SessionStore, now_ms};
+    ///
+    /// /// Every user's credential is at version "7".
+    /// struct Versioned;
+    ///
+    /// impl SessionStore for Versioned {
+    ///     type User = String;
+    ///     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    ///     async fn create_session_checked(&self, s: &NewSession, credential: &str) -> Result<bool, StoreError> {
+    ///         // In SQL, one statement: the check and the insert are atomic.
+    ///         if credential != "7" {
+    ///             return Ok(false);
+    ///         }
+    ///         self.create_session(s).await.map(|()| true)
+    ///     }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
+    /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let session = NewSession {
+    ///     session_id: "s-1".into(),
+    ///     user_id: "ada".into(),
+    ///     refresh_token: RefreshToken::generate().hash(),
+    ///     created_at_ms: now_ms(),
+    ///     expires_at_ms: now_ms() + 60_000,
+    /// };
+    /// assert!(!Versioned.create_session_checked(&session, "6").await.unwrap(), "changed since the check");
+    /// # });
+    /// ```
+    fn create_session_checked(
+        &self,
+        session: &NewSession,
+        credential: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> {
+        let _ = credential;
+        async move { self.create_session(session).await.map(|()| true) }
+    }
+
     /// Rotates a refresh token; see the trait documentation for the exact rules.
     fn rotate_refresh_token(
         &self,

@@ -48,6 +48,32 @@ impl RefreshToken {
         Self(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// The replacement of `presented` derived under `key`: HMAC-SHA256(`key`, `presented`),
+    /// base64url, the shape of a generated token. Presenting one token again gives the same
+    /// replacement, so a retry inside the reuse grace gets what it missed and a stolen copy
+    /// cannot start a second chain; without `key` nobody can compute it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::RefreshToken;
+    ///
+    /// let presented = RefreshToken::generate();
+    /// let key = [7u8; 32]; // from a CSPRNG, shared by every instance
+    /// let next = RefreshToken::derive(&key, presented.as_str());
+    /// assert_eq!(next, RefreshToken::derive(&key, presented.as_str()));
+    /// assert_ne!(next, RefreshToken::derive(&[8u8; 32], presented.as_str()));
+    /// assert_eq!(next.as_str().len(), 43);
+    /// ```
+    pub fn derive(key: &[u8], presented: &str) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"passport-actix refresh token v1\0");
+        mac.update(presented.as_bytes());
+        Self(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
     /// The text sent to the client.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -39,6 +39,9 @@ struct MemoryUsers {
     finds: AtomicUsize,
     creates: AtomicUsize,
     down: AtomicBool,
+    /// A password change that commits right after the next `find_for_login` has read the
+    /// old hash (a deterministic interleaving of a login and a concurrent change).
+    change_after_find: Mutex<Option<PasswordHash>>,
 }
 
 impl MemoryUsers {
@@ -76,15 +79,17 @@ impl UserStore for MemoryUsers {
         if self.down.load(Ordering::SeqCst) {
             return Err(store_down());
         }
-        Ok(self
-            .users
-            .lock()
-            .unwrap()
-            .get(username)
-            .map(|(user, hash)| StoredCredentials {
-                user: user.clone(),
-                password_hash: hash.clone(),
-            }))
+        let mut users = self.users.lock().unwrap();
+        let found = users.get(username).map(|(user, hash)| StoredCredentials {
+            user: user.clone(),
+            password_hash: hash.clone(),
+        });
+        if let Some(changed) = self.change_after_find.lock().unwrap().take()
+            && let Some(entry) = users.get_mut(username)
+        {
+            entry.1 = changed;
+        }
+        Ok(found)
     }
 
     async fn create_user(
@@ -111,12 +116,17 @@ impl UserStore for MemoryUsers {
     async fn update_password_hash(
         &self,
         user: &User,
+        verified: &PasswordHash,
         password_hash: &PasswordHash,
-    ) -> Result<(), StoreError> {
-        if let Some(entry) = self.users.lock().unwrap().get_mut(&user.email) {
-            entry.1 = password_hash.clone();
+    ) -> Result<bool, StoreError> {
+        let mut users = self.users.lock().unwrap();
+        match users.get_mut(&user.email) {
+            Some(entry) if entry.1.as_str() == verified.as_str() => {
+                entry.1 = password_hash.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(())
     }
 }
 
@@ -737,6 +747,53 @@ async fn a_full_hashing_queue_turns_logins_and_signups_away_with_503_before_the_
         StatusCode::OK
     );
     assert_eq!(pool.admitted(), 0);
+}
+
+#[actix_web::test]
+async fn a_rehash_never_overwrites_a_password_changed_after_the_login_read_the_old_hash() {
+    let harness = harness();
+    assert_eq!(
+        harness
+            .signup("race@example.com", "correct horse")
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    // The victim's new password, committed after the attacker's login read the old hash.
+    let changed = Bcrypt::new(4)
+        .unwrap()
+        .hash(b"a brand new passphrase")
+        .unwrap();
+    *harness.users.change_after_find.lock().unwrap() = Some(changed.clone());
+
+    let mut passport = Passport::<User>::new();
+    passport.register(
+        "login",
+        LocalStrategy::new(
+            Mode::Login,
+            Arc::clone(&harness.users),
+            Arc::new(Bcrypt::new(5).unwrap()), // raised cost: this login rehashes
+        ),
+    );
+    let http = test::TestRequest::post()
+        .insert_header(("content-type", "application/json"))
+        .to_http_request();
+    let body = json!({ "email": "race@example.com", "password": "correct horse" }).to_string();
+    let outcome = passport
+        .callback("login")
+        .unwrap()
+        .run(AuthRequest::with_body(http, Bytes::from(body)))
+        .await;
+
+    let Outcome::Fail(failure) = outcome else {
+        panic!("a login that checked the old password must not succeed: {outcome:?}");
+    };
+    assert_eq!(failure.code(), "invalid_credentials");
+    assert_eq!(
+        harness.users.hash_of("race@example.com").unwrap().as_str(),
+        changed.as_str(),
+        "the new password's hash is kept, not replaced by a hash of the old password"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
-use passport_actix::{AuthRequest, ErrorBody, FailureKind, Outcome, failure_response};
+use passport_actix::local::INVALID_CREDENTIALS;
+use passport_actix::{AuthRequest, ErrorBody, Failure, FailureKind, Outcome, failure_response};
 
 use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::{Auth, TokenPair};
@@ -88,8 +89,30 @@ pub(crate) async fn complete_login(
             Err(error) => unexpected(error.into_strategy_error("starting a cookie session")),
         };
     }
-    match auth.sessions.start(&user.id.to_string()).await {
-        Ok(session) => {
+    // A password login's session is conditional on the credentials version it checked: a
+    // password change that committed since (on any instance) leaves it without a session,
+    // answered as a wrong password.
+    let started = match user.credentials_version {
+        Some(version) => {
+            auth.sessions
+                .start_checked(&user.id.to_string(), &version.to_string())
+                .await
+        }
+        None => auth.sessions.start(&user.id.to_string()).await.map(Some),
+    };
+    match started {
+        Ok(None) => {
+            tracing::info!(user_id = %user.id, ?method, "login refused: the password changed during the check");
+            let failure = Failure::unauthorized("invalid_credentials", INVALID_CREDENTIALS)
+                .with_reason("the password changed during the login");
+            if method == LoginMethod::Password {
+                audit
+                    .record(req, Entry::new(Event::Login, audit::Outcome::Failure))
+                    .await;
+            }
+            auth.login.respond(req, Outcome::Fail(failure))
+        }
+        Ok(Some(session)) => {
             tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in");
             if method == LoginMethod::Password {
                 let entry = Entry::new(Event::Login, audit::Outcome::Success)

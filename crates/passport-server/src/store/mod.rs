@@ -47,6 +47,10 @@ pub struct User {
     /// The session the request's access token belongs to (never serialized).
     #[serde(skip)]
     pub session_id: Option<Uuid>,
+    /// The credentials version the password login checked (never serialized): its session
+    /// is started only while the user's row still holds it (see `Store::change_password`).
+    #[serde(skip)]
+    pub credentials_version: Option<i64>,
 }
 
 impl User {
@@ -56,6 +60,7 @@ impl User {
             id,
             email,
             session_id: None,
+            credentials_version: None,
         }
     }
 }
@@ -178,6 +183,18 @@ pub struct Store {
     liveness: Arc<LivenessCache<(User, i64)>>,
     /// Browser sessions: cookie digests and last-seen stamps (see `cookies.rs`).
     cookies: Arc<cookies::CookieCaches>,
+    refresh_key: RefreshKey,
+}
+
+/// The key refresh tokens' replacements are derived from, shared through the database by
+/// every instance (`server_secrets`); `Debug` never prints it.
+#[derive(Clone, Default)]
+struct RefreshKey(Arc<[u8]>);
+
+impl std::fmt::Debug for RefreshKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshKey([redacted])")
+    }
 }
 
 impl Store {
@@ -203,12 +220,38 @@ impl Store {
             login_max_attempts: settings.rate_limits.login_max_failures,
             liveness: Arc::new(liveness),
             cookies: Arc::default(),
+            refresh_key: RefreshKey::default(),
         };
         store
             .renormalize_emails()
             .await
             .map_err(|e| anyhow::Error::new(e).context("cannot renormalize the stored emails"))?;
+        let mut store = store;
+        store.refresh_key = store.shared_refresh_key().await.map_err(|e| {
+            anyhow::Error::new(e).context("cannot read the shared refresh-token key")
+        })?;
         Ok(store)
+    }
+
+    /// The refresh-token derivation key every instance on this database shares: created
+    /// (32 bytes from the OS CSPRNG) by the first instance to start, read by the others.
+    async fn shared_refresh_key(&self) -> Result<RefreshKey, StoreError> {
+        use rand::Rng;
+        let candidate: [u8; 32] = rand::rng().random();
+        let candidate: String = candidate.iter().map(|b| format!("{b:02x}")).collect();
+        let stored = run!(
+            self,
+            server_secret("refresh_token_derivation", candidate.as_str())
+        )?;
+        Ok(RefreshKey(Arc::from(stored.as_bytes())))
+    }
+
+    /// The key from which a refresh token's replacement is derived
+    /// ([`Sessions::derive_replacements`](passport_actix::session::Sessions::derive_replacements)):
+    /// the same on every instance of this database, so a retry inside the reuse grace gets the
+    /// same new token wherever it lands.
+    pub fn refresh_token_key(&self) -> &[u8] {
+        &self.refresh_key.0
     }
 
     /// The one-off data migration of `20261129000001_email_unicode_normalization`: rewrites
@@ -243,6 +286,18 @@ impl Store {
             tracing::info!(changed, "stored emails renormalized (NFKC, IDNA)");
         }
         Ok(())
+    }
+
+    /// A one-connection PostgreSQL pool of its own (`None` on SQLite), with the main pool's
+    /// bounded checks: a connection a silent partition black-holed is found within the ping
+    /// bound and replaced, never waited on until the TCP timeout.
+    pub fn side_pool(&self, acquire: Duration) -> Option<sqlx::PgPool> {
+        match &self.db {
+            Database::Postgres(pool) => {
+                Some(postgres::side_pool(pool, 1, acquire, self.ping_timeout))
+            }
+            Database::Sqlite(_) => None,
+        }
     }
 
     /// The underlying pool.
@@ -326,8 +381,10 @@ impl Store {
         run!(self, purge_sessions(now))
     }
 
-    /// Replaces `user`'s password hash and revokes every other session but `keep`, in one
-    /// transaction; returns the revoked session ids.
+    /// Replaces `user`'s password hash, bumps their credentials version (so a login that
+    /// checked the old password gets no session) and revokes every other session but `keep`,
+    /// in one transaction; returns the revoked session ids. Every path that sets a new
+    /// password goes through here.
     pub async fn change_password(
         &self,
         user: &User,
@@ -358,9 +415,12 @@ impl UserStore for Store {
         // A user without a password (created by an OpenID login) is unknown to local login:
         // the same answer and the same (dummy-hash) work as for an email nobody has.
         Ok(row
-            .filter(|(_, hash)| hash != NO_PASSWORD)
-            .map(|(user, hash)| StoredCredentials {
-                user,
+            .filter(|(_, hash, _)| hash != NO_PASSWORD)
+            .map(|(user, hash, version)| StoredCredentials {
+                user: User {
+                    credentials_version: Some(version),
+                    ..user
+                },
                 password_hash: PasswordHash::new(hash),
             }))
     }
@@ -421,16 +481,28 @@ impl UserStore for Store {
     async fn update_password_hash(
         &self,
         user: &User,
-        hash: &PasswordHash,
-    ) -> Result<(), StoreError> {
-        run!(self, update_hash(user.id, hash.as_str()))
+        verified: &PasswordHash,
+        new: &PasswordHash,
+    ) -> Result<bool, StoreError> {
+        run!(self, swap_hash(user.id, verified.as_str(), new.as_str()))
     }
 }
 impl SessionStore for Store {
     type User = User;
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        run!(self, create_session(session))
+        run!(self, create_session(session, None)).map(|_| ())
+    }
+
+    async fn create_session_checked(
+        &self,
+        session: &NewSession,
+        credential: &str,
+    ) -> Result<bool, StoreError> {
+        let Ok(version) = credential.parse::<i64>() else {
+            return Ok(false);
+        };
+        run!(self, create_session(session, Some(version)))
     }
 
     async fn create_cookie_session(&self, session: &NewCookieSession) -> Result<(), StoreError> {

@@ -116,6 +116,35 @@ pub(super) async fn connect(
     Ok(pool)
 }
 
+/// A pool of `max` connections on `pool`'s options with the same bounded checks as the main
+/// pool (a ping bounded by `ping_bound` before reusing a connection idle > 1 s and on return,
+/// sqlx's unbounded test off, idle and lifetime limits): for work that must not share the
+/// main pool's slots (the revocation heartbeat), and must not hang on a black-holed
+/// connection either.
+pub(super) fn side_pool(
+    pool: &PgPool,
+    max: u32,
+    acquire: Duration,
+    ping_bound: Duration,
+) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(acquire)
+        .idle_timeout(IDLE_TIMEOUT)
+        .max_lifetime(MAX_LIFETIME)
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > CHECK_AFTER_IDLE {
+                    bounded_ping(conn, ping_bound).await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_release(move |conn, _meta| Box::pin(bounded_ping_kept(conn, ping_bound)))
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
 /// `after_release`: a connection that does not answer a bounded ping is closed rather than
 /// returned (sqlx then pings once more without a bound, which a live connection answers at once).
 async fn bounded_ping_kept(conn: &mut PgConnection, bound: Duration) -> Result<bool, sqlx::Error> {
@@ -154,6 +183,11 @@ pub(super) async fn rotate(
     r: &Rotation,
 ) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = conn.begin().await?;
+    // The grace is measured on the database's clock, not on each instance's.
+    let r = &Rotation {
+        now_ms: Sql::db_now_ms(&mut *tx).await?,
+        ..r.clone()
+    };
     let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
         return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
     };

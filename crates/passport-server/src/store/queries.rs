@@ -97,6 +97,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Id>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
@@ -132,15 +133,22 @@ where
     pub(super) async fn credentials_by_email(
         conn: &mut DB::Connection,
         email: &str,
-    ) -> Result<Option<(User, String)>, sqlx::Error> {
+    ) -> Result<Option<(User, String, i64)>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT id, email, password_hash FROM users WHERE lower(email) = lower($1)",
+            "SELECT id, email, password_hash, credentials_version FROM users
+             WHERE lower(email) = lower($1)",
         )
         .bind(email)
         .fetch_optional(conn)
         .await?;
-        row.map(|r| Ok((user(&r)?, r.try_get("password_hash")?)))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                user(&r)?,
+                r.try_get("password_hash")?,
+                r.try_get("credentials_version")?,
+            ))
+        })
+        .transpose()
     }
 
     /// A plain insert (PostgreSQL's signup adds a deadline: see `postgres::insert_user`).
@@ -158,17 +166,40 @@ where
             .map(|_| ())
     }
 
+    /// A new password: the hash is replaced and the credentials version bumped.
     pub(super) async fn update_hash(
         conn: &mut DB::Connection,
         id: Uuid,
         hash: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(Id(id))
-            .execute(conn)
-            .await
-            .map(|_| ())
+        sqlx::query(
+            "UPDATE users SET password_hash = $1, credentials_version = credentials_version + 1
+             WHERE id = $2",
+        )
+        .bind(hash)
+        .bind(Id(id))
+        .execute(conn)
+        .await
+        .map(|_| ())
+    }
+
+    /// The rehash at login: a compare-and-swap on the hash that was verified (PostgreSQL
+    /// re-checks the condition on the row a concurrent change committed), leaving the
+    /// credentials version alone (the password is the same); whether it swapped.
+    pub(super) async fn swap_hash(
+        conn: &mut DB::Connection,
+        id: Uuid,
+        verified: &str,
+        new: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+                .bind(new)
+                .bind(Id(id))
+                .bind(verified)
+                .execute(conn)
+                .await?;
+        Ok(done.rows() > 0)
     }
 
     /// Deletes a user; their sessions and refresh tokens go with them (foreign-key cascade).
@@ -229,10 +260,15 @@ where
         Ok(done.rows())
     }
 
+    /// Inserts a session and its first refresh token; with `version`, only while the user's
+    /// credentials version is still that one (PostgreSQL: `FOR SHARE` waits for a password
+    /// change in progress and re-checks its committed row; SQLite: the insert takes the write
+    /// lock). Whether the session was inserted.
     pub(super) async fn create_session(
         conn: &mut DB::Connection,
         s: &NewSession,
-    ) -> Result<(), sqlx::Error> {
+        version: Option<i64>,
+    ) -> Result<bool, sqlx::Error> {
         let (Ok(id), Ok(user_id)) = (Uuid::parse_str(&s.session_id), Uuid::parse_str(&s.user_id))
         else {
             return Err(sqlx::Error::Protocol(
@@ -243,16 +279,33 @@ where
         // can only be this very insert committed by an earlier attempt whose acknowledgement
         // was lost and which the PostgreSQL path then retried: nothing to do again.
         let mut tx = conn.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO NOTHING",
-        )
+        let lock = match DB::NAME {
+            "PostgreSQL" => " FOR SHARE",
+            _ => "",
+        };
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at)
+             SELECT $1, u.id, $3, $4 FROM users u
+             WHERE u.id = $2 AND ($5 IS NULL OR u.credentials_version = $5){lock}
+             ON CONFLICT (id) DO NOTHING"
+        ))
         .bind(Id(id))
         .bind(Id(user_id))
         .bind(s.created_at_ms)
         .bind(s.expires_at_ms)
+        .bind(version)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows() == 0 {
+            // Changed credentials (or a retried insert that already got in).
+            let ours = sqlx::query("SELECT 1 AS one FROM sessions WHERE id = $1")
+                .bind(Id(id))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if ours.is_none() {
+                return Ok(false);
+            }
+        }
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (token_hash) DO NOTHING",
@@ -262,7 +315,44 @@ where
         .bind(s.created_at_ms)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The database's clock, in milliseconds since the epoch: every instance measures the
+    /// reuse grace (and session expiry at rotation) on this one clock.
+    pub(super) async fn db_now_ms(conn: &mut DB::Connection) -> Result<i64, sqlx::Error> {
+        let sql = match DB::NAME {
+            "PostgreSQL" => {
+                "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) AS now"
+            }
+            _ => "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now",
+        };
+        sqlx::query(sql).fetch_one(conn).await?.try_get("now")
+    }
+
+    /// The shared secret `name`: `candidate` (hex) is stored if there is none yet, and the
+    /// stored one is returned (the first instance to start decides).
+    pub(super) async fn server_secret(
+        conn: &mut DB::Connection,
+        name: &str,
+        candidate: &str,
+    ) -> Result<String, sqlx::Error> {
+        let mut tx = conn.begin().await?;
+        sqlx::query(
+            "INSERT INTO server_secrets (name, secret) VALUES ($1, $2)
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query("SELECT secret FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.try_get("secret")
     }
 
     /// Marks the presented refresh token used (keeping an earlier use time); returns its use
@@ -350,10 +440,15 @@ where
         if inserted.rows() == 0 {
             // Either the replacement is already there (this is a retry of a rotation whose
             // commit was not acknowledged) or the session holds too many unused tokens.
-            let ours = sqlx::query("SELECT 1 AS one FROM refresh_tokens WHERE token_hash = $1")
-                .bind(r.replacement.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+            // (A replacement derived from the presented token is there already for every
+            // retry inside the grace: the retry gets the same token.)
+            let ours = sqlx::query(
+                "SELECT 1 AS one FROM refresh_tokens WHERE token_hash = $1 AND session_id = $2",
+            )
+            .bind(r.replacement.as_str())
+            .bind(Id(session.id))
+            .fetch_optional(&mut *tx)
+            .await?;
             if ours.is_none() {
                 return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
             }

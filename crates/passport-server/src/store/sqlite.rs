@@ -54,6 +54,8 @@ pub(super) async fn rotate(
     r: &Rotation,
 ) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = conn.begin().await?;
+    // The clock is this host's, which is the database's own (an embedded file): no read
+    // first, so the transaction still starts with its write.
     let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
         return Ok(Rotated::Invalid);
     };
