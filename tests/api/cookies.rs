@@ -667,3 +667,60 @@ async fn a_cookie_logged_out_on_one_instance_is_refused_by_the_other_within_a_se
         assert_eq!(profile(&a, &cookie).await.status, 401, "{ending}");
     }
 }
+
+/// The cross-site rule seen from a real browser: logged in by cookie on the server's own page
+/// (`/demo`), the browser then opens a page on another loopback origin whose form posts to
+/// `/logout`. Same site (same host, other port), so `SameSite=Lax` lets the cookie go: only the
+/// `Origin` check stands between the page and the logout — and it refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_on_another_origin_cannot_log_a_browser_out() {
+    const FOREIGN: &str = "<!doctype html><meta charset=utf-8><title>elsewhere</title>\
+        <form id=f method=post><button id=go>Win a prize</button></form>\
+        <script>document.getElementById('f').action = \
+        new URLSearchParams(location.search).get('api') + '/logout';</script>";
+    let Some(browser) = passport_e2e::browser::Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.signup("ada@example.com", PASSWORD).await;
+    let site = passport_e2e::browser::StaticSite::serve(FOREIGN);
+
+    // Log in by cookie from the server's own origin; the page's script never sees the cookie.
+    browser.client.goto(&app.url("/demo")).await.unwrap();
+    let login = format!(
+        "return fetch('/login?session=cookie', {{method: 'POST', headers: {{'content-type': \
+         'application/json'}}, body: JSON.stringify({{email: 'ada@example.com', password: \
+         '{PASSWORD}'}})}}).then(r => r.status + ' ' + document.cookie.length)"
+    );
+    let answer = browser.client.execute(&login, vec![]).await.unwrap();
+    assert_eq!(
+        answer, "200 0",
+        "logged in; the HttpOnly cookie is not visible to scripts"
+    );
+    let status = "return fetch('/user/profile').then(r => r.status)";
+    assert_eq!(browser.client.execute(status, vec![]).await.unwrap(), 200);
+
+    // The foreign page posts its form to /logout: refused by the Origin check.
+    browser
+        .client
+        .goto(&format!("{}/?api={}", site.origin, app.address))
+        .await
+        .unwrap();
+    browser.wait_for("#go").await.click().await.unwrap();
+    let page_text = || async {
+        match browser.client.find(fantoccini::Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    };
+    let shown = within(Duration::from_secs(5), || async {
+        page_text().await.contains("cross_origin_request")
+    })
+    .await;
+    assert!(shown.is_some(), "not refused: {}", page_text().await);
+
+    // Still logged in.
+    browser.client.goto(&app.url("/demo")).await.unwrap();
+    assert_eq!(browser.client.execute(status, vec![]).await.unwrap(), 200);
+    browser.close().await;
+}
