@@ -724,3 +724,75 @@ async fn a_form_on_another_origin_cannot_log_a_browser_out() {
     assert_eq!(browser.client.execute(status, vec![]).await.unwrap(), 200);
     browser.close().await;
 }
+
+/// The demo page in cookie mode, in a real browser on the server's own origin: log in by
+/// cookie, see the profile and the sessions list, log out — with no token in the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_walks_the_cookie_flow_in_a_real_browser() {
+    let Some(browser) = passport_e2e::browser::Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    browser.client.goto(&app.url("/demo")).await.unwrap();
+    browser
+        .wait_for("#cookie-mode")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let mut shown = 0;
+    let mut run = async |step: &str| -> (String, String) {
+        browser
+            .client
+            .find(fantoccini::Locator::Id(step))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        shown += 1;
+        let item = browser
+            .wait_for(&format!(
+                "#log > li:nth-child({shown}):not([data-status=\"pending\"])"
+            ))
+            .await;
+        let status = item.attr("data-status").await.unwrap().unwrap_or_default();
+        let response = item
+            .find(fantoccini::Locator::Css(".response-body"))
+            .await
+            .unwrap()
+            .prop("textContent")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        (status, response)
+    };
+    assert_eq!(run("signup").await.0, "201");
+    let (status, login) = run("login").await;
+    assert_eq!(status, "200", "{login}");
+    assert!(
+        login.contains("\"user\"") && !login.contains("token"),
+        "{login}"
+    );
+    let (status, profile) = run("profile").await;
+    assert_eq!(status, "200", "{profile}");
+    assert!(profile.contains("ada@example.com") && !profile.contains("\"token\""));
+    let (status, listed) = run("sessions").await;
+    assert_eq!(status, "200", "{listed}");
+    assert!(
+        listed.contains("\"cookie\"") && listed.contains("\"current\": true"),
+        "{listed}"
+    );
+    let cookie_visible = browser
+        .client
+        .execute("return document.cookie", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        cookie_visible, "",
+        "HttpOnly: the page's script cannot read it"
+    );
+    assert_eq!(run("logout").await.0, "204");
+    assert_eq!(run("profile").await.0, "401");
+    browser.close().await;
+}
