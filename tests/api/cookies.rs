@@ -275,6 +275,29 @@ async fn logout_by_cookie_clears_it_and_the_value_is_refused_afterwards(backend:
     profile(&app, &cookie)
         .await
         .assert_error(401, "invalid_session");
+    // `others` by cookie keeps this session, and so the cookie.
+    let (_, cookie) = cookie_login(&app, "ada@example.com").await;
+    let login = app.login_pair("ada@example.com", PASSWORD).await;
+    let others = send(by_cookie(
+        app.client.post(app.url("/logout?scope=others")),
+        &cookie,
+    ))
+    .await;
+    assert_eq!(others.status, 204, "{}", others.body);
+    assert!(others.header("set-cookie").is_none());
+    assert_eq!(profile(&app, &cookie).await.status, 200);
+    assert_eq!(app.profile_status(&token(&login)).await, 401);
+    // `global` by cookie ends it and clears it.
+    let global = send(by_cookie(
+        app.client.post(app.url("/logout?scope=global")),
+        &cookie,
+    ))
+    .await;
+    assert_eq!(global.status, 204, "{}", global.body);
+    assert!(set_cookie(&global).contains("Max-Age=0"));
+    profile(&app, &cookie)
+        .await
+        .assert_error(401, "invalid_session");
     // Logging out with a token never touches the browser's cookie.
     let login = app.login_pair("ada@example.com", PASSWORD).await;
     let by_token = app.logout(&token(&login), None).await;
