@@ -275,6 +275,29 @@ async fn logout_by_cookie_clears_it_and_the_value_is_refused_afterwards(backend:
     profile(&app, &cookie)
         .await
         .assert_error(401, "invalid_session");
+    // `others` by cookie keeps this session, and so the cookie.
+    let (_, cookie) = cookie_login(&app, "ada@example.com").await;
+    let login = app.login_pair("ada@example.com", PASSWORD).await;
+    let others = send(by_cookie(
+        app.client.post(app.url("/logout?scope=others")),
+        &cookie,
+    ))
+    .await;
+    assert_eq!(others.status, 204, "{}", others.body);
+    assert!(others.header("set-cookie").is_none());
+    assert_eq!(profile(&app, &cookie).await.status, 200);
+    assert_eq!(app.profile_status(&token(&login)).await, 401);
+    // `global` by cookie ends it and clears it.
+    let global = send(by_cookie(
+        app.client.post(app.url("/logout?scope=global")),
+        &cookie,
+    ))
+    .await;
+    assert_eq!(global.status, 204, "{}", global.body);
+    assert!(set_cookie(&global).contains("Max-Age=0"));
+    profile(&app, &cookie)
+        .await
+        .assert_error(401, "invalid_session");
     // Logging out with a token never touches the browser's cookie.
     let login = app.login_pair("ada@example.com", PASSWORD).await;
     let by_token = app.logout(&token(&login), None).await;
@@ -666,4 +689,133 @@ async fn a_cookie_logged_out_on_one_instance_is_refused_by_the_other_within_a_se
         .unwrap_or_else(|| panic!("{ending}: B still accepts the cookie after 1 s"));
         assert_eq!(profile(&a, &cookie).await.status, 401, "{ending}");
     }
+}
+
+/// The cross-site rule seen from a real browser: logged in by cookie on the server's own page
+/// (`/demo`), the browser then opens a page on another loopback origin whose form posts to
+/// `/logout`. Same site (same host, other port), so `SameSite=Lax` lets the cookie go: only the
+/// `Origin` check stands between the page and the logout — and it refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_on_another_origin_cannot_log_a_browser_out() {
+    const FOREIGN: &str = "<!doctype html><meta charset=utf-8><title>elsewhere</title>\
+        <form id=f method=post><button id=go>Win a prize</button></form>\
+        <script>document.getElementById('f').action = \
+        new URLSearchParams(location.search).get('api') + '/logout';</script>";
+    let Some(browser) = passport_e2e::browser::Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.signup("ada@example.com", PASSWORD).await;
+    let site = passport_e2e::browser::StaticSite::serve(FOREIGN);
+
+    // Log in by cookie from the server's own origin; the page's script never sees the cookie.
+    browser.client.goto(&app.url("/demo")).await.unwrap();
+    let login = format!(
+        "return fetch('/login?session=cookie', {{method: 'POST', headers: {{'content-type': \
+         'application/json'}}, body: JSON.stringify({{email: 'ada@example.com', password: \
+         '{PASSWORD}'}})}}).then(r => r.status + ' ' + document.cookie.length)"
+    );
+    let answer = browser.client.execute(&login, vec![]).await.unwrap();
+    assert_eq!(
+        answer, "200 0",
+        "logged in; the HttpOnly cookie is not visible to scripts"
+    );
+    let status = "return fetch('/user/profile').then(r => r.status)";
+    assert_eq!(browser.client.execute(status, vec![]).await.unwrap(), 200);
+
+    // The foreign page posts its form to /logout: refused by the Origin check.
+    browser
+        .client
+        .goto(&format!("{}/?api={}", site.origin, app.address))
+        .await
+        .unwrap();
+    browser.wait_for("#go").await.click().await.unwrap();
+    let page_text = || async {
+        match browser.client.find(fantoccini::Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    };
+    let shown = within(Duration::from_secs(5), || async {
+        page_text().await.contains("cross_origin_request")
+    })
+    .await;
+    assert!(shown.is_some(), "not refused: {}", page_text().await);
+
+    // Still logged in.
+    browser.client.goto(&app.url("/demo")).await.unwrap();
+    assert_eq!(browser.client.execute(status, vec![]).await.unwrap(), 200);
+    browser.close().await;
+}
+
+/// The demo page in cookie mode, in a real browser on the server's own origin: log in by
+/// cookie, see the profile and the sessions list, log out — with no token in the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_page_walks_the_cookie_flow_in_a_real_browser() {
+    let Some(browser) = passport_e2e::browser::Browser::start().await else {
+        return;
+    };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    browser.client.goto(&app.url("/demo")).await.unwrap();
+    browser
+        .wait_for("#cookie-mode")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let mut shown = 0;
+    let mut run = async |step: &str| -> (String, String) {
+        browser
+            .client
+            .find(fantoccini::Locator::Id(step))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        shown += 1;
+        let item = browser
+            .wait_for(&format!(
+                "#log > li:nth-child({shown}):not([data-status=\"pending\"])"
+            ))
+            .await;
+        let status = item.attr("data-status").await.unwrap().unwrap_or_default();
+        let response = item
+            .find(fantoccini::Locator::Css(".response-body"))
+            .await
+            .unwrap()
+            .prop("textContent")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        (status, response)
+    };
+    assert_eq!(run("signup").await.0, "201");
+    let (status, login) = run("login").await;
+    assert_eq!(status, "200", "{login}");
+    assert!(
+        login.contains("\"user\"") && !login.contains("token"),
+        "{login}"
+    );
+    let (status, profile) = run("profile").await;
+    assert_eq!(status, "200", "{profile}");
+    assert!(profile.contains("ada@example.com") && !profile.contains("\"token\""));
+    let (status, listed) = run("sessions").await;
+    assert_eq!(status, "200", "{listed}");
+    assert!(
+        listed.contains("\"cookie\"") && listed.contains("\"current\": true"),
+        "{listed}"
+    );
+    let cookie_visible = browser
+        .client
+        .execute("return document.cookie", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        cookie_visible, "",
+        "HttpOnly: the page's script cannot read it"
+    );
+    assert_eq!(run("logout").await.0, "204");
+    assert_eq!(run("profile").await.0, "401");
+    browser.close().await;
 }

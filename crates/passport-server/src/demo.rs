@@ -7,6 +7,10 @@
 //! a visitor's password elsewhere). Served as a file from another origin, it calls the API
 //! cross-origin, which needs that origin in `CORS_ALLOWED_ORIGINS`; the browser test in
 //! `tests/api/demo.rs` does exactly that.
+//!
+//! Its "Browser session" box logs in with `?session=cookie` instead (same origin only): the
+//! session then lives in an HttpOnly cookie the page never sees, and the page lists the
+//! sessions (`GET /user/sessions`); `tests/api/cookies.rs` drives that mode in Chromium.
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY};

@@ -113,6 +113,16 @@ pub struct CookieLogin {
     pub user: UserView,
 }
 
+/// `200` of `/login`: the token pair, or with `?session=cookie` the user alone.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    /// Without `session`: the token pair.
+    Tokens(TokenPair),
+    /// With `?session=cookie`: `{"user"}`, the session in `Set-Cookie`.
+    Cookie(CookieLogin),
+}
+
 /// One live session of the caller.
 #[derive(Serialize, ToSchema)]
 pub struct SessionItem {
@@ -231,6 +241,7 @@ impl Modify for TokenTransports {
         AccountDeletion,
         Profile,
         CookieLogin,
+        LoginResponse,
         SessionItem,
         SessionList,
         Jwks,
@@ -355,10 +366,7 @@ fn signup() {}
         (Credentials = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "A token pair (`Cache-Control: no-store`); with `?session=cookie`, `{\"user\"}` and the session cookie", content(
-            (TokenPair = "application/json"),
-            (CookieLogin = "application/json")
-        )),
+        (status = 200, description = "A token pair (`Cache-Control: no-store`); with `?session=cookie`, `{\"user\"}` and the session cookie", body = LoginResponse),
         (status = 400, description = "`missing_credentials`, `malformed_body`, `bad_request`; `invalid_request` (a `session` other than `cookie`)", body = Error),
         (status = 403, description = "`cross_origin_request`: `?session=cookie` from another site (`Origin`, `Sec-Fetch-Site`)", body = Error),
         (status = 401, description = "`invalid_credentials`: byte-identical for an unknown email and a wrong password", body = Error),

@@ -84,8 +84,9 @@ pub async fn logout(
                 .detail(scope.as_str());
             audit.record(&req, entry).await;
             let done = HttpResponse::NoContent().finish();
-            // By cookie: the browser forgets it (same name and attributes, Max-Age=0).
-            if crate::browser::by_cookie(&user) {
+            // By cookie, when its session ended: the browser forgets it (same name and
+            // attributes, Max-Age=0). `others` keeps this session, and so the cookie.
+            if crate::browser::by_cookie(&user) && scope != Scope::Others {
                 crate::browser::clearing_cookie(&auth.browser, done)
             } else {
                 done
