@@ -1,8 +1,28 @@
-//! Requests per client address per minute (`RATE_LIMIT_PER_MINUTE`), with `governor`.
+//! Requests per client address per minute (`RATE_LIMIT_PER_MINUTE`).
+//!
+//! On PostgreSQL the budget of an address is shared by every instance on the database (one
+//! upsert on `rate_limit_buckets` per limited request, see [`Store::hit_rate_limit`]), so N
+//! instances behind a balancer allow the limit once, not N times. On SQLite — or for a
+//! request whose shared count fails (the database is unreachable) — each instance counts on
+//! its own, in memory, with `governor`.
+//!
+//! Any route can be limited: build one [`RateLimit`] per budget with [`RateLimit::shared`]
+//! (a distinct `name` per budget) and wrap the resource with its [`RateLimit::enforce`]:
+//!
+//! ```ignore
+//! let limit = RateLimit::shared("password-forgot", per_minute, client_ip.clone(), &store);
+//! web::resource("/password/forgot")
+//!     .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+//!         limit.clone().enforce(req, next)
+//!     }))
+//! ```
+//!
+//! Only the wrapped routes pay the round trip; the guarded routes never see a limiter.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -14,21 +34,73 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use passport_actix::ErrorBody;
 
 use crate::client_ip::{ClientIp, rate_limit_key};
+use crate::store::{Hit, Store};
 
 /// A per-address limiter for one group of routes.
 #[derive(Clone)]
 pub struct RateLimit {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     client_ip: ClientIp,
+    shared: Option<Shared>,
+}
+
+/// The budget kept in the database for every instance.
+#[derive(Clone)]
+struct Shared {
+    store: Store,
+    name: &'static str,
+    per_minute: u32,
 }
 
 impl RateLimit {
-    /// `per_minute` requests per client address per minute (bursts up to that many).
+    /// `per_minute` requests per client address per minute (bursts up to that many), counted
+    /// by this instance alone.
     pub fn per_minute(per_minute: NonZeroU32, client_ip: ClientIp) -> Self {
         Self {
             limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             client_ip,
+            shared: None,
         }
+    }
+
+    /// `per_minute` requests per client address per minute (bursts up to that many) on the
+    /// budget called `name`, counted once across every instance when `store` is PostgreSQL;
+    /// on SQLite, like [`per_minute`](Self::per_minute).
+    pub fn shared(
+        name: &'static str,
+        per_minute: NonZeroU32,
+        client_ip: ClientIp,
+        store: &Store,
+    ) -> Self {
+        let mut limit = Self::per_minute(per_minute, client_ip);
+        if store.shares_rate_limits() {
+            limit.shared = Some(Shared {
+                store: store.clone(),
+                name,
+                per_minute: per_minute.get(),
+            });
+        }
+        limit
+    }
+
+    /// How long `ip` must wait (`None`: go ahead, counted): the shared budget when there is
+    /// one and the database answers, else this instance's.
+    async fn check(&self, ip: IpAddr) -> Option<Duration> {
+        if let Some(shared) = &self.shared {
+            let key = format!("{}:{ip}", shared.name);
+            match shared.store.hit_rate_limit(&key, shared.per_minute).await {
+                Ok(Some(Hit::Allowed)) => return None,
+                Ok(Some(Hit::Limited(wait))) => return Some(wait),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "shared rate limit unavailable; counting locally")
+                }
+            }
+        }
+        self.limiter
+            .check_key(&ip)
+            .err()
+            .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
     /// Forgets addresses whose budget is full again (bounds memory; called periodically).
@@ -49,13 +121,12 @@ impl RateLimit {
                 .await
                 .map(ServiceResponse::map_into_left_body);
         };
-        match self.limiter.check_key(&ip) {
-            Ok(()) => next
+        match self.check(ip).await {
+            None => next
                 .call(req)
                 .await
                 .map(ServiceResponse::map_into_left_body),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
+            Some(wait) => {
                 let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 tracing::warn!(client = %ip, "rate limit exceeded");
                 let mut response = ErrorBody::new(

@@ -1,6 +1,5 @@
 //! User storage and login throttling on PostgreSQL or the embedded SQLite file, through sqlx.
 
-mod audit;
 mod error;
 mod id;
 mod postgres;
@@ -97,7 +96,7 @@ macro_rules! on_postgres {
             }
             let result = {
                 let $conn: &mut sqlx::PgConnection = &mut pooled;
-                tokio::time::timeout_at(deadline, $call).await
+                tokio::time::timeout_at(deadline, pooled!(store, $conn, $call)).await
             };
             match result {
                 Ok(Ok(value)) => break Ok(value),
@@ -117,6 +116,42 @@ macro_rules! on_postgres {
             }
         }
     }};
+}
+
+/// `$call` on `$conn` (a `&mut PgConnection`) as `DATABASE_POOL_MODE` requires: as it is in
+/// session mode; behind a transaction pooler, in a transaction of its own opened by
+/// [`postgres::pooled_begin`] (so every statement of the call runs on one backend, with the
+/// statement timeout, after the backend's leftover prepared statements are dropped), committed
+/// when the call succeeds and rolled back when it fails. A call that opens a transaction of
+/// its own gets a savepoint inside this one.
+///
+/// Every PostgreSQL call on the pool goes through here (by [`on_postgres!`] or directly):
+/// a statement run on a pooled connection outside it is not safe behind a transaction pooler.
+macro_rules! pooled {
+    ($store:expr, $conn:ident, $call:expr) => {
+        async {
+            let store: &$crate::store::Store = $store;
+            match &store.pooled_begin {
+                None => $call.await,
+                Some(begin) => {
+                    let mut tx = sqlx::Connection::begin_with(&mut *$conn, begin.clone()).await?;
+                    let result = {
+                        let $conn: &mut sqlx::PgConnection = &mut tx;
+                        $call.await
+                    };
+                    match result {
+                        Ok(value) => tx.commit().await.map(|()| value),
+                        Err(error) => {
+                            // The pooler keeps the backend until the transaction ends: end it
+                            // now (a failure here changes nothing: the call failed anyway).
+                            let _ = tx.rollback().await;
+                            Err(error)
+                        }
+                    }
+                }
+            }
+        }
+    };
 }
 
 /// Runs one SQLite call on a pooled connection within the store's deadline.
@@ -150,7 +185,10 @@ macro_rules! run {
     }};
 }
 
+mod audit;
 mod identities;
+mod rate_limits;
+pub use rate_limits::Hit;
 pub use identities::{NO_PASSWORD, NewIdentity};
 
 /// A connection pool to the configured database.
@@ -171,6 +209,8 @@ pub struct Store {
     login_window: Duration,
     login_max_attempts: u32,
     liveness: Arc<LivenessCache<(User, i64)>>,
+    /// `BEGIN …` for every PostgreSQL call behind a transaction pooler (see [`pooled!`]).
+    pooled_begin: Option<String>,
 }
 
 impl Store {
@@ -195,6 +235,7 @@ impl Store {
             login_window: settings.rate_limits.login_failure_window,
             login_max_attempts: settings.rate_limits.login_max_failures,
             liveness: Arc::new(liveness),
+            pooled_begin: postgres::pooled_begin(database),
         };
         store
             .renormalize_emails()
