@@ -18,6 +18,7 @@ mod openapi;
 mod races;
 mod rate_limit;
 mod resource_server;
+mod scaleout;
 mod revocation;
 mod sessions;
 mod signup;
