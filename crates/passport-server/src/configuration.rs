@@ -1173,4 +1173,29 @@ mod tests {
         let s = settings(&[("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")]).unwrap();
         assert_eq!(s.server.trusted_proxies.len(), 3);
     }
+
+    #[test]
+    fn transaction_pooling_needs_postgres_and_a_direct_url() {
+        let pooler = ("DATABASE_URL", "postgres://u:hunter2@pgbouncer:6432/db");
+        let mode = ("DATABASE_POOL_MODE", "transaction");
+        assert_eq!(
+            settings(&[pooler]).unwrap().database.pool_mode,
+            PoolMode::Session
+        );
+        let missing = settings(&[pooler, mode]).unwrap_err().to_string();
+        assert!(missing.contains("DATABASE_DIRECT_URL"), "{missing}");
+        let direct = ("DATABASE_DIRECT_URL", "postgres://u:swordfish@db:5432/db");
+        let s = settings(&[pooler, mode, direct]).unwrap();
+        assert_eq!(s.database.pool_mode, PoolMode::Transaction);
+        assert_eq!(s.database.direct().map(|o| o.get_port()), Some(5432));
+        assert!(!format!("{s:?}").contains("swordfish"));
+        // The listener's direct URL serves the migrations too when it is the only one.
+        let listen = ("DATABASE_LISTEN_URL", "postgres://u@db:5433/db");
+        let s = settings(&[pooler, mode, listen]).unwrap();
+        assert_eq!(s.database.direct().map(|o| o.get_port()), Some(5433));
+        let sqlite = settings(&[("DATABASE_URL", "sqlite://x.db"), mode, direct]).unwrap_err();
+        assert!(sqlite.to_string().contains("DATABASE_POOL_MODE"), "{sqlite}");
+        let bad = settings(&[pooler, ("DATABASE_POOL_MODE", "statement")]).unwrap_err();
+        assert!(bad.to_string().contains("session or transaction"), "{bad}");
+    }
 }
