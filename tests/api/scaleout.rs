@@ -203,7 +203,9 @@ async fn three_instances_behind_haproxy_and_a_transaction_pooling_pgbouncer() {
     // The per-address limit is counted once: PER_MINUTE logins from one address, spread over
     // the three instances (each sees a third of them), then the next is refused.
     let before: Vec<f64> = futures_util::future::join_all(
-        instances.iter().map(|instance| answered(instance, "/login")),
+        instances
+            .iter()
+            .map(|instance| answered(instance, "/login")),
     )
     .await;
     for i in 0..PER_MINUTE {
@@ -218,7 +220,9 @@ async fn three_instances_behind_haproxy_and_a_transaction_pooling_pgbouncer() {
         assert_eq!(response.status, 401, "login {}: {}", i + 1, response.body);
     }
     let after: Vec<f64> = futures_util::future::join_all(
-        instances.iter().map(|instance| answered(instance, "/login")),
+        instances
+            .iter()
+            .map(|instance| answered(instance, "/login")),
     )
     .await;
     for (i, (before, after)) in before.iter().zip(&after).enumerate() {
@@ -233,7 +237,10 @@ async fn three_instances_behind_haproxy_and_a_transaction_pooling_pgbouncer() {
         .await;
     limited.assert_error(429, "rate_limited");
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     assert!(!limited.body.contains("token"), "{}", limited.body);
     // Another address still has its whole budget.
     let other = lb
@@ -252,7 +259,10 @@ async fn three_instances_behind_haproxy_and_a_transaction_pooling_pgbouncer() {
             ready.is_ok_and(|r| r.status() == 200)
         })
         .await;
-        assert!(healed.is_some(), "instance {i} did not reconnect through the pooler");
+        assert!(
+            healed.is_some(),
+            "instance {i} did not reconnect through the pooler"
+        );
         let email = format!("after{i}@example.com");
         let signup = Captured::from(instance.signup(&email, PASSWORD).await).await;
         assert_eq!(signup.status, 201, "instance {i}: {}", signup.body);

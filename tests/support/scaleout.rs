@@ -90,7 +90,9 @@ impl PgUrl {
             .unwrap_or_else(|| panic!("not a postgres:// URL"));
         let (authority, database) = rest.split_once('/').expect("a /database");
         let database = database.split('?').next().unwrap_or_default().to_owned();
-        let (credentials, address) = authority.rsplit_once('@').unwrap_or(("postgres", authority));
+        let (credentials, address) = authority
+            .rsplit_once('@')
+            .unwrap_or(("postgres", authority));
         let (user, password) = match credentials.split_once(':') {
             Some((user, password)) => (user.to_owned(), Some(password.to_owned())),
             None => (credentials.to_owned(), None),
@@ -114,7 +116,10 @@ impl PgUrl {
             Some(password) => format!("{}:{password}", self.user),
             None => self.user.clone(),
         };
-        format!("postgres://{credentials}@127.0.0.1:{port}/{}", self.database)
+        format!(
+            "postgres://{credentials}@127.0.0.1:{port}/{}",
+            self.database
+        )
     }
 }
 
@@ -140,10 +145,7 @@ impl Daemon {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{name}: {e}"))?;
         // PgBouncer refuses to run as root and runs as `postgres` then: it must read its
         // configuration.
-        let _ = std::fs::set_permissions(
-            &dir,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        );
+        let _ = std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755));
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
             let port = port.unwrap_or_else(free_port);
@@ -300,9 +302,7 @@ pub fn haproxy(bin: &Path, backends: &[u16]) -> Result<Daemon, String> {
                 .iter()
                 .enumerate()
                 .map(|(i, backend)| {
-                    format!(
-                        "    server s{i} 127.0.0.1:{backend} check inter 500ms fall 2 rise 1\n"
-                    )
+                    format!("    server s{i} 127.0.0.1:{backend} check inter 500ms fall 2 rise 1\n")
                 })
                 .collect();
             let config = format!(

@@ -651,7 +651,7 @@ impl ServerSettings {
 impl DatabaseSettings {
     fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let default = Self::default();
-        Ok(Self {
+        Self {
             url: match env.get("DATABASE_URL") {
                 Some(url) => DatabaseUrl::parse(&url)?,
                 None => default.url,
@@ -676,15 +676,17 @@ impl DatabaseSettings {
             )?,
             direct_url: match env.get("DATABASE_DIRECT_URL") {
                 None => default.direct_url,
-                Some(url) => Some(PgConnectOptions::from_str(&url).map_err(|e| {
-                    ConfigError::Key {
-                        name: "DATABASE_DIRECT_URL",
-                        message: format!("not a valid PostgreSQL URL: {e}"),
-                    }
-                })?),
+                Some(url) => {
+                    Some(
+                        PgConnectOptions::from_str(&url).map_err(|e| ConfigError::Key {
+                            name: "DATABASE_DIRECT_URL",
+                            message: format!("not a valid PostgreSQL URL: {e}"),
+                        })?,
+                    )
+                }
             },
         }
-        .checked()?)
+        .checked()
     }
 
     /// Transaction pooling needs PostgreSQL and a direct URL beside it.
@@ -1194,7 +1196,10 @@ mod tests {
         let s = settings(&[pooler, mode, listen]).unwrap();
         assert_eq!(s.database.direct().map(|o| o.get_port()), Some(5433));
         let sqlite = settings(&[("DATABASE_URL", "sqlite://x.db"), mode, direct]).unwrap_err();
-        assert!(sqlite.to_string().contains("DATABASE_POOL_MODE"), "{sqlite}");
+        assert!(
+            sqlite.to_string().contains("DATABASE_POOL_MODE"),
+            "{sqlite}"
+        );
         let bad = settings(&[pooler, ("DATABASE_POOL_MODE", "statement")]).unwrap_err();
         assert!(bad.to_string().contains("session or transaction"), "{bad}");
     }

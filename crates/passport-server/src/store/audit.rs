@@ -12,7 +12,12 @@ impl Store {
             Database::Postgres(pool) => {
                 let mut pooled_conn = pool.acquire().await?;
                 let conn: &mut sqlx::PgConnection = &mut pooled_conn;
-                pooled!(self, conn, Sql::<sqlx::Postgres>::insert_audit_row(conn, row)).await
+                pooled!(
+                    self,
+                    conn,
+                    Sql::<sqlx::Postgres>::insert_audit_row(conn, row)
+                )
+                .await
             }
             Database::Sqlite(pool) => {
                 Sql::<sqlx::Sqlite>::insert_audit_row(&mut *pool.acquire().await?, row).await
@@ -27,7 +32,12 @@ impl Store {
             Database::Postgres(pool) => {
                 let mut pooled_conn = pool.acquire().await?;
                 let conn: &mut sqlx::PgConnection = &mut pooled_conn;
-                pooled!(self, conn, Sql::<sqlx::Postgres>::purge_audit_rows(conn, cutoff)).await
+                pooled!(
+                    self,
+                    conn,
+                    Sql::<sqlx::Postgres>::purge_audit_rows(conn, cutoff)
+                )
+                .await
             }
             Database::Sqlite(pool) => {
                 Sql::<sqlx::Sqlite>::purge_audit_rows(&mut *pool.acquire().await?, cutoff).await

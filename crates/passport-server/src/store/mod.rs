@@ -188,8 +188,8 @@ macro_rules! run {
 mod audit;
 mod identities;
 mod rate_limits;
-pub use rate_limits::Hit;
 pub use identities::{NO_PASSWORD, NewIdentity};
+pub use rate_limits::Hit;
 
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
