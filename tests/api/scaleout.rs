@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use passport_e2e::scaleout::{Daemon, Daemons, PgUrl, haproxy, pgbouncer};
 use passport_e2e::{Backend, Captured, TestDatabase, TestInstance, test_env, within};
 use serde_json::{Value, json};
@@ -21,6 +22,14 @@ const PROPAGATION: Duration = Duration::from_secs(1);
 const PER_MINUTE: usize = 6;
 /// `LOGIN_MAX_FAILURES`.
 const MAX_FAILURES: usize = 3;
+
+/// A client address no request of this test has used yet (for requests repeated while
+/// waiting, which must not run into the per-address limit).
+fn fresh_address() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("10.77.{}.{}", n / 250, n % 250 + 1)
+}
 
 /// The balancer's address and a client that sends each request as coming from `address`
 /// (`X-Forwarded-For`, believed by the instances from the balancer on loopback only).
@@ -271,13 +280,72 @@ async fn three_instances_behind_haproxy_and_a_transaction_pooling_pgbouncer() {
     }
     // And through the balancer again, once its checks see the instances ready.
     let back = within(Duration::from_secs(10), || async {
-        lb.credentials("198.51.100.30", "/login", "after0@example.com", PASSWORD)
+        lb.credentials(&fresh_address(), "/login", "after0@example.com", PASSWORD)
             .await
             .status
             == 200
     })
     .await;
     assert!(back.is_some(), "the balancer did not route logins again");
+
+    // An instance dies while requests are in flight (stopped at once, its connections
+    // dropped, once the first of a burst of signups has been answered): each signup either
+    // succeeded or failed whole, and the balancer goes on with the two others.
+    let victim = instances.pop().unwrap();
+    let mut burst: futures_util::stream::FuturesUnordered<_> = (0..9)
+        .map(|i| {
+            let lb = &lb;
+            async move {
+                let email = format!("burst{i}@example.com");
+                let status = lb
+                    .client
+                    .post(format!("{}/signup", lb.base))
+                    .header("x-forwarded-for", format!("192.0.2.{i}"))
+                    .json(&json!({ "email": email, "password": PASSWORD }))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16());
+                (i, email, status)
+            }
+        })
+        .collect();
+    let mut answers = vec![burst.next().await.unwrap()];
+    drop(victim);
+    while let Some(answer) = burst.next().await {
+        answers.push(answer);
+    }
+    for (i, email, status) in answers {
+        let login = lb
+            .credentials(&format!("192.0.2.{i}"), "/login", &email, PASSWORD)
+            .await;
+        match status {
+            Ok(201) => assert_eq!(login.status, 200, "{email}: {}", login.body),
+            // Failed in flight (the balancer's 502/503, or the connection dropped): the account
+            // exists whole or not at all.
+            _ => assert!(
+                [200, 401].contains(&login.status),
+                "{email} after {status:?}: {} {}",
+                login.status,
+                login.body
+            ),
+        }
+    }
+    let steady = within(Duration::from_secs(5), || async {
+        let mut all = true;
+        for _ in 0..4 {
+            let status = lb
+                .credentials(&fresh_address(), "/login", "after0@example.com", PASSWORD)
+                .await
+                .status;
+            all &= status == 200;
+        }
+        all
+    })
+    .await;
+    assert!(
+        steady.is_some(),
+        "the balancer did not settle on the two live instances"
+    );
 
     drop(balancer_daemon);
     for instance in &instances {

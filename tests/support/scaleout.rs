@@ -314,7 +314,8 @@ pub fn haproxy(bin: &Path, backends: &[u16]) -> Result<Daemon, String> {
                  \x20   timeout client 10s\n\
                  \x20   timeout server 10s\n\
                  \x20   option forwardfor\n\
-                 \x20   retries 0\n\
+                 \x20   option redispatch\n\
+                 \x20   retries 2\n\
                  frontend api\n\
                  \x20   bind 127.0.0.1:{port}\n\
                  \x20   default_backend instances\n\
