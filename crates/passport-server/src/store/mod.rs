@@ -72,8 +72,13 @@ impl User {
 macro_rules! on_postgres {
     ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
         let store: &$crate::store::Store = $store;
+        on_postgres!(store, $pool, within store.timeout, |$conn| $call)
+    }};
+    // The same within a shorter time than the store's deadline.
+    ($store:expr, $pool:expr, within $limit:expr, |$conn:ident| $call:expr) => {{
+        let store: &$crate::store::Store = $store;
         let pool: &sqlx::PgPool = $pool;
-        let deadline = tokio::time::Instant::now() + store.timeout;
+        let deadline = tokio::time::Instant::now() + $limit;
         let mut retried = false;
         loop {
             let mut pooled = match tokio::time::timeout_at(deadline, pool.acquire()).await {

@@ -41,7 +41,8 @@ impl Store {
 
     /// Counts one request against `key` (for instance `login:203.0.113.7`): at most
     /// `per_minute` per minute, in bursts of up to that many, across every instance.
-    /// `Ok(None)` on SQLite, which shares nothing (use a per-instance limiter).
+    /// `Ok(None)` on SQLite, which shares nothing (use a per-instance limiter). Bounded by a
+    /// quarter of `DATABASE_TIMEOUT_SECONDS` (at most 1 s), not the whole of it.
     pub async fn hit_rate_limit(
         &self,
         key: &str,
@@ -53,7 +54,10 @@ impl Store {
         let per_minute = i64::from(per_minute.max(1));
         let burst_ms: i64 = 60_000;
         let interval_ms = burst_ms / per_minute;
-        let (allowed, tat, now): (bool, i64, i64) = on_postgres!(self, pool, |conn| {
+        // A quarter of the store's deadline at most (the limiter falls back to counting per
+        // instance): a slow database must not double the wait of the route it guards.
+        let limit = self.ping_timeout;
+        let (allowed, tat, now): (bool, i64, i64) = on_postgres!(self, pool, within limit, |conn| {
             sqlx::query_as(HIT)
                 .bind(key)
                 .bind(interval_ms)
