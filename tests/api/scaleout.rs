@@ -352,3 +352,39 @@ async fn three_instances_behind_haproxy_and_a_transaction_pooling_pgbouncer() {
         instance.stop().await;
     }
 }
+
+/// Without the daemons (so it runs everywhere): two instances on one PostgreSQL database share
+/// one per-address budget on each limited route, and the 429 is the usual one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_postgres_share_one_per_address_budget() {
+    let a = passport_e2e::TestApp::spawn_with(Backend::Postgres, |env| {
+        env.insert("RATE_LIMIT_PER_MINUTE".into(), "4".into());
+    })
+    .await;
+    let b = a
+        .spawn_sharing(|env| {
+            env.insert("RATE_LIMIT_PER_MINUTE".into(), "4".into());
+        })
+        .await;
+    for i in 0..4 {
+        let instance = if i % 2 == 0 { &*a } else { &b };
+        let status = instance
+            .login(&format!("nobody{i}@example.com"), "wrong horse battery")
+            .await
+            .status();
+        assert_eq!(status, 401, "login {} is within the budget", i + 1);
+    }
+    for instance in [&*a, &b] {
+        let refused = Captured::from(instance.login("x@example.com", PASSWORD).await).await;
+        refused.assert_error(429, "rate_limited");
+        let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+        assert!(
+            (1..=60).contains(&retry_after),
+            "Retry-After: {retry_after}"
+        );
+    }
+    // Signup has a budget of its own.
+    let signup = Captured::from(b.signup("fresh@example.com", PASSWORD).await).await;
+    assert_eq!(signup.status, 201, "{}", signup.body);
+    drop(b);
+}
