@@ -1,7 +1,8 @@
 //! Requests per client address per minute (`RATE_LIMIT_PER_MINUTE`).
 //!
 //! On PostgreSQL the budget of an address is shared by every instance on the database (one
-//! upsert on `rate_limit_buckets` per limited request, see [`Store::hit_rate_limit`]), so N
+//! upsert on `rate_limit_buckets` per limited request, see [`Store::hit_rate_limit`], the
+//! library's [`passport_actix::rate_limit::RateCounter`] on the shared store), so N
 //! instances behind a balancer allow the limit once, not N times. On SQLite — or for a
 //! request whose shared count fails (the database is unreachable) — each instance counts on
 //! its own, in memory, with `governor`.
@@ -26,15 +27,14 @@ use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::http::header::RETRY_AFTER;
 use actix_web::middleware::Next;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use passport_actix::ErrorBody;
 
 use crate::client_ip::{ClientIp, rate_limit_key};
-use crate::store::{Hit, Store};
+use passport_actix::rate_limit::{RateDecision, rate_limited};
+
+use crate::store::Store;
 
 /// A per-address limiter for one group of routes.
 #[derive(Clone)]
@@ -49,7 +49,7 @@ pub struct RateLimit {
 struct Shared {
     store: Store,
     name: &'static str,
-    per_minute: u32,
+    per_minute: NonZeroU32,
 }
 
 impl RateLimit {
@@ -77,7 +77,7 @@ impl RateLimit {
             limit.shared = Some(Shared {
                 store: store.clone(),
                 name,
-                per_minute: per_minute.get(),
+                per_minute,
             });
         }
         limit
@@ -89,8 +89,8 @@ impl RateLimit {
         if let Some(shared) = &self.shared {
             let key = format!("{}:{ip}", shared.name);
             match shared.store.hit_rate_limit(&key, shared.per_minute).await {
-                Ok(Some(Hit::Allowed)) => return None,
-                Ok(Some(Hit::Limited(wait))) => return Some(wait),
+                Ok(Some(RateDecision::Allowed)) => return None,
+                Ok(Some(RateDecision::Limited { retry_after })) => return Some(retry_after),
                 Ok(None) => {}
                 Err(error) => {
                     tracing::warn!(%error, "shared rate limit unavailable; counting locally")
@@ -127,17 +127,8 @@ impl RateLimit {
                 .await
                 .map(ServiceResponse::map_into_left_body),
             Some(wait) => {
-                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 tracing::warn!(client = %ip, "rate limit exceeded");
-                let mut response = ErrorBody::new(
-                    "rate_limited",
-                    "Too many requests from this address; try again later",
-                )
-                .response(StatusCode::TOO_MANY_REQUESTS);
-                if let Ok(value) = seconds.max(1).to_string().parse() {
-                    response.headers_mut().insert(RETRY_AFTER, value);
-                }
-                Ok(req.into_response(response).map_into_right_body())
+                Ok(req.into_response(rate_limited(wait)).map_into_right_body())
             }
         }
     }

@@ -194,7 +194,6 @@ mod audit;
 mod identities;
 mod rate_limits;
 pub use identities::{NO_PASSWORD, NewIdentity};
-pub use rate_limits::Hit;
 
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]

@@ -1,24 +1,18 @@
 //! Per-address rate limits shared by every instance on one PostgreSQL database (the
 //! `rate_limit_buckets` unlogged table): one upsert per request on the limited routes.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use passport_actix::StoreError;
+use passport_actix::rate_limit::{RateCounter, RateDecision};
 
 use super::{Database, Store};
 
-/// What the shared counter decided for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hit {
-    /// Within the budget (the request has been counted).
-    Allowed,
-    /// Over the budget: the next request is allowed after this long.
-    Limited(Duration),
-}
-
 /// One request against `key`'s budget: GCRA with an emission interval of `interval_ms` and
 /// a burst of `burst_ms` (`burst_ms / interval_ms` requests at once), by the database's
-/// clock, in a single statement (an upsert whose row lock serializes one key's requests).
+/// clock, in a single statement (an upsert whose row lock serializes one key's requests):
+/// [`passport_actix::rate_limit::gcra`] in SQL.
 const HIT: &str = "
     WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms)
     INSERT INTO rate_limit_buckets AS b (key, tat, allowed)
@@ -46,14 +40,13 @@ impl Store {
     pub async fn hit_rate_limit(
         &self,
         key: &str,
-        per_minute: u32,
-    ) -> Result<Option<Hit>, StoreError> {
+        per_minute: NonZeroU32,
+    ) -> Result<Option<RateDecision>, StoreError> {
         let Database::Postgres(pool) = &self.db else {
             return Ok(None);
         };
-        let per_minute = i64::from(per_minute.max(1));
         let burst_ms: i64 = 60_000;
-        let interval_ms = burst_ms / per_minute;
+        let interval_ms = burst_ms / i64::from(per_minute.get());
         // A quarter of the store's deadline at most (the limiter falls back to counting per
         // instance): a slow database must not double the wait of the route it guards.
         let limit = self.ping_timeout;
@@ -65,11 +58,13 @@ impl Store {
                 .fetch_one(&mut *conn)
         })?;
         if allowed {
-            return Ok(Some(Hit::Allowed));
+            return Ok(Some(RateDecision::Allowed));
         }
         // Refused: the next request fits once `max(tat, now) + interval - now <= burst`.
         let wait_ms = (tat.max(now) + interval_ms - now - burst_ms).max(1);
-        Ok(Some(Hit::Limited(Duration::from_millis(wait_ms as u64))))
+        Ok(Some(RateDecision::Limited {
+            retry_after: Duration::from_millis(wait_ms as u64),
+        }))
     }
 
     /// Deletes the buckets whose budget is full again; returns how many (PostgreSQL; `0` on
@@ -87,5 +82,16 @@ impl Store {
             .await
             .map(|done| done.rows_affected())
         })
+    }
+}
+
+/// The shared counter (PostgreSQL). On SQLite it counts nothing and allows everything: pair it
+/// with a per-instance limiter there (the server's `RateLimit` does).
+impl RateCounter for Store {
+    async fn hit(&self, key: &str, per_minute: NonZeroU32) -> Result<RateDecision, StoreError> {
+        Ok(self
+            .hit_rate_limit(key, per_minute)
+            .await?
+            .unwrap_or(RateDecision::Allowed))
     }
 }
