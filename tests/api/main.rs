@@ -23,6 +23,7 @@ mod rate_limit;
 mod refresh_grace;
 mod resource_server;
 mod revocation;
+mod scaleout;
 mod sessions;
 mod signup;
 mod slow_bodies;

@@ -278,6 +278,7 @@ mod middleware;
 pub mod oidc;
 mod outcome;
 mod passport;
+pub mod rate_limit;
 mod request;
 mod responder;
 pub mod session;

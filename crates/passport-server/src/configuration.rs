@@ -120,6 +120,49 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// `DATABASE_TIMEOUT_SECONDS`: the longest a request waits for the database.
     pub timeout: Duration,
+    /// `DATABASE_POOL_MODE`: what sits between the server and PostgreSQL on `DATABASE_URL`
+    /// (default: [`PoolMode::Session`], a direct connection or a session pooler).
+    pub pool_mode: PoolMode,
+    /// `DATABASE_DIRECT_URL`: a direct PostgreSQL connection (no transaction pooler) for the
+    /// migrations (they hold a session-level advisory lock) and, unless `DATABASE_LISTEN_URL`
+    /// is set, for `LISTEN` (default: `DATABASE_URL`).
+    pub direct_url: Option<PgConnectOptions>,
+}
+
+/// `DATABASE_POOL_MODE`: how the connections of `DATABASE_URL` reach PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PoolMode {
+    /// `session` (default): each pooled connection is a PostgreSQL session of its own for as
+    /// long as it lives (a direct connection, or PgBouncer with `pool_mode = session`); prepared
+    /// statements are cached per connection.
+    #[default]
+    Session,
+    /// `transaction`: a transaction pooler (PgBouncer, Supavisor, RDS Proxy … in transaction
+    /// mode) may hand each transaction to a different backend. Every database call then runs
+    /// in a transaction of its own that starts with `SET LOCAL statement_timeout` and
+    /// `DEALLOCATE ALL`, nothing is cached per session, and the migrations and `LISTEN` use
+    /// the direct URL (`DATABASE_DIRECT_URL`, else `DATABASE_LISTEN_URL`), which is required.
+    Transaction,
+}
+
+impl FromStr for PoolMode {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "session" => Ok(Self::Session),
+            "transaction" => Ok(Self::Transaction),
+            _ => Err(()),
+        }
+    }
+}
+
+impl DatabaseSettings {
+    /// The direct connection for the migrations and session-level work: `DATABASE_DIRECT_URL`,
+    /// else `DATABASE_LISTEN_URL`, else `None` (use `DATABASE_URL`).
+    pub fn direct(&self) -> Option<&PgConnectOptions> {
+        self.direct_url.as_ref().or(self.listen_url.as_ref())
+    }
 }
 
 impl Default for DatabaseSettings {
@@ -129,6 +172,8 @@ impl Default for DatabaseSettings {
             listen_url: None,
             max_connections: 10,
             timeout: Duration::from_secs(5),
+            pool_mode: PoolMode::Session,
+            direct_url: None,
         }
     }
 }
@@ -145,6 +190,14 @@ impl fmt::Debug for DatabaseSettings {
             .field("listen_url", &listen)
             .field("max_connections", &self.max_connections)
             .field("timeout", &self.timeout)
+            .field("pool_mode", &self.pool_mode)
+            .field(
+                "direct_url",
+                &self
+                    .direct_url
+                    .as_ref()
+                    .map(|o| format!("{}:{}", o.get_host(), o.get_port())),
+            )
             .finish()
     }
 }
@@ -616,7 +669,7 @@ impl ServerSettings {
 impl DatabaseSettings {
     fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
         let default = Self::default();
-        Ok(Self {
+        Self {
             url: match env.get("DATABASE_URL") {
                 Some(url) => DatabaseUrl::parse(&url)?,
                 None => default.url,
@@ -634,7 +687,46 @@ impl DatabaseSettings {
             },
             max_connections: env.positive("DATABASE_MAX_CONNECTIONS", default.max_connections)?,
             timeout: env.seconds("DATABASE_TIMEOUT_SECONDS", default.timeout)?,
-        })
+            pool_mode: env.parse(
+                "DATABASE_POOL_MODE",
+                default.pool_mode,
+                "session or transaction",
+            )?,
+            direct_url: match env.get("DATABASE_DIRECT_URL") {
+                None => default.direct_url,
+                Some(url) => {
+                    Some(
+                        PgConnectOptions::from_str(&url).map_err(|e| ConfigError::Key {
+                            name: "DATABASE_DIRECT_URL",
+                            message: format!("not a valid PostgreSQL URL: {e}"),
+                        })?,
+                    )
+                }
+            },
+        }
+        .checked()
+    }
+
+    /// Transaction pooling needs PostgreSQL and a direct URL beside it.
+    fn checked(self) -> Result<Self, ConfigError> {
+        if self.pool_mode == PoolMode::Transaction {
+            if !matches!(self.url, DatabaseUrl::Postgres(_)) {
+                return Err(ConfigError::Key {
+                    name: "DATABASE_POOL_MODE",
+                    message: "transaction pooling is for a PostgreSQL DATABASE_URL".to_owned(),
+                });
+            }
+            if self.direct().is_none() {
+                return Err(ConfigError::Key {
+                    name: "DATABASE_DIRECT_URL",
+                    message: "required with DATABASE_POOL_MODE=transaction: a direct PostgreSQL \
+                              connection for the migrations and LISTEN, which a transaction \
+                              pooler cannot carry"
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(self)
     }
 }
 
@@ -1121,5 +1213,33 @@ mod tests {
     fn trusted_proxies_accept_addresses_and_cidrs() {
         let s = settings(&[("TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")]).unwrap();
         assert_eq!(s.server.trusted_proxies.len(), 3);
+    }
+
+    #[test]
+    fn transaction_pooling_needs_postgres_and_a_direct_url() {
+        let pooler = ("DATABASE_URL", "postgres://u:hunter2@pgbouncer:6432/db");
+        let mode = ("DATABASE_POOL_MODE", "transaction");
+        assert_eq!(
+            settings(&[pooler]).unwrap().database.pool_mode,
+            PoolMode::Session
+        );
+        let missing = settings(&[pooler, mode]).unwrap_err().to_string();
+        assert!(missing.contains("DATABASE_DIRECT_URL"), "{missing}");
+        let direct = ("DATABASE_DIRECT_URL", "postgres://u:swordfish@db:5432/db");
+        let s = settings(&[pooler, mode, direct]).unwrap();
+        assert_eq!(s.database.pool_mode, PoolMode::Transaction);
+        assert_eq!(s.database.direct().map(|o| o.get_port()), Some(5432));
+        assert!(!format!("{s:?}").contains("swordfish"));
+        // The listener's direct URL serves the migrations too when it is the only one.
+        let listen = ("DATABASE_LISTEN_URL", "postgres://u@db:5433/db");
+        let s = settings(&[pooler, mode, listen]).unwrap();
+        assert_eq!(s.database.direct().map(|o| o.get_port()), Some(5433));
+        let sqlite = settings(&[("DATABASE_URL", "sqlite://x.db"), mode, direct]).unwrap_err();
+        assert!(
+            sqlite.to_string().contains("DATABASE_POOL_MODE"),
+            "{sqlite}"
+        );
+        let bad = settings(&[pooler, ("DATABASE_POOL_MODE", "statement")]).unwrap_err();
+        assert!(bad.to_string().contains("session or transaction"), "{bad}");
     }
 }

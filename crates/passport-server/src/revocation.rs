@@ -84,9 +84,15 @@ impl RevocationListener {
     }
 }
 
-/// The listener's connection: `DATABASE_LISTEN_URL`, else `DATABASE_URL` (`None` on SQLite).
+/// The listener's connection: `DATABASE_LISTEN_URL`, else `DATABASE_DIRECT_URL`, else
+/// `DATABASE_URL` (`None` on SQLite).
 fn listen_options(settings: &Settings) -> Option<PgConnectOptions> {
-    let options = match (&settings.database.listen_url, &settings.database.url) {
+    let direct = settings
+        .database
+        .listen_url
+        .as_ref()
+        .or(settings.database.direct_url.as_ref());
+    let options = match (direct, &settings.database.url) {
         (Some(listen), _) => listen.clone(),
         (None, DatabaseUrl::Postgres(options)) => options.clone(),
         (None, DatabaseUrl::Sqlite(_)) => return None,
@@ -141,10 +147,10 @@ async fn ping(pool: PgPool, instance: String, heard: Arc<Heartbeat>) {
                 continue;
             }
         };
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(&payload)
-            .execute(&mut *conn);
+        // A plain string without arguments goes by the simple query protocol (no prepared
+        // statement): safe through a transaction pooler too. The payload is this process's own `ping:<hex>:<digits>`.
+        let sql = format!("SELECT pg_notify('{CHANNEL}', '{payload}')");
+        let sent = sqlx::Executor::execute(&mut *conn, sql.as_str());
         match tokio::time::timeout(Duration::from_secs(1), sent).await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => tracing::debug!(%error, "revocation heartbeat not sent"),

@@ -65,8 +65,8 @@ impl Application {
         let per_minute =
             NonZeroU32::new(settings.rate_limits.per_minute).unwrap_or(NonZeroU32::MIN);
         let limits = RateLimits {
-            signup: RateLimit::per_minute(per_minute, client_ip.clone()),
-            login: RateLimit::per_minute(per_minute, client_ip),
+            signup: RateLimit::shared("signup", per_minute, client_ip.clone(), &store),
+            login: RateLimit::shared("login", per_minute, client_ip, &store),
         };
         let (server, port) = serve(
             &settings,
@@ -123,6 +123,11 @@ impl Application {
                 tick.tick().await;
                 limits.signup.forget_idle();
                 limits.login.forget_idle();
+                match store.purge_rate_limits().await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::debug!(purged, "full rate-limit buckets purged"),
+                    Err(error) => tracing::warn!(%error, "purging rate-limit buckets failed"),
+                }
                 match store.purge_expired_attempts().await {
                     Ok(0) => {}
                     Ok(purged) => tracing::debug!(purged, "expired login attempts purged"),

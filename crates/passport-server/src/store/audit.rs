@@ -10,7 +10,14 @@ impl Store {
     pub async fn insert_audit_row(&self, row: &AuditRow<'_>) -> Result<(), sqlx::Error> {
         match &self.db {
             Database::Postgres(pool) => {
-                Sql::<sqlx::Postgres>::insert_audit_row(&mut *pool.acquire().await?, row).await
+                let mut pooled_conn = pool.acquire().await?;
+                let conn: &mut sqlx::PgConnection = &mut pooled_conn;
+                pooled!(
+                    self,
+                    conn,
+                    Sql::<sqlx::Postgres>::insert_audit_row(conn, row)
+                )
+                .await
             }
             Database::Sqlite(pool) => {
                 Sql::<sqlx::Sqlite>::insert_audit_row(&mut *pool.acquire().await?, row).await
@@ -23,7 +30,14 @@ impl Store {
     pub async fn purge_audit_rows(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
         match &self.db {
             Database::Postgres(pool) => {
-                Sql::<sqlx::Postgres>::purge_audit_rows(&mut *pool.acquire().await?, cutoff).await
+                let mut pooled_conn = pool.acquire().await?;
+                let conn: &mut sqlx::PgConnection = &mut pooled_conn;
+                pooled!(
+                    self,
+                    conn,
+                    Sql::<sqlx::Postgres>::purge_audit_rows(conn, cutoff)
+                )
+                .await
             }
             Database::Sqlite(pool) => {
                 Sql::<sqlx::Sqlite>::purge_audit_rows(&mut *pool.acquire().await?, cutoff).await

@@ -1,6 +1,5 @@
 //! User storage and login throttling on PostgreSQL or the embedded SQLite file, through sqlx.
 
-mod audit;
 mod error;
 mod id;
 mod postgres;
@@ -80,8 +79,13 @@ impl User {
 macro_rules! on_postgres {
     ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
         let store: &$crate::store::Store = $store;
+        on_postgres!(store, $pool, within store.timeout, |$conn| $call)
+    }};
+    // The same within a shorter time than the store's deadline.
+    ($store:expr, $pool:expr, within $limit:expr, |$conn:ident| $call:expr) => {{
+        let store: &$crate::store::Store = $store;
         let pool: &sqlx::PgPool = $pool;
-        let deadline = tokio::time::Instant::now() + store.timeout;
+        let deadline = tokio::time::Instant::now() + $limit;
         let mut retried = false;
         loop {
             let mut pooled = match tokio::time::timeout_at(deadline, pool.acquire()).await {
@@ -104,7 +108,7 @@ macro_rules! on_postgres {
             }
             let result = {
                 let $conn: &mut sqlx::PgConnection = &mut pooled;
-                tokio::time::timeout_at(deadline, $call).await
+                tokio::time::timeout_at(deadline, pooled!(store, $conn, $call)).await
             };
             match result {
                 Ok(Ok(value)) => break Ok(value),
@@ -124,6 +128,42 @@ macro_rules! on_postgres {
             }
         }
     }};
+}
+
+/// `$call` on `$conn` (a `&mut PgConnection`) as `DATABASE_POOL_MODE` requires: as it is in
+/// session mode; behind a transaction pooler, in a transaction of its own opened by
+/// [`postgres::pooled_begin`] (so every statement of the call runs on one backend, with the
+/// statement timeout, after the backend's leftover prepared statements are dropped), committed
+/// when the call succeeds and rolled back when it fails. A call that opens a transaction of
+/// its own gets a savepoint inside this one.
+///
+/// Every PostgreSQL call on the pool goes through here (by [`on_postgres!`] or directly):
+/// a statement run on a pooled connection outside it is not safe behind a transaction pooler.
+macro_rules! pooled {
+    ($store:expr, $conn:ident, $call:expr) => {
+        async {
+            let store: &$crate::store::Store = $store;
+            match &store.pooled_begin {
+                None => $call.await,
+                Some(begin) => {
+                    let mut tx = sqlx::Connection::begin_with(&mut *$conn, begin.clone()).await?;
+                    let result = {
+                        let $conn: &mut sqlx::PgConnection = &mut tx;
+                        $call.await
+                    };
+                    match result {
+                        Ok(value) => tx.commit().await.map(|()| value),
+                        Err(error) => {
+                            // The pooler keeps the backend until the transaction ends: end it
+                            // now (a failure here changes nothing: the call failed anyway).
+                            let _ = tx.rollback().await;
+                            Err(error)
+                        }
+                    }
+                }
+            }
+        }
+    };
 }
 
 /// Runs one SQLite call on a pooled connection within the store's deadline.
@@ -157,7 +197,9 @@ macro_rules! run {
     }};
 }
 
+mod audit;
 mod identities;
+mod rate_limits;
 pub use identities::{NO_PASSWORD, NewIdentity};
 
 mod cookies;
@@ -184,6 +226,8 @@ pub struct Store {
     /// Browser sessions: cookie digests and last-seen stamps (see `cookies.rs`).
     cookies: Arc<cookies::CookieCaches>,
     refresh_key: RefreshKey,
+    /// `BEGIN …` for every PostgreSQL call behind a transaction pooler (see [`pooled!`]).
+    pooled_begin: Option<String>,
 }
 
 /// The key refresh tokens' replacements are derived from, shared through the database by
@@ -221,6 +265,7 @@ impl Store {
             liveness: Arc::new(liveness),
             cookies: Arc::default(),
             refresh_key: RefreshKey::default(),
+            pooled_begin: postgres::pooled_begin(database),
         };
         store
             .renormalize_emails()

@@ -1,5 +1,30 @@
 //! What only PostgreSQL does: its connection pool (bounded pings, server-side timeouts), the
 //! signup insert's deadline, and the row lock of a refresh-token rotation.
+//!
+//! ## Behind a transaction pooler (`DATABASE_POOL_MODE=transaction`)
+//!
+//! PgBouncer in transaction mode (and Supavisor, RDS Proxy, …) gives a client a backend for
+//! one transaction at a time; outside a transaction, every `Sync` of the extended protocol may
+//! end on another backend. Three habits of a session-pooled client break there:
+//!
+//! - sqlx's prepared statements. Its cache names them `sqlx_s_1`, `sqlx_s_2`, … per client
+//!   connection, so two clients meet the same name on one backend (`prepared statement
+//!   "sqlx_s_1" already exists`). `statement_cache_capacity(0)` does not help on its own: sqlx
+//!   0.8 still parses every query as a *named* statement (`PgConnection::get_or_prepare` asks
+//!   `prepare` for a fresh `sqlx_s_N` whenever the query is persistent, the default) and only
+//!   stops caching — and closing — them. And an unnamed statement is parsed and executed under
+//!   two `Sync`s, which a pooler may route to two backends.
+//! - settings sent at connection start (`options=-c statement_timeout=…`), which PgBouncer
+//!   refuses (`unsupported startup parameter`), and any session-level `SET`.
+//! - session-level advisory locks (sqlx's migration lock) and `LISTEN`.
+//!
+//! So in that mode every call runs inside a transaction of its own (see [`pooled_begin`]):
+//! one round trip opens it with `BEGIN; SET LOCAL statement_timeout = …; DEALLOCATE ALL`, which
+//! pins the backend for the whole call, gives the statement timeout for this transaction only,
+//! and drops whatever statements an earlier client left on that backend before sqlx parses
+//! its own; nothing is cached across calls (`statement_cache_capacity(0)`), and no startup
+//! options are sent. The migrations and `LISTEN` use the direct URL
+//! ([`DatabaseSettings::direct`]).
 
 use std::time::Duration;
 
@@ -10,7 +35,7 @@ use passport_actix::session::{Rotated, Rotation};
 
 use super::User;
 use super::queries::Lock;
-use crate::configuration::DatabaseSettings;
+use crate::configuration::{DatabaseSettings, PoolMode};
 
 type Sql = super::queries::Sql<Postgres>;
 
@@ -42,41 +67,66 @@ pub(super) async fn bounded_ping(
     }
 }
 
+/// The statement that opens every call's transaction behind a transaction pooler (`None`
+/// in session mode): it pins one backend for the call, sets the statement timeout for this
+/// transaction only, and drops the prepared statements an earlier client left on that
+/// backend (sqlx names its statements per client connection, from `sqlx_s_1`).
+pub(super) fn pooled_begin(settings: &DatabaseSettings) -> Option<String> {
+    (settings.pool_mode == PoolMode::Transaction).then(|| {
+        format!(
+            "BEGIN; SET LOCAL statement_timeout = {}; DEALLOCATE ALL",
+            settings.timeout.as_millis()
+        )
+    })
+}
+
 /// The pool on `options` (`DATABASE_URL`), with the migrations applied first (on a
-/// connection of their own, without the requests' `statement_timeout`).
+/// connection of their own, without the requests' `statement_timeout`, to
+/// [`DatabaseSettings::direct`] when set).
 pub(super) async fn connect(
     options: &PgConnectOptions,
     settings: &DatabaseSettings,
 ) -> anyhow::Result<PgPool> {
     let timeout_ms = settings.timeout.as_millis().to_string();
-    // statement_timeout: the server abandons a statement the client has given up on.
-    // tcp_keepalives_*: the server drops the backends of clients a partition took away.
-    let options = options
-        .clone()
-        .options([
+    let options = match settings.pool_mode {
+        // statement_timeout: the server abandons a statement the client has given up on.
+        // tcp_keepalives_*: the server drops the backends of clients a partition took away.
+        PoolMode::Session => options.clone().options([
             ("statement_timeout", timeout_ms.as_str()),
             ("tcp_keepalives_idle", "30"),
             ("tcp_keepalives_interval", "10"),
             ("tcp_keepalives_count", "3"),
-        ])
-        .application_name("passport-server");
+        ]),
+        // No startup parameter a pooler would refuse (the statement timeout is set per
+        // transaction instead; keepalives are the pooler's own settings), no statement cache.
+        PoolMode::Transaction => options
+            .clone()
+            .extra_float_digits(None)
+            .statement_cache_capacity(0),
+    }
+    .application_name("passport-server");
+    let (direct, direct_name) = match settings.direct() {
+        Some(direct) => (direct.clone(), "DATABASE_DIRECT_URL"),
+        None => (options.clone(), "DATABASE_URL"),
+    };
+    let direct = direct.application_name("passport-server-migrations");
     let ping_bound = ping_timeout(settings);
     // One direct connection first: its error says why (refused, auth, no such database),
     // where a pool would only say it timed out.
     let target = format!(
         "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("")
+        direct.get_host(),
+        direct.get_port(),
+        direct.get_database().unwrap_or("")
     );
     let mut conn =
-        match tokio::time::timeout(settings.timeout, PgConnection::connect_with(&options)).await {
+        match tokio::time::timeout(settings.timeout, PgConnection::connect_with(&direct)).await {
             Err(_) => anyhow::bail!(
-                "cannot connect to PostgreSQL at {target} (DATABASE_URL): no answer within {:?}",
+                "cannot connect to PostgreSQL at {target} ({direct_name}): no answer within {:?}",
                 settings.timeout
             ),
             Ok(Err(e)) => {
-                anyhow::bail!("cannot connect to PostgreSQL at {target} (DATABASE_URL): {e}")
+                anyhow::bail!("cannot connect to PostgreSQL at {target} ({direct_name}): {e}")
             }
             Ok(Ok(conn)) => conn,
         };
