@@ -254,11 +254,14 @@ impl BlockingPool {
         self
     }
 
-    /// Shares of the admission limit: one client key (an address or network, as the caller
-    /// names it in [`try_admit_for`](Self::try_admit_for)) holds at most `per_key` places at
-    /// once, and the last `reserved` places are kept for [`Priority::Reserved`] work
-    /// (re-authentication), so that one network flooding the login cannot take every place,
-    /// nor a flood of many keep account owners from changing their password. Call after
+    /// Shares of the admission limit: the last `reserved` places are kept for
+    /// [`Priority::Reserved`] work (re-authentication), so a flood cannot keep account owners
+    /// from changing their password; and once fewer than `per_key` places are left for normal
+    /// work, a client key (an address or network, as the caller names it in
+    /// [`try_admit_for`](Self::try_admit_for)) already holding `per_key` places is refused,
+    /// so the last places go to the other clients and one network flooding the login cannot
+    /// take every place. While the pool is not under pressure a single client may use more
+    /// (a burst of fifty signups from one address is still served). Call after
     /// [`with_admission_limit`](Self::with_admission_limit).
     ///
     /// # Examples
@@ -296,8 +299,11 @@ impl BlockingPool {
             Some(_) if self.per_key != usize::MAX => Some(self.keys.lock().ok()?),
             _ => None,
         };
+        // Work-conserving: a client past its share is refused only once the places left
+        // for normal work are fewer than a share, which keeps them for the other clients.
         if let (Some(keys), Some(key)) = (&keys, key)
             && keys.get(key).copied().unwrap_or(0) >= self.per_key
+            && self.admitted() >= limit.saturating_sub(self.per_key)
         {
             return None;
         }

@@ -192,16 +192,17 @@ fn admission_limited(hashing: BlockingPool, settings: &Settings) -> BlockingPool
         .with_admission_shares(per_client_share(limit), reserved_share(limit))
 }
 
-/// The most hashing places one client (an IPv4 address, an IPv6 /48) may hold: a quarter of
-/// the limit, so one network flooding `/login` leaves three quarters to everyone else.
+/// A client's (an IPv4 address, an IPv6 /48) share of the hashing places: an eighth of the
+/// limit. Under pressure (fewer than a share of places left) a client holding its share is
+/// refused, so the last places go to the others.
 fn per_client_share(limit: std::num::NonZeroUsize) -> std::num::NonZeroUsize {
-    std::num::NonZeroUsize::new(limit.get() / 4).unwrap_or(std::num::NonZeroUsize::MIN)
+    std::num::NonZeroUsize::new(limit.get() / 8).unwrap_or(std::num::NonZeroUsize::MIN)
 }
 
-/// The hashing places kept for re-authentication (password change, account deletion): an
-/// eighth of the limit, at least one (none when the limit is one).
+/// The hashing places kept for re-authentication (password change, account deletion): a
+/// sixteenth of the limit, at least one (none when the limit is one).
 fn reserved_share(limit: std::num::NonZeroUsize) -> usize {
-    (limit.get() / 8).max(1).min(limit.get() - 1)
+    (limit.get() / 16).max(1).min(limit.get() - 1)
 }
 
 /// The admission key of a client: an IPv4 address (or an unparseable forwarded entry) as
