@@ -258,6 +258,7 @@ pub mod jwt;
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub mod local;
 mod middleware;
+pub mod mfa;
 #[cfg(feature = "oidc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;

@@ -44,7 +44,7 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -74,6 +74,9 @@ pub struct IssuedSession {
     pub refresh_token: RefreshToken,
     /// When the session ends, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// How the user authenticated when the session began (RFC 8176 `amr` values such as
+    /// `pwd`, `otp`): every access token of the session carries them, refreshed ones too.
+    pub amr: Vec<String>,
 }
 
 /// Why a refresh was refused.
@@ -101,7 +104,7 @@ pub struct IssuedSession {
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -202,7 +205,7 @@ impl RefreshError {
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
@@ -268,7 +271,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -316,7 +319,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -365,7 +368,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -419,7 +422,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -438,6 +441,41 @@ impl<S: SessionStore> Sessions<S> {
     /// # });
     /// ```
     pub async fn start(&self, user_id: &str) -> Result<IssuedSession, StoreError> {
+        self.start_with_amr(user_id, &[]).await
+    }
+
+    /// [`start`](Self::start), recording how the user authenticated (RFC 8176 `amr` values,
+    /// see [`crate::mfa::Amr`]): the session keeps them, and [`refresh`](Self::refresh)
+    /// returns them with every new refresh token, so a refreshed access token claims exactly
+    /// what the login proved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<NewSession>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let issued = sessions.start_with_amr("ada", &["pwd".into(), "otp".into()]).await.unwrap();
+    /// assert_eq!(issued.amr, ["pwd", "otp"]);
+    /// # });
+    /// ```
+    pub async fn start_with_amr(
+        &self,
+        user_id: &str,
+        amr: &[String],
+    ) -> Result<IssuedSession, StoreError> {
         let now = now_ms();
         let refresh_token = RefreshToken::generate();
         let session = NewSession {
@@ -446,6 +484,7 @@ impl<S: SessionStore> Sessions<S> {
             refresh_token: refresh_token.hash(),
             created_at_ms: now,
             expires_at_ms: now.saturating_add(millis(self.ttl)),
+            amr: amr.to_vec(),
         };
         self.store.create_session(&session).await?;
         Ok(IssuedSession {
@@ -453,6 +492,7 @@ impl<S: SessionStore> Sessions<S> {
             user_id: session.user_id,
             refresh_token,
             expires_at_ms: session.expires_at_ms,
+            amr: session.amr,
         })
     }
 
@@ -482,7 +522,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -518,6 +558,7 @@ impl<S: SessionStore> Sessions<S> {
                         session_id,
                         user_id,
                         expires_at_ms,
+                        amr,
                     },
                 user,
             } => Ok((
@@ -526,6 +567,7 @@ impl<S: SessionStore> Sessions<S> {
                     user_id,
                     refresh_token,
                     expires_at_ms,
+                    amr,
                 },
                 user,
             )),
@@ -564,7 +606,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -610,7 +652,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {

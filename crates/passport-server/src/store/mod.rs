@@ -45,6 +45,10 @@ pub struct User {
     /// The session the request's access token belongs to (never serialized).
     #[serde(skip)]
     pub session_id: Option<Uuid>,
+    /// How that session's login was authenticated (RFC 8176 `amr`; empty outside a session;
+    /// never serialized).
+    #[serde(skip)]
+    pub amr: Vec<String>,
 }
 
 impl User {
@@ -54,7 +58,14 @@ impl User {
             id,
             email,
             session_id: None,
+            amr: Vec::new(),
         }
+    }
+}
+
+impl passport_actix::mfa::Assurance for User {
+    fn amr(&self) -> &[String] {
+        &self.amr
     }
 }
 
@@ -152,6 +163,8 @@ macro_rules! run {
 
 mod identities;
 pub use identities::{NO_PASSWORD, NewIdentity};
+mod mfa;
+pub use mfa::{Factor, MAX_CODE_FAILURES, Proof, Redeemed};
 
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
@@ -311,7 +324,9 @@ impl Store {
     /// Deletes ended (expired or revoked) sessions with their refresh tokens; returns how many.
     pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
         let now = now_ms();
-        run!(self, purge_sessions(now))
+        let sessions = run!(self, purge_sessions(now))?;
+        // Expired second-step logins (`mfa_token`s) go with them.
+        Ok(sessions + self.purge_mfa_challenges().await?)
     }
 
     /// Replaces `user`'s password hash and revokes every other session but `keep`, in one
@@ -412,6 +427,10 @@ impl UserStore for Store {
         hash: &PasswordHash,
     ) -> Result<(), StoreError> {
         run!(self, update_hash(user.id, hash.as_str()))
+    }
+
+    async fn has_second_factor(&self, user: &User) -> Result<bool, StoreError> {
+        self.has_totp(user.id).await
     }
 }
 impl SessionStore for Store {
