@@ -107,7 +107,11 @@ async fn post(app: &TestInstance, path: &str, token: Option<&str>, body: Value) 
 }
 
 async fn delete(app: &TestInstance, path: &str, token: &str, body: Value) -> Captured {
-    let request = app.client.delete(app.url(path)).bearer_auth(token).json(&body);
+    let request = app
+        .client
+        .delete(app.url(path))
+        .bearer_auth(token)
+        .json(&body);
     Captured::from(request.send().await.unwrap()).await
 }
 
@@ -119,7 +123,13 @@ fn amr(token: &str) -> Value {
 /// Returns (the enrolling session's token, the secret, the recovery codes).
 async fn enabled_user(app: &TestApp, email: &str, step: u64) -> (String, String, Vec<String>) {
     let token = app.token_for(email, PASSWORD).await;
-    let enrol = post(app, "/user/mfa/totp", Some(&token), json!({ "password": PASSWORD })).await;
+    let enrol = post(
+        app,
+        "/user/mfa/totp",
+        Some(&token),
+        json!({ "password": PASSWORD }),
+    )
+    .await;
     assert_eq!(enrol.status, 200, "{}", enrol.body);
     let secret = enrol.json()["secret"].as_str().unwrap().to_owned();
     let confirm = post(
@@ -146,7 +156,10 @@ async fn mfa_token(app: &TestInstance, email: &str) -> String {
     let body = login.json();
     assert_eq!(body["mfa_required"], true, "{body}");
     assert_eq!(body["expires_in"], 300, "{body}");
-    assert!(body.get("token").is_none() && body.get("refresh_token").is_none(), "{body}");
+    assert!(
+        body.get("token").is_none() && body.get("refresh_token").is_none(),
+        "{body}"
+    );
     body["mfa_token"].as_str().unwrap().to_owned()
 }
 
@@ -172,29 +185,62 @@ async fn enrolment_two_step_login_amr_replay_recovery_and_removal(backend: Backe
     // Before: a password login's token says pwd.
     let token = app.token_for(email, PASSWORD).await;
     assert_eq!(amr(&token), json!(["pwd"]));
-    let other = app.login_pair(email, PASSWORD).await["token"].as_str().unwrap().to_owned();
+    let other = app.login_pair(email, PASSWORD).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Enrolment needs the password; a new call replaces the pending secret.
-    post(&app, "/user/mfa/totp", Some(&token), json!({ "password": "wrong password!" }))
-        .await
-        .assert_error(403, "invalid_credentials");
-    let first = post(&app, "/user/mfa/totp", Some(&token), json!({ "password": PASSWORD })).await;
+    post(
+        &app,
+        "/user/mfa/totp",
+        Some(&token),
+        json!({ "password": "wrong password!" }),
+    )
+    .await
+    .assert_error(403, "invalid_credentials");
+    let first = post(
+        &app,
+        "/user/mfa/totp",
+        Some(&token),
+        json!({ "password": PASSWORD }),
+    )
+    .await;
     assert_eq!(first.status, 200, "{}", first.body);
     assert_eq!(first.header("cache-control"), Some("no-store"));
     let first_secret = first.json()["secret"].as_str().unwrap().to_owned();
     let uri = first.json()["otpauth_uri"].as_str().unwrap().to_owned();
     assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    assert!(uri.contains(&format!("secret={first_secret}")) && uri.contains("issuer="), "{uri}");
+    assert!(
+        uri.contains(&format!("secret={first_secret}")) && uri.contains("issuer="),
+        "{uri}"
+    );
     assert!(base32_decode(&first_secret).len() >= 16);
-    let again = post(&app, "/user/mfa/totp", Some(&token), json!({ "password": PASSWORD })).await;
+    let again = post(
+        &app,
+        "/user/mfa/totp",
+        Some(&token),
+        json!({ "password": PASSWORD }),
+    )
+    .await;
     let secret = again.json()["secret"].as_str().unwrap().to_owned();
     assert_ne!(secret, first_secret);
-    post(&app, "/user/mfa/totp/confirm", Some(&token), json!({ "code": code(&first_secret, step) }))
-        .await
-        .assert_error(400, "invalid_code");
-    post(&app, "/user/mfa/totp/confirm", Some(&token), json!({ "code": "000000" }))
-        .await
-        .assert_error(400, "invalid_code");
+    post(
+        &app,
+        "/user/mfa/totp/confirm",
+        Some(&token),
+        json!({ "code": code(&first_secret, step) }),
+    )
+    .await
+    .assert_error(400, "invalid_code");
+    post(
+        &app,
+        "/user/mfa/totp/confirm",
+        Some(&token),
+        json!({ "code": "000000" }),
+    )
+    .await
+    .assert_error(400, "invalid_code");
 
     // Confirmation: 10 distinct recovery codes; every other session ends.
     let confirm = post(
@@ -212,10 +258,21 @@ async fn enrolment_two_step_login_amr_replay_recovery_and_removal(backend: Backe
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(codes.len(), 10);
-    assert_eq!(codes.iter().collect::<std::collections::HashSet<_>>().len(), 10);
-    assert!(codes.iter().all(|c| c.chars().filter(char::is_ascii_alphanumeric).count() >= 10));
+    assert_eq!(
+        codes.iter().collect::<std::collections::HashSet<_>>().len(),
+        10
+    );
+    assert!(
+        codes
+            .iter()
+            .all(|c| c.chars().filter(char::is_ascii_alphanumeric).count() >= 10)
+    );
     assert!(!confirm.body.contains(&secret));
-    assert_eq!(app.profile_status(&token).await, 200, "the enrolling session stays");
+    assert_eq!(
+        app.profile_status(&token).await,
+        200,
+        "the enrolling session stays"
+    );
     let ended = passport_e2e::within(Duration::from_secs(2), || async {
         app.profile_status(&other).await == 401
     })
@@ -231,18 +288,28 @@ async fn enrolment_two_step_login_amr_replay_recovery_and_removal(backend: Backe
 
     // Two-step login: the code of this step → pwd + otp; a refresh keeps it.
     let mfa = mfa_token(&app, email).await;
-    let done = login_mfa(&app, json!({ "mfa_token": mfa, "code": code(&secret, step) })).await;
+    let done = login_mfa(
+        &app,
+        json!({ "mfa_token": mfa, "code": code(&secret, step) }),
+    )
+    .await;
     assert_eq!(done.status, 200, "{}", done.body);
     let pair = done.json();
     let strong = pair["token"].as_str().unwrap().to_owned();
     assert_eq!(amr(&strong), json!(["pwd", "otp"]));
     let refreshed = app.refresh(pair["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
-    assert_eq!(amr(refreshed.json()["token"].as_str().unwrap()), json!(["pwd", "otp"]));
+    assert_eq!(
+        amr(refreshed.json()["token"].as_str().unwrap()),
+        json!(["pwd", "otp"])
+    );
     // The mfa_token is used up.
-    login_mfa(&app, json!({ "mfa_token": mfa, "code": code(&secret, step + 1) }))
-        .await
-        .assert_error(400, "invalid_grant");
+    login_mfa(
+        &app,
+        json!({ "mfa_token": mfa, "code": code(&secret, step + 1) }),
+    )
+    .await
+    .assert_error(400, "invalid_grant");
 
     // Replay: the accepted code, and the step before it, are refused; the next step is fine.
     let mfa = mfa_token(&app, email).await;
@@ -251,20 +318,31 @@ async fn enrolment_two_step_login_amr_replay_recovery_and_removal(backend: Backe
         refused.assert_error(401, "invalid_code");
         assert_no_token(&refused);
     }
-    let next = login_mfa(&app, json!({ "mfa_token": mfa, "code": code(&secret, step + 1) })).await;
+    let next = login_mfa(
+        &app,
+        json!({ "mfa_token": mfa, "code": code(&secret, step + 1) }),
+    )
+    .await;
     assert_eq!(next.status, 200, "{}", next.body);
 
     // Already enabled (from a session with otp): 409.
-    post(&app, "/user/mfa/totp", Some(&strong), json!({ "password": PASSWORD }))
-        .await
-        .assert_error(409, "mfa_already_enabled");
+    post(
+        &app,
+        "/user/mfa/totp",
+        Some(&strong),
+        json!({ "password": PASSWORD }),
+    )
+    .await
+    .assert_error(409, "mfa_already_enabled");
 
     // A recovery code logs in once, and counts as otp.
     let mfa = mfa_token(&app, email).await;
-    let recovered =
-        login_mfa(&app, json!({ "mfa_token": mfa, "recovery_code": codes[0] })).await;
+    let recovered = login_mfa(&app, json!({ "mfa_token": mfa, "recovery_code": codes[0] })).await;
     assert_eq!(recovered.status, 200, "{}", recovered.body);
-    assert_eq!(amr(recovered.json()["token"].as_str().unwrap()), json!(["pwd", "otp"]));
+    assert_eq!(
+        amr(recovered.json()["token"].as_str().unwrap()),
+        json!(["pwd", "otp"])
+    );
     let mfa = mfa_token(&app, email).await;
     login_mfa(&app, json!({ "mfa_token": mfa, "recovery_code": codes[0] }))
         .await
@@ -286,7 +364,11 @@ async fn step_up_refuses_sessions_without_otp_with_the_rfc_9470_challenge(backen
     let (weak, secret, codes) = enabled_user(&app, "stepup@example.com", step).await;
     assert_eq!(amr(&weak), json!(["pwd"]), "begun before enrolment");
     let requests = [
-        ("POST", "/user/password", json!({ "current_password": PASSWORD, "new_password": "another fine passphrase" })),
+        (
+            "POST",
+            "/user/password",
+            json!({ "current_password": PASSWORD, "new_password": "another fine passphrase" }),
+        ),
         ("DELETE", "/user", json!({ "password": PASSWORD })),
         ("DELETE", "/user/mfa/totp", json!({ "code": codes[0] })),
         ("POST", "/user/mfa/totp", json!({ "password": PASSWORD })),
@@ -307,7 +389,11 @@ async fn step_up_refuses_sessions_without_otp_with_the_rfc_9470_challenge(backen
     }
     // Nothing happened: the password and the factor are unchanged.
     let mfa = mfa_token(&app, "stepup@example.com").await;
-    let strong = login_mfa(&app, json!({ "mfa_token": mfa, "code": code(&secret, step) })).await;
+    let strong = login_mfa(
+        &app,
+        json!({ "mfa_token": mfa, "code": code(&secret, step) }),
+    )
+    .await;
     assert_eq!(strong.status, 200, "{}", strong.body);
     let strong = strong.json()["token"].as_str().unwrap().to_owned();
     // With otp, the same request goes through.
@@ -398,7 +484,11 @@ async fn wrong_codes_count_for_the_account_throttle_and_a_right_password_never_c
             .await
             .assert_error(401, "invalid_code");
     }
-    let throttled = login_mfa(&app, json!({ "mfa_token": mfa, "code": code(&secret, step) })).await;
+    let throttled = login_mfa(
+        &app,
+        json!({ "mfa_token": mfa, "code": code(&secret, step) }),
+    )
+    .await;
     throttled.assert_error(429, "too_many_attempts");
     assert!(throttled.header("retry-after").is_some());
     assert_no_token(&throttled);
@@ -424,13 +514,26 @@ async fn concurrent_logins_with_one_code_yield_exactly_one_token(backend: Backen
     let instances = [&*app, &second];
 
     // Two logins (one per instance), the same code at once: exactly one token.
-    let tokens = [mfa_token(&app, email).await, mfa_token(&second, email).await];
+    let tokens = [
+        mfa_token(&app, email).await,
+        mfa_token(&second, email).await,
+    ];
     let statuses = race(&instances, &tokens, json!({ "code": code(&secret, step) })).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [200, 401].contains(s)), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 401].contains(s)),
+        "{statuses:?}"
+    );
 
     // A code accepted by one instance is refused by the other.
-    let (on_a, on_b) = (mfa_token(&app, email).await, mfa_token(&second, email).await);
+    let (on_a, on_b) = (
+        mfa_token(&app, email).await,
+        mfa_token(&second, email).await,
+    );
     let next = code(&secret, step + 1);
     let accepted = login_mfa(&app, json!({ "mfa_token": on_a, "code": next })).await;
     assert_eq!(accepted.status, 200, "{}", accepted.body);
@@ -440,9 +543,21 @@ async fn concurrent_logins_with_one_code_yield_exactly_one_token(backend: Backen
 
     // One mfa_token sent to both instances at once: exactly one token.
     let token = mfa_token(&app, email).await;
-    let statuses = race(&instances, &[token.clone(), token], json!({ "recovery_code": codes[0] })).await;
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| [200, 400, 401].contains(s)), "{statuses:?}");
+    let statuses = race(
+        &instances,
+        &[token.clone(), token],
+        json!({ "recovery_code": codes[0] }),
+    )
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 400, 401].contains(s)),
+        "{statuses:?}"
+    );
     drop(second);
 }
 

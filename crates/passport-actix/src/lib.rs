@@ -257,8 +257,8 @@ pub mod jwt;
 #[cfg(feature = "local")]
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub mod local;
-mod middleware;
 pub mod mfa;
+mod middleware;
 #[cfg(feature = "oidc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;

@@ -508,7 +508,9 @@ impl<S: UserStore> LocalStrategy<S> {
                         Err(error) => Err(error),
                     };
                     if let Err(error) = cleared {
-                        return Outcome::Error(error.into_strategy_error("clearing login attempts"));
+                        return Outcome::Error(
+                            error.into_strategy_error("clearing login attempts"),
+                        );
                     }
                 }
                 if let Some(new_hash) = rehashed

@@ -55,7 +55,9 @@ impl Amr {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        methods.into_iter().fold(Self::default(), |amr, m| amr.with(m))
+        methods
+            .into_iter()
+            .fold(Self::default(), |amr, m| amr.with(m))
     }
 
     /// Adds a method (once).
@@ -193,7 +195,8 @@ pub trait Assurance {
 /// assert!(challenge.starts_with(r#"Bearer error="insufficient_user_authentication", "#));
 /// ```
 pub fn insufficient_user_authentication(method: &str) -> Failure {
-    let description = format!("A login that includes the {method} authentication method is required");
+    let description =
+        format!("A login that includes the {method} authentication method is required");
     Failure::new(
         StatusCode::UNAUTHORIZED,
         "insufficient_user_authentication",

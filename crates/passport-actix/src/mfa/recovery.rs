@@ -158,7 +158,10 @@ mod tests {
         let unique: std::collections::HashSet<_> = codes.iter().map(RecoveryCode::hash).collect();
         assert_eq!(unique.len(), 200);
         for code in &codes {
-            assert_eq!(RecoveryCode::hash_presented(code.as_str()), Some(code.hash()));
+            assert_eq!(
+                RecoveryCode::hash_presented(code.as_str()),
+                Some(code.hash())
+            );
         }
     }
 }

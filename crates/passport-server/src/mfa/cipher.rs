@@ -22,7 +22,9 @@ pub enum CipherError {
     #[error("a stored TOTP secret is malformed")]
     Malformed,
     /// Sealed under a key that is neither `MFA_ENCRYPTION_KEY` nor a previous key.
-    #[error("a stored TOTP secret was encrypted with an unknown key (id {0}); is MFA_ENCRYPTION_KEY or MFA_PREVIOUS_ENCRYPTION_KEYS missing a key?")]
+    #[error(
+        "a stored TOTP secret was encrypted with an unknown key (id {0}); is MFA_ENCRYPTION_KEY or MFA_PREVIOUS_ENCRYPTION_KEYS missing a key?"
+    )]
     UnknownKey(String),
     /// The tag did not verify (a tampered row, or a row of another user).
     #[error("a stored TOTP secret failed authentication")]
@@ -125,7 +127,8 @@ mod tests {
 
     fn settings(byte: u8) -> MfaSettings {
         let key = MfaSettings::from_lookup(&|name: &str| {
-            (name == "MFA_ENCRYPTION_KEY").then(|| "ab".repeat(16) + &format!("{byte:02x}").repeat(16))
+            (name == "MFA_ENCRYPTION_KEY")
+                .then(|| "ab".repeat(16) + &format!("{byte:02x}").repeat(16))
         })
         .unwrap();
         assert!(matches!(key.key, MfaKey::Configured(_)));
@@ -139,14 +142,23 @@ mod tests {
         let sealed = cipher.seal(ada, b"12345678901234567890").unwrap();
         assert!(!sealed.contains("12345678901234567890"));
         assert_eq!(cipher.open(ada, &sealed).unwrap(), b"12345678901234567890");
-        assert!(matches!(cipher.open(bob, &sealed), Err(CipherError::Tampered)));
-        assert_ne!(sealed, cipher.seal(ada, b"12345678901234567890").unwrap(), "fresh nonce");
+        assert!(matches!(
+            cipher.open(bob, &sealed),
+            Err(CipherError::Tampered)
+        ));
+        assert_ne!(
+            sealed,
+            cipher.seal(ada, b"12345678901234567890").unwrap(),
+            "fresh nonce"
+        );
     }
 
     #[test]
     fn a_rotated_key_still_opens_what_the_previous_key_sealed() {
         let old = settings(1);
-        let sealed = SecretCipher::new(&old).seal(Uuid::nil(), b"secret-bytes-16b").unwrap();
+        let sealed = SecretCipher::new(&old)
+            .seal(Uuid::nil(), b"secret-bytes-16b")
+            .unwrap();
         let mut new = settings(2);
         assert!(matches!(
             SecretCipher::new(&new).open(Uuid::nil(), &sealed),

@@ -11,12 +11,12 @@ mod settings;
 use std::sync::Arc;
 use std::time::Duration;
 
-use passport_actix::mfa::{Amr, RecoveryCode, Totp, TotpSecret};
-use passport_actix::session::RefreshToken;
-use passport_actix::local::{Attempt, LoginThrottle};
-use passport_actix::{Failure, StoreError, failure_response};
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use passport_actix::local::{Attempt, LoginThrottle};
+use passport_actix::mfa::{Amr, RecoveryCode, Totp, TotpSecret};
+use passport_actix::session::RefreshToken;
+use passport_actix::{Failure, StoreError, failure_response};
 use uuid::Uuid;
 
 pub use cipher::{CipherError, SecretCipher};
@@ -130,7 +130,13 @@ impl Mfa {
         let hashes: Vec<String> = codes.iter().map(|c| c.hash().as_str().to_owned()).collect();
         let confirmed = self
             .store
-            .confirm_totp(user.id, &factor.secret, step_i64(step), &hashes, user.session_id)
+            .confirm_totp(
+                user.id,
+                &factor.secret,
+                step_i64(step),
+                &hashes,
+                user.session_id,
+            )
             .await?;
         Ok(confirmed.map(|revoked| {
             tracing::info!(user_id = %user.id, revoked = revoked.len(), "TOTP enabled");
@@ -164,10 +170,12 @@ impl Mfa {
                     return Ok(Proof::Nothing);
                 }
                 let totp = self.totp(user, &factor.secret)?;
-                Ok(match totp.verify(typed, unix_now(), last_step(factor.last_step)) {
-                    Some(step) => Proof::Step(step_i64(step)),
-                    None => Proof::Nothing,
-                })
+                Ok(
+                    match totp.verify(typed, unix_now(), last_step(factor.last_step)) {
+                        Some(step) => Proof::Step(step_i64(step)),
+                        None => Proof::Nothing,
+                    },
+                )
             }
         }
     }

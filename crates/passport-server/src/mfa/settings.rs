@@ -148,8 +148,10 @@ mod tests {
     use super::*;
 
     fn read(pairs: &[(&str, &str)]) -> Result<MfaSettings, ConfigError> {
-        let map: std::collections::HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         MfaSettings::from_lookup(&|name: &str| map.get(name).cloned())
     }
 
@@ -159,11 +161,20 @@ mod tests {
         let s = read(&[("MFA_ENCRYPTION_KEY", &b64)]).unwrap();
         assert_eq!(s.key.bytes().expose(), &[7u8; 32]);
         let hex = "07".repeat(32);
-        let s = read(&[("MFA_ENCRYPTION_KEY", &hex), ("MFA_PREVIOUS_ENCRYPTION_KEYS", &b64)]).unwrap();
+        let s = read(&[
+            ("MFA_ENCRYPTION_KEY", &hex),
+            ("MFA_PREVIOUS_ENCRYPTION_KEYS", &b64),
+        ])
+        .unwrap();
         assert_eq!(s.key.bytes().expose(), &[7u8; 32]);
         assert_eq!(s.previous.len(), 1);
-        let error = read(&[("MFA_ENCRYPTION_KEY", "c2hvcnQtc2VjcmV0")]).unwrap_err().to_string();
-        assert!(error.contains("MFA_ENCRYPTION_KEY") && !error.contains("c2hvcnQ"), "{error}");
+        let error = read(&[("MFA_ENCRYPTION_KEY", "c2hvcnQtc2VjcmV0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("MFA_ENCRYPTION_KEY") && !error.contains("c2hvcnQ"),
+            "{error}"
+        );
     }
 
     #[test]

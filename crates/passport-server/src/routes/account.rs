@@ -116,7 +116,11 @@ async fn succeeded(audit: &Audit, req: &HttpRequest, event: Event, user: &User) 
 
 /// Checks the user's password like a login (throttle included). A wrong password is
 /// `403 invalid_credentials` (the token is fine; the proof is not), a throttled account `429`.
-pub(super) async fn reauthenticate(auth: &Auth, user: &User, password: &str) -> Result<(), HttpResponse> {
+pub(super) async fn reauthenticate(
+    auth: &Auth,
+    user: &User,
+    password: &str,
+) -> Result<(), HttpResponse> {
     match auth.passwords.check_password(&user.email, password).await {
         Outcome::Success { user: checked, .. } if checked.id == user.id => Ok(()),
         Outcome::Success { .. } => Err(forbidden()),

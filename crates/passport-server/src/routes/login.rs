@@ -85,7 +85,9 @@ pub(crate) async fn complete_login(
         match auth.mfa.enabled(user.id).await {
             Ok(true) => return mfa_required(req, auth, audit, &user, &amr).await,
             Ok(false) => {}
-            Err(error) => return unexpected(error.into_strategy_error("reading the second factor")),
+            Err(error) => {
+                return unexpected(error.into_strategy_error("reading the second factor"));
+            }
         }
     }
     match auth

@@ -39,7 +39,14 @@ pub async fn enroll_totp(
     }
     match auth.mfa.begin(&user).await {
         Ok(Some(totp)) => {
-            record(&audit, &req, Event::MfaEnroll, audit::Outcome::Success, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaEnroll,
+                audit::Outcome::Success,
+                &user,
+            )
+            .await;
             HttpResponse::Ok()
                 .insert_header((CACHE_CONTROL, "no-store"))
                 .insert_header((PRAGMA, "no-cache"))
@@ -73,7 +80,14 @@ pub async fn confirm_totp(
     };
     match auth.mfa.confirm(&user, &code).await {
         Ok(Some(codes)) => {
-            record(&audit, &req, Event::MfaEnable, audit::Outcome::Success, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaEnable,
+                audit::Outcome::Success,
+                &user,
+            )
+            .await;
             let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
             HttpResponse::Ok()
                 .insert_header((CACHE_CONTROL, "no-store"))
@@ -81,7 +95,14 @@ pub async fn confirm_totp(
                 .json(serde_json::json!({ "recovery_codes": codes }))
         }
         Ok(None) => {
-            record(&audit, &req, Event::MfaEnable, audit::Outcome::Failure, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaEnable,
+                audit::Outcome::Failure,
+                &user,
+            )
+            .await;
             invalid_code(StatusCode::BAD_REQUEST)
         }
         Err(error) => error.response(),
@@ -108,7 +129,14 @@ pub async fn disable_totp(
     match auth.mfa.check_code(&user, classify(&code)).await {
         Ok(true) => {}
         Ok(false) => {
-            record(&audit, &req, Event::MfaDisable, audit::Outcome::Failure, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaDisable,
+                audit::Outcome::Failure,
+                &user,
+            )
+            .await;
             return invalid_code(StatusCode::FORBIDDEN);
         }
         Err(error) => return error.response(),
@@ -116,7 +144,14 @@ pub async fn disable_totp(
     match auth.mfa.disable(&user).await {
         Ok(_) => {
             tracing::info!(user_id = %user.id, "TOTP disabled");
-            record(&audit, &req, Event::MfaDisable, audit::Outcome::Success, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaDisable,
+                audit::Outcome::Success,
+                &user,
+            )
+            .await;
             HttpResponse::NoContent().finish()
         }
         Err(error) => unexpected(error.into_strategy_error("removing the second factor")),
@@ -154,7 +189,14 @@ pub async fn login_mfa(
     match auth.mfa.count_attempt(&user.email).await {
         Ok(Attempt::Allowed) => {}
         Ok(Attempt::Throttled { retry_after }) => {
-            record(&audit, &req, Event::MfaLogin, audit::Outcome::Throttled, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaLogin,
+                audit::Outcome::Throttled,
+                &user,
+            )
+            .await;
             return failure_response(&[
                 Failure::throttled(retry_after).with_reason("account throttled")
             ]);
@@ -174,7 +216,14 @@ pub async fn login_mfa(
             complete_login(&req, &auth, &audit, user, LoginMethod::SecondFactor).await
         }
         Ok(Redeemed::WrongCode) => {
-            record(&audit, &req, Event::MfaLogin, audit::Outcome::Failure, &user).await;
+            record(
+                &audit,
+                &req,
+                Event::MfaLogin,
+                audit::Outcome::Failure,
+                &user,
+            )
+            .await;
             invalid_code(StatusCode::UNAUTHORIZED)
         }
         Ok(Redeemed::InvalidGrant) => invalid_grant(),
@@ -209,7 +258,13 @@ fn classify(code: &str) -> Code<'_> {
     }
 }
 
-async fn record(audit: &Audit, req: &HttpRequest, event: Event, outcome: audit::Outcome, user: &User) {
+async fn record(
+    audit: &Audit,
+    req: &HttpRequest,
+    event: Event,
+    outcome: audit::Outcome,
+    user: &User,
+) {
     let entry = Entry::new(event, outcome)
         .user(user.id)
         .session(user.session_id.map(|id| id.to_string()).as_deref());

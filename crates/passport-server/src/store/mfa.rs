@@ -345,7 +345,10 @@ impl Store {
 
     /// Whether `user_id` has a confirmed TOTP factor.
     pub async fn has_totp(&self, user_id: Uuid) -> Result<bool, StoreError> {
-        Ok(self.totp_factor(user_id).await?.is_some_and(|f| f.confirmed))
+        Ok(self
+            .totp_factor(user_id)
+            .await?
+            .is_some_and(|f| f.confirmed))
     }
 
     /// Stores a pending (encrypted) secret; `false` if TOTP is already enabled.
