@@ -228,7 +228,7 @@ where
                     }
                     AuthState::Authenticated { user, info }
                 }
-                ChainResult::Decided(Outcome::Pass) => AuthState::Passed,
+                ChainResult::NoneApplied if optional => AuthState::Anonymous,
                 ChainResult::Failed(ref failures)
                     if optional && ChainResult::<U>::only_missing_credentials(failures) =>
                 {

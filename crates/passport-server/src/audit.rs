@@ -55,6 +55,9 @@ pub enum Event {
     MfaLogin,
     /// `step_up_required`: a sensitive route refused a session without `otp` (RFC 9470).
     StepUp,
+    /// `session_deletion`: one session was ended from the sessions list
+    /// (`DELETE /user/sessions/{id}`).
+    SessionDeletion,
 }
 
 impl Event {
@@ -74,6 +77,7 @@ impl Event {
             Self::MfaChallenge => "mfa_challenge",
             Self::MfaLogin => "mfa_login",
             Self::StepUp => "step_up_required",
+            Self::SessionDeletion => "session_deletion",
         }
     }
 

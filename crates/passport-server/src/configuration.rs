@@ -53,6 +53,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// `MFA_ENCRYPTION_KEY`, `MFA_PREVIOUS_ENCRYPTION_KEYS`, `MFA_ISSUER` (see [`crate::mfa`]).
     pub mfa: crate::mfa::MfaSettings,
+    /// `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE` (see [`crate::browser`]).
+    pub session_cookie: crate::browser::SessionCookieSettings,
 }
 
 /// Where the server runs: development is forgiving about secrets, production is not.
@@ -481,6 +483,10 @@ impl Settings {
             oidc: OidcSettings::from_lookup(&|name: &str| env.get(name))?,
             audit: AuditSettings::read(&env)?,
             mfa: crate::mfa::MfaSettings::from_lookup(&|name: &str| env.get(name))?,
+            session_cookie: crate::browser::SessionCookieSettings::from_lookup(
+                &|name: &str| env.get(name),
+                environment,
+            )?,
         };
         settings.validate()?;
         Ok(settings)

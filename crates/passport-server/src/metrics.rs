@@ -11,7 +11,7 @@
 //! | `passport_signups_total` | | accounts created |
 //! | `passport_refreshes_total` | | refresh tokens exchanged |
 //! | `passport_refresh_reuse_detections_total` | | used refresh tokens presented again (session revoked) |
-//! | `passport_revocations_total` | `cause` | operations that ended sessions (`logout_local`, `logout_global`, `logout_others`, `refresh_reuse`, `password_change`, `account_deletion`) |
+//! | `passport_revocations_total` | `cause` | operations that ended sessions (`logout_local`, `logout_global`, `logout_others`, `refresh_reuse`, `password_change`, `account_deletion`, `session_deletion`) |
 //! | `passport_token_verifications_total` | `outcome` (`accepted`, `refused`) | requests to token-guarded routes (`refused`: the guard answered 401, no token included) |
 //! | `passport_audit_write_failures_total` | | audit rows that could not be written |
 //! | `passport_db_pool_connections` | `state` (`open`, `idle`) | the database pool, read at scrape time |
@@ -220,6 +220,7 @@ impl Metrics {
             "refresh_reuse",
             "password_change",
             "account_deletion",
+            "session_deletion",
         ] {
             revocations.with_label_values(&[cause]);
         }
@@ -284,6 +285,9 @@ impl Metrics {
                 if event == Event::MfaEnable && success {
                     m.revocations.with_label_values(&["mfa_enable"]).inc();
                 }
+            }
+            Event::SessionDeletion if success => {
+                m.revocations.with_label_values(&["session_deletion"]).inc()
             }
             _ => {}
         }

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::outcome::{Failure, FailureKind};
-use crate::session::store::{NewSession, Rotated, Rotation, SessionRecord, SessionStore};
+use crate::session::store::{
+    NewCookieSession, NewSession, Rotated, Rotation, SessionRecord, SessionStore,
+};
 use crate::session::token::{RefreshToken, RefreshTokenHash};
 
 /// The default longest life of a session: 30 days.
@@ -77,6 +79,35 @@ pub struct IssuedSession {
     /// How the user authenticated when the session began (RFC 8176 `amr` values such as
     /// `pwd`, `otp`): every access token of the session carries them, refreshed ones too.
     pub amr: Vec<String>,
+}
+
+/// A browser session that was just started: its id and the cookie value to hand to the
+/// browser (only its digest is stored); see [`Sessions::start_cookie`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{IssuedCookieSession, RefreshToken, SessionCookie};
+///
+/// let issued = IssuedCookieSession {
+///     session_id: "s-1".into(),
+///     user_id: "ada".into(),
+///     cookie_value: RefreshToken::generate(),
+///     expires_at_ms: 0,
+/// };
+/// let set_cookie = SessionCookie::new(true).issue(issued.cookie_value.as_str());
+/// assert_eq!(set_cookie.value().len(), 43);
+/// ```
+#[derive(Debug, Clone)]
+pub struct IssuedCookieSession {
+    /// The session id.
+    pub session_id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// The cookie value (256 bits from the CSPRNG, base64url); `Debug` never prints it.
+    pub cookie_value: RefreshToken,
+    /// When the session ends, in milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
 }
 
 /// Why a refresh was refused.
@@ -493,6 +524,108 @@ impl<S: SessionStore> Sessions<S> {
             refresh_token,
             expires_at_ms: session.expires_at_ms,
             amr: session.amr,
+        })
+    }
+
+    /// Starts a browser session for `user_id` (Passport's `serializeUser`): a new random
+    /// cookie value, of which the store keeps only the digest. A value the client sent with
+    /// the login is never reused (session fixation): every login gets a fresh one.
+    ///
+    /// Hand the returned value to the browser with
+    /// [`SessionCookie::issue`](super::SessionCookie::issue).
+    ///
+    /// # Errors
+    ///
+    /// The store's error; [`SessionStore::create_cookie_session`]'s provided implementation
+    /// refuses every cookie session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use passport_actix::StoreError;
+    /// use passport_actix::session::{NewCookieSession, SessionCookie, Sessions};
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionStore};
+    ///
+    /// /// Cookie digest → user id.
+    /// #[derive(Default)]
+    /// struct Memory(Mutex<Vec<(String, String)>>);
+    ///
+    /// impl SessionStore for Memory {
+    ///     type User = String;
+    ///     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> {
+    ///         self.0.lock().unwrap().push((s.cookie.as_str().to_owned(), s.user_id.clone()));
+    ///         Ok(())
+    ///     }
+    /// #   async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
+    /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let store = Arc::new(Memory::default());
+    /// let sessions = Sessions::new(Arc::clone(&store));
+    /// let issued = sessions.start_cookie("ada").await.unwrap();
+    /// let set_cookie = SessionCookie::new(true).issue(issued.cookie_value.as_str());
+    /// assert_eq!(set_cookie.value(), issued.cookie_value.as_str());
+    /// let stored = &store.0.lock().unwrap()[0];
+    /// assert_eq!(stored.0, issued.cookie_value.hash().as_str(), "only the digest is stored");
+    /// # });
+    /// ```
+    pub async fn start_cookie(&self, user_id: &str) -> Result<IssuedCookieSession, StoreError> {
+        self.start_cookie_with_amr(user_id, &[]).await
+    }
+
+    /// [`start_cookie`](Self::start_cookie), recording how the user authenticated (RFC 8176
+    /// `amr` values, as [`start_with_amr`](Self::start_with_amr) does for token sessions), so
+    /// a step-up check can read them from the session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewCookieSession, NewSession, Rotated, Rotation, SessionStore};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<NewCookieSession>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    /// #     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let store = Arc::new(Memory::default());
+    /// let sessions = Sessions::new(Arc::clone(&store));
+    /// sessions.start_cookie_with_amr("ada", &["pwd".into(), "otp".into()]).await.unwrap();
+    /// assert_eq!(store.0.lock().unwrap()[0].amr, ["pwd", "otp"]);
+    /// # });
+    /// ```
+    pub async fn start_cookie_with_amr(
+        &self,
+        user_id: &str,
+        amr: &[String],
+    ) -> Result<IssuedCookieSession, StoreError> {
+        let now = now_ms();
+        let value = RefreshToken::generate();
+        let session = NewCookieSession {
+            session_id: Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            cookie: value.hash(),
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(millis(self.ttl)),
+            amr: amr.to_vec(),
+        };
+        self.store.create_cookie_session(&session).await?;
+        Ok(IssuedCookieSession {
+            session_id: session.session_id,
+            user_id: session.user_id,
+            cookie_value: value,
+            expires_at_ms: session.expires_at_ms,
         })
     }
 

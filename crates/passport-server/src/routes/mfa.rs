@@ -158,7 +158,8 @@ pub async fn disable_totp(
     }
 }
 
-/// `POST /login/mfa`: `mfa_token` and `code` (or `recovery_code`) → the login body. A wrong
+/// `POST /login/mfa[?session=cookie]`: `mfa_token` and `code` (or `recovery_code`) → the
+/// login body (or, with `?session=cookie`, `{"user"}` and the session cookie). A wrong
 /// code is `401 invalid_code` and counts for the account's throttle; an unknown, used or
 /// expired token, or one that has had 5 wrong codes, is `400 invalid_grant`.
 pub async fn login_mfa(
@@ -167,6 +168,10 @@ pub async fn login_mfa(
     auth: web::Data<Auth>,
     audit: web::Data<Audit>,
 ) -> HttpResponse {
+    // `?session=cookie` from another site is refused before anything is checked or counted.
+    if let Err(refused) = crate::browser::login_mode(&req, &auth) {
+        return failure_response(&[refused]);
+    }
     let request = AuthRequest::from_handler(&req, body);
     let [token, code, recovery] =
         match read_fields(&request, ["mfa_token", "code", "recovery_code"]).await {

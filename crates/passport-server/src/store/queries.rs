@@ -87,7 +87,7 @@ where
 }
 
 /// `user` with the `amr` column of `row` (a session's).
-fn with_amr<R: Row>(mut user: User, row: &R) -> Result<User, sqlx::Error>
+pub(super) fn with_amr<R: Row>(mut user: User, row: &R) -> Result<User, sqlx::Error>
 where
     String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     for<'a> &'a str: ColumnIndex<R>,
@@ -98,7 +98,7 @@ where
 }
 
 /// A session's `amr` as stored: space-separated, `pwd` when none was given.
-fn stored_amr(amr: &[String]) -> String {
+pub(super) fn stored_amr(amr: &[String]) -> String {
     match amr {
         [] => passport_actix::mfa::Amr::PWD.to_owned(),
         methods => methods.join(" "),
