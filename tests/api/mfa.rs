@@ -23,6 +23,7 @@ on_both_backends!(
     bad_codes_and_bad_mfa_tokens_never_yield_a_token,
     wrong_codes_count_for_the_account_throttle_and_a_right_password_never_clears_it,
     concurrent_logins_with_one_code_yield_exactly_one_token,
+    browser_sessions_enrol_step_up_and_finish_the_login_by_cookie,
 );
 
 // --- An independent RFC 6238 (SHA-1, 6 digits, 30 s) -------------------------------------
@@ -576,4 +577,108 @@ async fn race(instances: &[&TestInstance; 2], tokens: &[String; 2], proof: Value
         });
     }
     tasks.join_all().await
+}
+
+const COOKIE: &str = "passport_session";
+
+fn by_cookie(request: reqwest::RequestBuilder, value: &str) -> reqwest::RequestBuilder {
+    request.header("cookie", format!("{COOKIE}={value}"))
+}
+
+/// The value of the session cookie a response set.
+fn cookie_set(response: &Captured) -> Option<String> {
+    response
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next()?.strip_prefix(&format!("{COOKIE}=")))
+        .map(str::to_owned)
+}
+
+async fn browser_sessions_enrol_step_up_and_finish_the_login_by_cookie(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let step = fresh_step().await;
+    let email = "browser@example.com";
+    assert_eq!(app.signup(email, PASSWORD).await.status(), 201);
+    let login = json!({ "email": email, "password": PASSWORD });
+    let first = post(&app, "/login?session=cookie", None, login.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let weak = cookie_set(&first).expect("a session cookie");
+
+    // Enrolment and confirmation by cookie.
+    let enrol = Captured::from(
+        by_cookie(app.client.post(app.url("/user/mfa/totp")), &weak)
+            .json(&json!({ "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(enrol.status, 200, "{}", enrol.body);
+    let secret = enrol.json()["secret"].as_str().unwrap().to_owned();
+    let confirm = Captured::from(
+        by_cookie(app.client.post(app.url("/user/mfa/totp/confirm")), &weak)
+            .json(&json!({ "code": code(&secret, step - 1) }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+
+    // The enrolling cookie session lacks otp: step-up refuses it.
+    let refused = Captured::from(
+        by_cookie(app.client.post(app.url("/user/mfa/totp")), &weak)
+            .json(&json!({ "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    refused.assert_error(401, "insufficient_user_authentication");
+
+    // A cookie login of a TOTP user asks for the code and sets no cookie.
+    let pending = post(&app, "/login?session=cookie", None, login).await;
+    assert_eq!(pending.status, 200, "{}", pending.body);
+    assert_eq!(pending.json()["mfa_required"], true);
+    assert!(cookie_set(&pending).is_none(), "{:?}", pending.headers);
+    let mfa = pending.json()["mfa_token"].as_str().unwrap().to_owned();
+    let body = json!({ "mfa_token": mfa, "code": code(&secret, step) });
+
+    // From another site: refused before anything is checked; the mfa_token stays usable.
+    for header in [
+        ("origin", "https://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ] {
+        let cross = Captured::from(
+            app.client
+                .post(app.url("/login/mfa?session=cookie"))
+                .header(header.0, header.1)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        cross.assert_error(403, "cross_origin_request");
+        assert!(cookie_set(&cross).is_none());
+    }
+
+    let done = post(&app, "/login/mfa?session=cookie", None, body).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(done.json()["user"]["email"], email);
+    assert_no_token(&done);
+    let strong = cookie_set(&done).expect("a session cookie");
+    assert_ne!(strong, weak);
+    // The strong cookie session passes step-up (then the wrong code is what is refused).
+    let removal = Captured::from(
+        by_cookie(app.client.delete(app.url("/user/mfa/totp")), &strong)
+            .json(&json!({ "code": "000000" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    removal.assert_error(403, "invalid_code");
 }

@@ -663,7 +663,7 @@ pub struct MfaLogin {
         (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
         (status = 503, description = "`server_busy` or `service_unavailable`", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn mfa_enroll() {}
@@ -681,7 +681,7 @@ fn mfa_enroll() {}
         (status = 401, description = "`invalid_token` and the RFC 6750 codes", body = Error),
         (status = 503, description = "`service_unavailable`", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn mfa_confirm() {}
@@ -700,7 +700,7 @@ fn mfa_confirm() {}
         (status = 403, description = "`invalid_code`", body = Error),
         (status = 503, description = "`service_unavailable`", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn mfa_disable() {}
@@ -708,13 +708,15 @@ fn mfa_disable() {}
 /// The second step of a login: the `mfa_token` and a code.
 #[utoipa::path(
     post, path = "/login/mfa", tag = "two-factor",
+    params(("session" = Option<String>, Query, description = "`cookie`: answer `{\"user\"}` and put the session in an HttpOnly cookie instead of tokens (cross-site requests refused with `403 cross_origin_request`)")),
     request_body(content(
         (MfaLogin = "application/json"),
         (MfaLogin = "application/x-www-form-urlencoded")
     )),
     responses(
         (status = 200, description = "The login body; the token's `amr` adds `otp` (a recovery code counts as `otp`)", body = TokenPair),
-        (status = 400, description = "`invalid_grant`: the `mfa_token` is unknown, used, expired or has had 5 wrong codes; `invalid_request`: a field is missing", body = Error),
+        (status = 400, description = "`invalid_grant`: the `mfa_token` is unknown, used, expired or has had 5 wrong codes; `invalid_request`: a field is missing, or a `session` other than `cookie`", body = Error),
+        (status = 403, description = "`cross_origin_request`: `?session=cookie` from another site", body = Error),
         (status = 401, description = "`invalid_code`: wrong, malformed or already-used code (counts toward the account's throttle)", body = Error),
         (status = 408, description = "`request_timeout`", body = Error),
         (status = 413, description = "`payload_too_large`", body = Error),
