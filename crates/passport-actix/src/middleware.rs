@@ -128,8 +128,8 @@ impl<U> Authenticator<U> {
     /// let req = |amr: &str| test::TestRequest::get().uri("/settings/danger").insert_header(("x-amr", amr)).to_request();
     /// let weak = test::call_service(&app, req("pwd")).await;
     /// assert_eq!(weak.status(), 401);
-    /// assert!(weak.headers()["www-authenticate"].to_str().unwrap()
-    ///     .starts_with(r#"Bearer error="insufficient_user_authentication""#));
+    /// let challenge = weak.headers().get("www-authenticate").unwrap().to_str().unwrap();
+    /// assert!(challenge.starts_with(r#"Bearer error="insufficient_user_authentication""#));
     /// assert_eq!(test::call_service(&app, req("pwd otp")).await.status(), 200);
     /// # });
     /// ```

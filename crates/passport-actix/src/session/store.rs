@@ -57,7 +57,7 @@ pub struct NewSession {
 ///     user_id: "ada".into(),
 ///     cookie: value.hash(), // only this is stored
 ///     created_at_ms: now_ms(),
-///     expires_at_ms: now_ms() + 30 * 24 * 3600 * 1000
+///     expires_at_ms: now_ms() + 30 * 24 * 3600 * 1000,
 ///     amr: vec!["pwd".into()],
 /// };
 /// assert_eq!(session.cookie.as_str().len(), 64);
