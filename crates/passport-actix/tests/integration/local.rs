@@ -39,6 +39,8 @@ struct MemoryUsers {
     finds: AtomicUsize,
     creates: AtomicUsize,
     down: AtomicBool,
+    /// Emails of users with a second factor (`UserStore::has_second_factor`).
+    second_factor: Mutex<Vec<String>>,
 }
 
 impl MemoryUsers {
@@ -117,6 +119,10 @@ impl UserStore for MemoryUsers {
             entry.1 = password_hash.clone();
         }
         Ok(())
+    }
+
+    async fn has_second_factor(&self, user: &User) -> Result<bool, StoreError> {
+        Ok(self.second_factor.lock().unwrap().contains(&user.email))
     }
 }
 
@@ -552,6 +558,25 @@ async fn login_with_the_right_password_succeeds_and_clears_the_throttle() {
     );
     assert_eq!(h.throttle.attempts("ada@example.com"), 0);
     assert_eq!(h.throttle.clears.load(Ordering::SeqCst), 1);
+}
+
+#[actix_web::test]
+async fn a_right_password_of_a_user_with_a_second_factor_leaves_the_throttle_count() {
+    let h = harness();
+    h.signup("ada@example.com", GOOD_PASSWORD).await;
+    h.users
+        .second_factor
+        .lock()
+        .unwrap()
+        .push("ada@example.com".to_owned());
+    for attempt in 1..=3 {
+        let reply = h.login("ada@example.com", GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(h.throttle.attempts("ada@example.com"), attempt);
+    }
+    assert_eq!(h.throttle.clears.load(Ordering::SeqCst), 0);
+    let throttled = h.login("ada@example.com", GOOD_PASSWORD).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[actix_web::test]
