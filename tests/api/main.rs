@@ -16,6 +16,7 @@ mod input;
 mod keys;
 mod login;
 mod metrics;
+mod mfa;
 mod oidc;
 mod openapi;
 mod races;

@@ -158,6 +158,9 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The test servers' `MFA_ENCRYPTION_KEY` (TOTP secrets at rest).
+pub const TEST_MFA_KEY: &str = "6d66612d746573742d6b65792d6d66612d746573742d6b65792d6d66612d2121";
+
 /// The environment of a test server; tests override entries before spawning.
 pub fn test_env(database_url: &str) -> HashMap<String, String> {
     [
@@ -168,6 +171,8 @@ pub fn test_env(database_url: &str) -> HashMap<String, String> {
         ("JWT_SECRET", TEST_JWT_SECRET),
         ("BCRYPT_COST", "4"),
         ("RATE_LIMIT_PER_MINUTE", "10000"),
+        // 32 bytes (hex): production refuses to start without a key for TOTP secrets.
+        ("MFA_ENCRYPTION_KEY", TEST_MFA_KEY),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))

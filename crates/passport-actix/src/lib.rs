@@ -213,6 +213,18 @@
 //! against any OpenID Connect provider found by discovery (`oidc::OidcConfig`), verifies the
 //! ID token against the provider's JWKS and hands its `oidc::OidcClaims` to your callback.
 //!
+//! # Second factors and step-up
+//!
+//! [`mfa`] holds what a second factor needs: [`mfa::Amr`] (RFC 8176 values, which
+//! [`session::Sessions::start_with_amr`] stores with a session so every token of it carries
+//! them), the RFC 9470 step-up guard `passport.authenticate("jwt")?.require_amr("otp")`
+//! ([`Authenticator::require_amr`], for a user type that implements [`mfa::Assurance`]) and
+//! [`mfa::require_amr`] for a check inside a handler, single-use [`mfa::RecoveryCode`]s, and
+//! with the `totp` feature `mfa::Totp` (RFC 6238 codes that report the time step they matched,
+//! so the application records it and never accepts a code twice). A
+//! `local::UserStore::has_second_factor` answering `true` keeps a right password from clearing the
+//! login throttle: only the completed second step does.
+//!
 //! # Reading other fields, comparing secrets
 //!
 //! [`read_fields`] reads named string fields from a JSON or urlencoded body with the same
@@ -229,6 +241,7 @@
 //! | `jwks` | no | `jwt::RemoteKeySet`: verify with an issuer's remote JWKS over http on loopback hosts (implies `jwt`) |
 //! | `jwks-rustls` | no | `jwks` over HTTPS (rustls with the webpki roots) |
 //! | `oidc` | no | `oidc::OidcStrategy`: "log in with an OpenID provider" (authorization code + PKCE, ID token checked against the provider's JWKS; implies `jwks`) |
+//! | `totp` | no | `mfa::Totp`: TOTP codes for authenticator apps (RFC 6238, over `totp-rs`) |
 //!
 //! A service that only verifies tokens needs `default-features = false, features = ["jwt"]`:
 //! no bcrypt, no hashing pool, no password list.
@@ -272,6 +285,7 @@ pub mod jwt;
 #[cfg(feature = "local")]
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub mod local;
+pub mod mfa;
 mod middleware;
 #[cfg(feature = "oidc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]

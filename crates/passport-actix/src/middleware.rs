@@ -53,13 +53,18 @@ use crate::request::AuthRequest;
 pub struct Authenticator<U> {
     chain: Arc<Chain<U>>,
     optional: bool,
+    requirement: Option<Requirement<U>>,
 }
+
+/// An assurance check run on the authenticated user (see [`Authenticator::require_amr`]).
+type Requirement<U> = Arc<dyn Fn(&U) -> Result<(), crate::outcome::Failure> + Send + Sync>;
 
 impl<U> Clone for Authenticator<U> {
     fn clone(&self) -> Self {
         Self {
             chain: Arc::clone(&self.chain),
             optional: self.optional,
+            requirement: self.requirement.clone(),
         }
     }
 }
@@ -69,6 +74,7 @@ impl<U> Authenticator<U> {
         Self {
             chain: Arc::new(chain),
             optional: false,
+            requirement: None,
         }
     }
 
@@ -86,6 +92,59 @@ impl<U> Authenticator<U> {
     /// ```
     pub fn optional(mut self) -> Self {
         self.optional = true;
+        self
+    }
+
+    /// Step-up (RFC 9470): an authenticated user whose session did not use `method` (an RFC
+    /// 8176 value such as `"otp"`, read through [`Assurance`](crate::mfa::Assurance)) is
+    /// refused with `401 {"error":"insufficient_user_authentication"}` and
+    /// `WWW-Authenticate: Bearer error="insufficient_user_authentication", …`, and the
+    /// handler never runs. Anonymous requests (with [`optional`](Self::optional)) pass.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use actix_web::{test, web, App, HttpResponse};
+    /// use passport_actix::mfa::{Amr, Assurance};
+    /// use passport_actix::{strategy_fn, Outcome, Passport};
+    ///
+    /// #[derive(Clone)]
+    /// struct User(Amr);
+    /// impl Assurance for User {
+    ///     fn amr(&self) -> &[String] { self.0.as_slice() }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let mut passport = Passport::<User>::new();
+    /// // Stands for the JWT strategy: the header says how the session logged in.
+    /// passport.register("jwt", strategy_fn(async |req| {
+    ///     let amr = req.http().headers().get("x-amr").and_then(|v| v.to_str().ok()).unwrap_or("pwd");
+    ///     Outcome::success(User(Amr::from_stored(amr)))
+    /// }));
+    /// let guard = passport.authenticate("jwt").unwrap().require_amr("otp");
+    /// let app = test::init_service(App::new().service(
+    ///     web::resource("/settings/danger").wrap(guard).to(HttpResponse::Ok),
+    /// )).await;
+    /// let req = |amr: &str| test::TestRequest::get().uri("/settings/danger").insert_header(("x-amr", amr)).to_request();
+    /// let weak = test::call_service(&app, req("pwd")).await;
+    /// assert_eq!(weak.status(), 401);
+    /// let challenge = weak.headers().get("www-authenticate").unwrap().to_str().unwrap();
+    /// assert!(challenge.starts_with(r#"Bearer error="insufficient_user_authentication""#));
+    /// assert_eq!(test::call_service(&app, req("pwd otp")).await.status(), 200);
+    /// # });
+    /// ```
+    pub fn require_amr(mut self, method: impl Into<String>) -> Self
+    where
+        U: crate::mfa::Assurance + 'static,
+    {
+        let method = method.into();
+        let previous = self.requirement.take();
+        self.requirement = Some(Arc::new(move |user: &U| {
+            if let Some(previous) = &previous {
+                previous(user)?;
+            }
+            crate::mfa::require_amr(user, &method)
+        }));
         self
     }
 }
@@ -107,6 +166,7 @@ where
             service: Rc::new(service),
             chain: Arc::clone(&self.chain),
             optional: self.optional,
+            requirement: self.requirement.clone(),
         }))
     }
 }
@@ -134,6 +194,7 @@ pub struct AuthenticatorService<S, U> {
     service: Rc<S>,
     chain: Arc<Chain<U>>,
     optional: bool,
+    requirement: Option<Requirement<U>>,
 }
 
 impl<S, B, U> Service<ServiceRequest> for AuthenticatorService<S, U>
@@ -152,6 +213,7 @@ where
         let service = Rc::clone(&self.service);
         let chain = Arc::clone(&self.chain);
         let optional = self.optional;
+        let requirement = self.requirement.clone();
         Box::pin(async move {
             let auth_req = AuthRequest::new(req.request().clone(), req.take_payload())
                 .body_limit(chain.body_limit())
@@ -160,6 +222,10 @@ where
             req.set_payload(auth_req.into_payload());
             let state = match result {
                 ChainResult::Decided(Outcome::Success { user, info }) => {
+                    if let Some(Err(failure)) = requirement.as_ref().map(|check| check(&user)) {
+                        let response = crate::responder::failure_response(&[failure]);
+                        return Ok(req.into_response(response).map_into_right_body());
+                    }
                     AuthState::Authenticated { user, info }
                 }
                 ChainResult::NoneApplied if optional => AuthState::Anonymous,

@@ -43,6 +43,18 @@ pub enum Event {
     PasswordChange,
     /// `account_deletion`: the account was deleted (or the re-authentication failed).
     AccountDeletion,
+    /// `mfa_enroll`: a TOTP secret was issued, pending confirmation (or the password failed).
+    MfaEnroll,
+    /// `mfa_enable`: TOTP was confirmed (the other sessions ended), or a wrong code.
+    MfaEnable,
+    /// `mfa_disable`: TOTP was removed, or a wrong code.
+    MfaDisable,
+    /// `mfa_challenge`: a right first factor of a TOTP user; an `mfa_token` was issued.
+    MfaChallenge,
+    /// `mfa_login`: the second step of a login (`success`, `failure`, `throttled`).
+    MfaLogin,
+    /// `step_up_required`: a sensitive route refused a session without `otp` (RFC 9470).
+    StepUp,
     /// `session_deletion`: one session was ended from the sessions list
     /// (`DELETE /user/sessions/{id}`).
     SessionDeletion,
@@ -59,8 +71,27 @@ impl Event {
             Self::Logout => "logout",
             Self::PasswordChange => "password_change",
             Self::AccountDeletion => "account_deletion",
+            Self::MfaEnroll => "mfa_enroll",
+            Self::MfaEnable => "mfa_enable",
+            Self::MfaDisable => "mfa_disable",
+            Self::MfaChallenge => "mfa_challenge",
+            Self::MfaLogin => "mfa_login",
+            Self::StepUp => "step_up_required",
             Self::SessionDeletion => "session_deletion",
         }
+    }
+
+    /// Whether this is a second-factor event (counted in `passport_mfa_events_total`).
+    pub fn is_mfa(self) -> bool {
+        matches!(
+            self,
+            Self::MfaEnroll
+                | Self::MfaEnable
+                | Self::MfaDisable
+                | Self::MfaChallenge
+                | Self::MfaLogin
+                | Self::StepUp
+        )
     }
 }
 

@@ -25,6 +25,9 @@ pub struct TokenClaims {
     /// A unique id for this token (RFC 7519 §4.1.7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// How the session's login was authenticated (RFC 8176): `["pwd"]`, `["pwd","otp"]`, …
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 /// The query parameter the seed's clients send the token in.
@@ -46,6 +49,8 @@ pub struct Auth {
     pub issuer: TokenIssuer,
     /// The body of `/.well-known/jwks.json`: every accepted public key.
     pub jwks: String,
+    /// The second factor (TOTP, recovery codes, pending logins).
+    pub mfa: crate::mfa::Mfa,
     /// Browser sessions: the cookie and the cross-site protection.
     pub browser: crate::browser::Browser,
 }
@@ -72,6 +77,7 @@ impl Auth {
             email: user.email.clone(),
             sid: Some(session.session_id.clone()),
             jti: Some(Uuid::new_v4().to_string()),
+            amr: session.amr.clone(),
         };
         let access = self.issuer.issue(user.id.to_string(), claims)?;
         Ok(TokenPair {
@@ -161,6 +167,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
         .yield_to(move |req| !matches!(carried.extract(req), passport_actix::jwt::Extracted::None)),
     );
     let login = passport.callback("login")?;
+    let mfa = crate::mfa::Mfa::new(&settings.mfa, Arc::clone(&store));
     let sessions = Sessions::new(Arc::clone(&store))
         .ttl(settings.sessions.ttl)
         .reuse_grace(settings.sessions.refresh_reuse_grace)
@@ -172,6 +179,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
         sessions,
         issuer: jwt.issuer(),
         jwks: jwt.jwks().to_string(),
+        mfa,
         browser,
     })
 }

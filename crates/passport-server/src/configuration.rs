@@ -51,6 +51,8 @@ pub struct Settings {
     pub oidc: OidcSettings,
     /// The audit trail.
     pub audit: AuditSettings,
+    /// `MFA_ENCRYPTION_KEY`, `MFA_PREVIOUS_ENCRYPTION_KEYS`, `MFA_ISSUER` (see [`crate::mfa`]).
+    pub mfa: crate::mfa::MfaSettings,
     /// `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE` (see [`crate::browser`]).
     pub session_cookie: crate::browser::SessionCookieSettings,
 }
@@ -533,6 +535,7 @@ impl Settings {
             cors: CorsSettings::read(&env)?,
             oidc: OidcSettings::from_lookup(&|name: &str| env.get(name))?,
             audit: AuditSettings::read(&env)?,
+            mfa: crate::mfa::MfaSettings::from_lookup(&|name: &str| env.get(name))?,
             session_cookie: crate::browser::SessionCookieSettings::from_lookup(
                 &|name: &str| env.get(name),
                 environment,
@@ -604,6 +607,7 @@ impl Settings {
                 self.tokens.ttl.as_secs()
             ));
         }
+        problems.extend(self.mfa.problems(production));
         if problems.is_empty() {
             Ok(())
         } else {
@@ -967,7 +971,13 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
+        // Production requires MFA_ENCRYPTION_KEY; these tests are about other variables.
+        let mfa_key = "MFA_ENCRYPTION_KEY";
+        Settings::from_lookup(|name| match (name, map.get(name)) {
+            (_, Some(value)) => Some(value.clone()),
+            (name, None) if name == mfa_key => Some("42".repeat(32)),
+            _ => None,
+        })
     }
 
     /// The problems `validate` lists for these variables (empty when they are valid).

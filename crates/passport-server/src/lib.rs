@@ -14,6 +14,7 @@ pub mod errors;
 pub mod keygen;
 pub mod keys;
 pub mod metrics;
+pub mod mfa;
 pub mod oidc;
 pub mod openapi;
 pub mod rate_limit;

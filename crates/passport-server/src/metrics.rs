@@ -63,6 +63,7 @@ struct Inner {
     revocations: IntCounterVec,
     verifications: IntCounterVec,
     audit_failures: IntCounter,
+    mfa: IntCounterVec,
     pool: IntGaugeVec,
     cache_trusted: IntGauge,
     hashing: BlockingPool,
@@ -157,6 +158,16 @@ impl Metrics {
                 "Audit rows that could not be written",
             ),
         )?;
+        let mfa = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "passport_mfa_events_total",
+                    "Second-factor events (enrolment, login second steps, step-up refusals) by outcome",
+                ),
+                &["event", "outcome"],
+            ),
+        )?;
         let pool = register(
             &registry,
             IntGaugeVec::new(
@@ -226,6 +237,7 @@ impl Metrics {
                 revocations,
                 verifications,
                 audit_failures,
+                mfa,
                 pool,
                 cache_trusted,
                 hashing,
@@ -265,6 +277,14 @@ impl Metrics {
             }
             Event::AccountDeletion if success => {
                 m.revocations.with_label_values(&["account_deletion"]).inc()
+            }
+            event if event.is_mfa() => {
+                m.mfa
+                    .with_label_values(&[event.as_str(), entry.outcome.as_str()])
+                    .inc();
+                if event == Event::MfaEnable && success {
+                    m.revocations.with_label_values(&["mfa_enable"]).inc();
+                }
             }
             Event::SessionDeletion if success => {
                 m.revocations.with_label_values(&["session_deletion"]).inc()

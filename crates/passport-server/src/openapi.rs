@@ -228,7 +228,11 @@ impl Modify for TokenTransports {
         docs_operation,
         demo_operation,
         oidc_begin,
-        oidc_callback
+        oidc_callback,
+        mfa_enroll,
+        mfa_confirm,
+        mfa_disable,
+        mfa_login
     ),
     components(schemas(
         Error,
@@ -245,7 +249,13 @@ impl Modify for TokenTransports {
         SessionItem,
         SessionList,
         Jwks,
-        Status
+        Status,
+        MfaEnrollRequest,
+        MfaEnrollment,
+        MfaCode,
+        RecoveryCodes,
+        MfaRequired,
+        MfaLogin
     )),
     modifiers(&TokenTransports),
     tags(
@@ -253,6 +263,7 @@ impl Modify for TokenTransports {
         (name = "sessions", description = "Refresh tokens and logout (contract v2)"),
         (name = "keys", description = "Public keys"),
         (name = "openid", description = "Log in with an OpenID provider (when `OIDC_PROVIDERS` names some)"),
+        (name = "two-factor", description = "TOTP (RFC 6238), recovery codes, `amr` (RFC 8176) and step-up (RFC 9470)"),
         (name = "operations", description = "Health, readiness and this document")
     )
 )]
@@ -366,7 +377,7 @@ fn signup() {}
         (Credentials = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "A token pair (`Cache-Control: no-store`); with `?session=cookie`, `{\"user\"}` and the session cookie", body = LoginResponse),
+        (status = 200, description = "A token pair (`Cache-Control: no-store`), its access token's `amr` `[\"pwd\"]`; with `?session=cookie`, `{\"user\"}` and the session cookie. For a user with TOTP: `{\"mfa_required\":true,\"mfa_token\",\"expires_in\":300}` (schema `MfaRequired`), no token and no cookie; finish with `POST /login/mfa`", body = LoginResponse),
         (status = 400, description = "`missing_credentials`, `malformed_body`, `bad_request`; `invalid_request` (a `session` other than `cookie`)", body = Error),
         (status = 403, description = "`cross_origin_request`: `?session=cookie` from another site (`Origin`, `Sec-Fetch-Site`)", body = Error),
         (status = 401, description = "`invalid_credentials`: byte-identical for an unknown email and a wrong password", body = Error),
@@ -588,3 +599,139 @@ fn oidc_begin() {}
 )]
 #[allow(dead_code)]
 fn oidc_callback() {}
+
+/// The field of `POST /user/mfa/totp` (JSON or form).
+#[derive(Serialize, ToSchema)]
+pub struct MfaEnrollRequest {
+    /// The current password (re-authentication; counts toward the login throttle).
+    pub password: String,
+}
+
+/// `200` of `POST /user/mfa/totp`: a pending secret (SHA-1, 6 digits, 30 s).
+#[derive(Serialize, ToSchema)]
+pub struct MfaEnrollment {
+    /// The secret in base 32 (RFC 4648, no padding), for manual entry.
+    #[schema(example = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")]
+    pub secret: String,
+    /// `otpauth://totp/<issuer>:<email>?secret=…&issuer=…`, for a QR code.
+    pub otpauth_uri: String,
+}
+
+/// A code: six digits from the authenticator app (or, where allowed, a recovery code).
+#[derive(Serialize, ToSchema)]
+pub struct MfaCode {
+    /// The code.
+    #[schema(example = "123456")]
+    pub code: String,
+}
+
+/// `200` of `POST /user/mfa/totp/confirm`.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodes {
+    /// Ten single-use codes (80 bits each), shown once, stored only as hashes.
+    pub recovery_codes: Vec<String>,
+}
+
+/// `200` of a login (`/login`, an OpenID callback) for a user with TOTP: no token yet.
+#[derive(Serialize, ToSchema)]
+pub struct MfaRequired {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// An opaque token for `POST /login/mfa` (single use, at most 5 wrong codes).
+    pub mfa_token: String,
+    /// Seconds until the `mfa_token` expires (300).
+    #[schema(example = 300)]
+    pub expires_in: u64,
+}
+
+/// The fields of `POST /login/mfa` (JSON or form): `mfa_token` and `code` or `recovery_code`.
+#[derive(Serialize, ToSchema)]
+pub struct MfaLogin {
+    /// From the first step's `mfa_required` answer.
+    pub mfa_token: String,
+    /// Six digits from the authenticator app.
+    pub code: Option<String>,
+    /// Or one of the recovery codes.
+    pub recovery_code: Option<String>,
+}
+
+/// Starts TOTP enrolment (pending until confirmed; a new call replaces the pending secret).
+#[utoipa::path(
+    post, path = "/user/mfa/totp", tag = "two-factor",
+    request_body(content(
+        (MfaEnrollRequest = "application/json"),
+        (MfaEnrollRequest = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "The pending secret (`Cache-Control: no-store`); never shown again after confirmation", body = MfaEnrollment),
+        (status = 400, description = "`missing_credentials`, `malformed_body`, `invalid_request` (two tokens)", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes; `insufficient_user_authentication` (RFC 9470, with `WWW-Authenticate`) for a TOTP user whose session lacks `otp`", body = Error),
+        (status = 403, description = "`invalid_credentials`: wrong password (counts toward the throttle)", body = Error),
+        (status = 409, description = "`mfa_already_enabled`", body = Error),
+        (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
+        (status = 503, description = "`server_busy` or `service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
+)]
+#[allow(dead_code)]
+fn mfa_enroll() {}
+
+/// Confirms enrolment with a code of the pending secret; every other session ends.
+#[utoipa::path(
+    post, path = "/user/mfa/totp/confirm", tag = "two-factor",
+    request_body(content(
+        (MfaCode = "application/json"),
+        (MfaCode = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "TOTP is on; ten recovery codes, shown once", body = RecoveryCodes),
+        (status = 400, description = "`invalid_code` (wrong, reused, or nothing pending), `missing_credentials`, `malformed_body`", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
+)]
+#[allow(dead_code)]
+fn mfa_confirm() {}
+
+/// Turns TOTP off, proven by a TOTP or recovery code.
+#[utoipa::path(
+    delete, path = "/user/mfa/totp", tag = "two-factor",
+    request_body(content(
+        (MfaCode = "application/json"),
+        (MfaCode = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 204, description = "TOTP and its recovery codes are gone"),
+        (status = 400, description = "`missing_credentials`, `malformed_body`", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes; `insufficient_user_authentication` (RFC 9470) for a session without `otp`", body = Error),
+        (status = 403, description = "`invalid_code`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
+)]
+#[allow(dead_code)]
+fn mfa_disable() {}
+
+/// The second step of a login: the `mfa_token` and a code.
+#[utoipa::path(
+    post, path = "/login/mfa", tag = "two-factor",
+    params(("session" = Option<String>, Query, description = "`cookie`: answer `{\"user\"}` and put the session in an HttpOnly cookie instead of tokens (cross-site requests refused with `403 cross_origin_request`)")),
+    request_body(content(
+        (MfaLogin = "application/json"),
+        (MfaLogin = "application/x-www-form-urlencoded")
+    )),
+    responses(
+        (status = 200, description = "The login body; the token's `amr` adds `otp` (a recovery code counts as `otp`)", body = TokenPair),
+        (status = 400, description = "`invalid_grant`: the `mfa_token` is unknown, used, expired or has had 5 wrong codes; `invalid_request`: a field is missing, or a `session` other than `cookie`", body = Error),
+        (status = 403, description = "`cross_origin_request`: `?session=cookie` from another site", body = Error),
+        (status = 401, description = "`invalid_code`: wrong, malformed or already-used code (counts toward the account's throttle)", body = Error),
+        (status = 408, description = "`request_timeout`", body = Error),
+        (status = 413, description = "`payload_too_large`", body = Error),
+        (status = 415, description = "`unsupported_media_type`", body = Error),
+        (status = 429, description = "`too_many_attempts` (the account), with `Retry-After`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    )
+)]
+#[allow(dead_code)]
+fn mfa_login() {}

@@ -292,12 +292,22 @@ fn serve(
                     .service(
                         web::resource("/password").route(web::post().to(routes::change_password)),
                     )
+                    .service(
+                        web::resource("/mfa/totp")
+                            .route(web::post().to(routes::enroll_totp))
+                            .route(web::delete().to(routes::disable_totp)),
+                    )
+                    .service(
+                        web::resource("/mfa/totp/confirm")
+                            .route(web::post().to(routes::confirm_totp)),
+                    )
                     .service(web::resource("/sessions").route(web::get().to(routes::list_sessions)))
                     .service(
                         web::resource("/sessions/{id}")
                             .route(web::delete().to(routes::delete_session)),
                     ),
             )
+            .service(web::resource("/login/mfa").route(web::post().to(routes::login_mfa)))
             .configure(move |cfg| {
                 // Mounted only when providers are configured (the OpenAPI document says so).
                 if openid {

@@ -181,6 +181,37 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> {
         async { Ok(true) }
     }
+
+    /// Whether `user` has a second factor (for example a confirmed TOTP): then a right
+    /// password is only the first step of a login, and the strategy leaves the account's
+    /// [`LoginThrottle`] count as it is — the application clears it when the second step
+    /// completes, so wrong codes after a right password keep counting. The default: no.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
+    /// use passport_actix::StoreError;
+    ///
+    /// struct Users;
+    /// impl UserStore for Users {
+    ///     type User = String;
+    ///     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
+    ///     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
+    ///     async fn has_second_factor(&self, user: &String) -> Result<bool, StoreError> {
+    ///         Ok(user == "ada@example.com") // look it up in your database
+    ///     }
+    /// }
+    /// # actix_web::rt::System::new().block_on(async {
+    /// assert!(Users.has_second_factor(&"ada@example.com".to_owned()).await.unwrap());
+    /// # });
+    /// ```
+    fn has_second_factor(
+        &self,
+        _user: &Self::User,
+    ) -> impl Future<Output = Result<bool, StoreError>> {
+        async { Ok(false) }
+    }
 }
 
 /// The answer of a [`LoginThrottle`] to one login attempt.

@@ -575,10 +575,18 @@ impl<S: UserStore> LocalStrategy<S> {
                         }
                     }
                 }
-                if let Some(throttle) = &self.throttle
-                    && let Err(error) = throttle.clear_boxed(&username).await
-                {
-                    return Outcome::Error(error.into_strategy_error("clearing login attempts"));
+                if let Some(throttle) = &self.throttle {
+                    // With a second factor, only the completed login clears the count.
+                    let cleared = match self.store.has_second_factor(&user).await {
+                        Ok(true) => Ok(()),
+                        Ok(false) => throttle.clear_boxed(&username).await,
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = cleared {
+                        return Outcome::Error(
+                            error.into_strategy_error("clearing login attempts"),
+                        );
+                    }
                 }
                 Outcome::Success {
                     user,

@@ -46,7 +46,7 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -76,6 +76,9 @@ pub struct IssuedSession {
     pub refresh_token: RefreshToken,
     /// When the session ends, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// How the user authenticated when the session began (RFC 8176 `amr` values such as
+    /// `pwd`, `otp`): every access token of the session carries them, refreshed ones too.
+    pub amr: Vec<String>,
 }
 
 /// A browser session that was just started: its id and the cookie value to hand to the
@@ -132,7 +135,7 @@ pub struct IssuedCookieSession {
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -233,7 +236,7 @@ impl RefreshError {
 /// #             TokenUse::WithinGrace => {}
 /// #         }
 /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
 /// #     }
 /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
 /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
@@ -302,7 +305,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -406,7 +409,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -455,7 +458,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -509,7 +512,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -528,15 +531,50 @@ impl<S: SessionStore> Sessions<S> {
     /// # });
     /// ```
     pub async fn start(&self, user_id: &str) -> Result<IssuedSession, StoreError> {
-        let (session, refresh_token) = self.new_session(user_id);
+        self.start_with_amr(user_id, &[]).await
+    }
+
+    /// [`start`](Self::start), recording how the user authenticated (RFC 8176 `amr` values,
+    /// see [`crate::mfa::Amr`]): the session keeps them, and [`refresh`](Self::refresh)
+    /// returns them with every new refresh token, so a refreshed access token claims exactly
+    /// what the login proved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<NewSession>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let issued = sessions.start_with_amr("ada", &["pwd".into(), "otp".into()]).await.unwrap();
+    /// assert_eq!(issued.amr, ["pwd", "otp"]);
+    /// # });
+    /// ```
+    pub async fn start_with_amr(
+        &self,
+        user_id: &str,
+        amr: &[String],
+    ) -> Result<IssuedSession, StoreError> {
+        let (session, refresh_token) = self.new_session(user_id, amr);
         self.store.create_session(&session).await?;
         Ok(issued(session, refresh_token))
     }
 
-    /// Starts a session for `user_id` only if the user's credential is still `credential`,
-    /// the stamp the login checked (see [`SessionStore::create_session_checked`]); `Ok(None)`
-    /// when it changed meanwhile (a concurrent password change): answer as for a wrong
-    /// password.
+    /// Starts a session for `user_id` (with the `amr` of the login) only if the user's
+    /// credential is still `credential`, the stamp the login checked (see
+    /// [`SessionStore::create_session_checked`]); `Ok(None)` when it changed meanwhile (a
+    /// concurrent password change): answer as for a wrong password.
     ///
     /// # Examples
     ///
@@ -560,16 +598,17 @@ impl<S: SessionStore> Sessions<S> {
     ///
     /// # actix_web::rt::System::new().block_on(async {
     /// let sessions = Sessions::new(Arc::new(Versioned));
-    /// assert!(sessions.start_checked("ada", "2").await.unwrap().is_some());
-    /// assert!(sessions.start_checked("ada", "1").await.unwrap().is_none(), "the password changed since");
+    /// assert!(sessions.start_checked("ada", "2", &[]).await.unwrap().is_some());
+    /// assert!(sessions.start_checked("ada", "1", &[]).await.unwrap().is_none(), "the password changed since");
     /// # });
     /// ```
     pub async fn start_checked(
         &self,
         user_id: &str,
         credential: &str,
+        amr: &[String],
     ) -> Result<Option<IssuedSession>, StoreError> {
-        let (session, refresh_token) = self.new_session(user_id);
+        let (session, refresh_token) = self.new_session(user_id, amr);
         if !self
             .store
             .create_session_checked(&session, credential)
@@ -580,7 +619,7 @@ impl<S: SessionStore> Sessions<S> {
         Ok(Some(issued(session, refresh_token)))
     }
 
-    fn new_session(&self, user_id: &str) -> (NewSession, RefreshToken) {
+    fn new_session(&self, user_id: &str, amr: &[String]) -> (NewSession, RefreshToken) {
         let now = now_ms();
         let refresh_token = RefreshToken::generate();
         let session = NewSession {
@@ -589,6 +628,7 @@ impl<S: SessionStore> Sessions<S> {
             refresh_token: refresh_token.hash(),
             created_at_ms: now,
             expires_at_ms: now.saturating_add(millis(self.ttl)),
+            amr: amr.to_vec(),
         };
         (session, refresh_token)
     }
@@ -640,6 +680,42 @@ impl<S: SessionStore> Sessions<S> {
     /// # });
     /// ```
     pub async fn start_cookie(&self, user_id: &str) -> Result<IssuedCookieSession, StoreError> {
+        self.start_cookie_with_amr(user_id, &[]).await
+    }
+
+    /// [`start_cookie`](Self::start_cookie), recording how the user authenticated (RFC 8176
+    /// `amr` values, as [`start_with_amr`](Self::start_with_amr) does for token sessions), so
+    /// a step-up check can read them from the session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::session::Sessions;
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewCookieSession, NewSession, Rotated, Rotation, SessionStore};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<NewCookieSession>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    /// #     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// # }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let store = Arc::new(Memory::default());
+    /// let sessions = Sessions::new(Arc::clone(&store));
+    /// sessions.start_cookie_with_amr("ada", &["pwd".into(), "otp".into()]).await.unwrap();
+    /// assert_eq!(store.0.lock().unwrap()[0].amr, ["pwd", "otp"]);
+    /// # });
+    /// ```
+    pub async fn start_cookie_with_amr(
+        &self,
+        user_id: &str,
+        amr: &[String],
+    ) -> Result<IssuedCookieSession, StoreError> {
         let now = now_ms();
         let value = RefreshToken::generate();
         let session = NewCookieSession {
@@ -648,6 +724,7 @@ impl<S: SessionStore> Sessions<S> {
             cookie: value.hash(),
             created_at_ms: now,
             expires_at_ms: now.saturating_add(millis(self.ttl)),
+            amr: amr.to_vec(),
         };
         self.store.create_cookie_session(&session).await?;
         Ok(IssuedCookieSession {
@@ -684,7 +761,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -724,6 +801,7 @@ impl<S: SessionStore> Sessions<S> {
                         session_id,
                         user_id,
                         expires_at_ms,
+                        amr,
                     },
                 user,
             } => Ok((
@@ -732,6 +810,7 @@ impl<S: SessionStore> Sessions<S> {
                     user_id,
                     refresh_token,
                     expires_at_ms,
+                    amr,
                 },
                 user,
             )),
@@ -770,7 +849,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -816,7 +895,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #             TokenUse::WithinGrace => {}
     /// #         }
     /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
@@ -851,6 +930,7 @@ fn issued(session: NewSession, refresh_token: RefreshToken) -> IssuedSession {
         user_id: session.user_id,
         refresh_token,
         expires_at_ms: session.expires_at_ms,
+        amr: session.amr,
     }
 }
 

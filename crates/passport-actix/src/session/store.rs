@@ -23,6 +23,7 @@ pub const MAX_UNUSED_REFRESH_TOKENS: i64 = 32;
 ///     refresh_token: token.hash(), // the digest, never the token
 ///     created_at_ms: now_ms(),
 ///     expires_at_ms: now_ms() + 30 * 24 * 3600 * 1000,
+///     amr: vec!["pwd".into()],
 /// };
 /// assert_eq!(session.refresh_token.as_str().len(), 64);
 /// ```
@@ -38,6 +39,9 @@ pub struct NewSession {
     pub created_at_ms: i64,
     /// When the session ends whatever happens, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// How the user authenticated (RFC 8176 `amr` values, in order): store them with the
+    /// session and return them in its [`SessionRecord`].
+    pub amr: Vec<String>,
 }
 
 /// A browser session to store, for [`SessionStore::create_cookie_session`].
@@ -54,6 +58,7 @@ pub struct NewSession {
 ///     cookie: value.hash(), // only this is stored
 ///     created_at_ms: now_ms(),
 ///     expires_at_ms: now_ms() + 30 * 24 * 3600 * 1000,
+///     amr: vec!["pwd".into()],
 /// };
 /// assert_eq!(session.cookie.as_str().len(), 64);
 /// ```
@@ -69,6 +74,8 @@ pub struct NewCookieSession {
     pub created_at_ms: i64,
     /// When the session ends whatever happens, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// How the user authenticated (RFC 8176 `amr` values), as in [`NewSession::amr`].
+    pub amr: Vec<String>,
 }
 
 /// One refresh attempt, for [`SessionStore::rotate_refresh_token`].
@@ -164,7 +171,7 @@ pub enum TokenUse {
 /// ```
 /// use passport_actix::session::{Rotated, SessionRecord};
 ///
-/// let session = SessionRecord { session_id: "s-1".into(), user_id: "ada".into(), expires_at_ms: 1_900_000_000_000 };
+/// let session = SessionRecord { session_id: "s-1".into(), user_id: "ada".into(), expires_at_ms: 1_900_000_000_000, amr: vec!["pwd".into()] };
 /// let rotated = Rotated::Rotated { session: session.clone(), user: "Ada Lovelace".to_owned() };
 /// assert!(matches!(rotated, Rotated::Rotated { session: s, .. } if s == session));
 /// ```
@@ -176,6 +183,9 @@ pub struct SessionRecord {
     pub user_id: String,
     /// When it ends, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// How the user authenticated when it began (RFC 8176 `amr` values, as stored by
+    /// [`SessionStore::create_session`] from [`NewSession::amr`]).
+    pub amr: Vec<String>,
 }
 
 /// What a [`SessionStore`] did with a [`Rotation`].
@@ -269,6 +279,7 @@ pub enum Rotated<U> {
 ///             session_id: new.session_id.clone(),
 ///             user_id: new.user_id.clone(),
 ///             expires_at_ms: new.expires_at_ms,
+///             amr: new.amr.clone(),
 ///         };
 ///         state.sessions.insert(new.session_id.clone(), (record, false));
 ///         state.tokens.insert(new.refresh_token.as_str().to_owned(), (new.session_id.clone(), None));

@@ -42,6 +42,8 @@ struct MemoryUsers {
     /// A password change that commits right after the next `find_for_login` has read the
     /// old hash (a deterministic interleaving of a login and a concurrent change).
     change_after_find: Mutex<Option<PasswordHash>>,
+    /// Emails of users with a second factor (`UserStore::has_second_factor`).
+    second_factor: Mutex<Vec<String>>,
 }
 
 impl MemoryUsers {
@@ -127,6 +129,10 @@ impl UserStore for MemoryUsers {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn has_second_factor(&self, user: &User) -> Result<bool, StoreError> {
+        Ok(self.second_factor.lock().unwrap().contains(&user.email))
     }
 }
 
@@ -562,6 +568,25 @@ async fn login_with_the_right_password_succeeds_and_clears_the_throttle() {
     );
     assert_eq!(h.throttle.attempts("ada@example.com"), 0);
     assert_eq!(h.throttle.clears.load(Ordering::SeqCst), 1);
+}
+
+#[actix_web::test]
+async fn a_right_password_of_a_user_with_a_second_factor_leaves_the_throttle_count() {
+    let h = harness();
+    h.signup("ada@example.com", GOOD_PASSWORD).await;
+    h.users
+        .second_factor
+        .lock()
+        .unwrap()
+        .push("ada@example.com".to_owned());
+    for attempt in 1..=3 {
+        let reply = h.login("ada@example.com", GOOD_PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(h.throttle.attempts("ada@example.com"), attempt);
+    }
+    assert_eq!(h.throttle.clears.load(Ordering::SeqCst), 0);
+    let throttled = h.login("ada@example.com", GOOD_PASSWORD).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[actix_web::test]

@@ -22,6 +22,9 @@ pub async fn change_password(
     store: web::Data<Store>,
     audit: web::Data<Audit>,
 ) -> HttpResponse {
+    if let Err(response) = super::mfa::step_up(&auth, &audit, &req, &user).await {
+        return response;
+    }
     let request = AuthRequest::from_handler(&req, body);
     let [current, new] = match required(&request, ["current_password", "new_password"]).await {
         Ok(fields) => fields,
@@ -56,6 +59,9 @@ pub async fn delete_account(
     store: web::Data<Store>,
     audit: web::Data<Audit>,
 ) -> HttpResponse {
+    if let Err(response) = super::mfa::step_up(&auth, &audit, &req, &user).await {
+        return response;
+    }
     let request = AuthRequest::from_handler(&req, body);
     let [password] = match required(&request, ["password"]).await {
         Ok(fields) => fields,
@@ -76,7 +82,7 @@ pub async fn delete_account(
 
 /// Reads `names` from the body (JSON or form), every one required and non-empty; a missing
 /// one is `400 missing_credentials`.
-async fn required<const N: usize>(
+pub(super) async fn required<const N: usize>(
     request: &AuthRequest,
     names: [&str; N],
 ) -> Result<[String; N], HttpResponse> {
@@ -110,7 +116,11 @@ async fn succeeded(audit: &Audit, req: &HttpRequest, event: Event, user: &User) 
 
 /// Checks the user's password like a login (throttle included). A wrong password is
 /// `403 invalid_credentials` (the token is fine; the proof is not), a throttled account `429`.
-async fn reauthenticate(auth: &Auth, user: &User, password: &str) -> Result<(), HttpResponse> {
+pub(super) async fn reauthenticate(
+    auth: &Auth,
+    user: &User,
+    password: &str,
+) -> Result<(), HttpResponse> {
     match auth.passwords.check_password(&user.email, password).await {
         Outcome::Success { user: checked, .. } if checked.id == user.id => Ok(()),
         Outcome::Success { .. } => Err(forbidden()),
@@ -124,7 +134,7 @@ async fn reauthenticate(auth: &Auth, user: &User, password: &str) -> Result<(), 
 }
 
 /// Audits a refused re-authentication (a wrong password or the throttle).
-async fn refused(
+pub(super) async fn refused(
     audit: &Audit,
     req: &HttpRequest,
     event: Event,

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::local::INVALID_CREDENTIALS;
+use passport_actix::mfa::Amr;
 use passport_actix::{AuthRequest, ErrorBody, Failure, FailureKind, Outcome, failure_response};
 
 use crate::audit::{self, Audit, Entry, Event};
@@ -51,6 +52,22 @@ pub(crate) enum LoginMethod {
     Password,
     /// An OpenID provider (`GET /auth/{provider}/callback`).
     OpenId,
+    /// The second step (`POST /login/mfa`): a TOTP or recovery code after a first factor.
+    /// The user's `amr` field then holds the first factor's methods plus `otp`.
+    SecondFactor,
+}
+
+impl LoginMethod {
+    /// The RFC 8176 methods this first factor proves: a password is `pwd`; an OpenID login
+    /// is `fed` (the provider vouched; RFC 8176 registers no value for that, `fed` is the one
+    /// Microsoft's identity platform uses).
+    pub(crate) fn amr(self, user: &User) -> Amr {
+        match self {
+            Self::Password => Amr::new([Amr::PWD]),
+            Self::OpenId => Amr::new([Amr::FED]),
+            Self::SecondFactor => Amr::from(user.amr.clone()),
+        }
+    }
 }
 
 /// The one way every route ends a successful authentication of `user`: a new session and its
@@ -73,12 +90,40 @@ pub(crate) async fn complete_login(
         Ok(mode) => mode,
         Err(refused) => return failure_response(&[refused]),
     };
+    let amr = method.amr(&user);
+    if method == LoginMethod::SecondFactor {
+        // Only a completed login clears the account's throttle (never a right password alone).
+        if let Err(error) = auth.mfa.clear_attempts(&user.email).await {
+            return unexpected(error.into_strategy_error("clearing login attempts"));
+        }
+    } else {
+        // The factor is the account's: every first factor of a TOTP user asks for the code
+        // (no session, no token, no cookie yet; `POST /login/mfa[?session=cookie]` finishes).
+        match auth.mfa.enabled(user.id).await {
+            Ok(true) => return mfa_required(req, auth, audit, &user, &amr).await,
+            Ok(false) => {}
+            Err(error) => {
+                return unexpected(error.into_strategy_error("reading the second factor"));
+            }
+        }
+    }
     if mode == ResponseMode::Cookie {
-        return match auth.sessions.start_cookie(&user.id.to_string()).await {
+        return match auth
+            .sessions
+            .start_cookie_with_amr(&user.id.to_string(), amr.as_slice())
+            .await
+        {
             Ok(session) => {
                 tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in (cookie)");
                 if method == LoginMethod::Password {
                     let entry = Entry::new(Event::Login, audit::Outcome::Success)
+                        .user(user.id)
+                        .session(Some(&session.session_id))
+                        .detail("cookie");
+                    audit.record(req, entry).await;
+                }
+                if method == LoginMethod::SecondFactor {
+                    let entry = Entry::new(Event::MfaLogin, audit::Outcome::Success)
                         .user(user.id)
                         .session(Some(&session.session_id))
                         .detail("cookie");
@@ -95,10 +140,14 @@ pub(crate) async fn complete_login(
     let started = match user.credentials_version {
         Some(version) => {
             auth.sessions
-                .start_checked(&user.id.to_string(), &version.to_string())
+                .start_checked(&user.id.to_string(), &version.to_string(), amr.as_slice())
                 .await
         }
-        None => auth.sessions.start(&user.id.to_string()).await.map(Some),
+        None => auth
+            .sessions
+            .start_with_amr(&user.id.to_string(), amr.as_slice())
+            .await
+            .map(Some),
     };
     match started {
         Ok(None) => {
@@ -120,9 +169,42 @@ pub(crate) async fn complete_login(
                     .session(Some(&session.session_id));
                 audit.record(req, entry).await;
             }
+            if method == LoginMethod::SecondFactor {
+                let entry = Entry::new(Event::MfaLogin, audit::Outcome::Success)
+                    .user(user.id)
+                    .session(Some(&session.session_id));
+                audit.record(req, entry).await;
+            }
             token_response(auth.token_pair(&user, &session))
         }
         Err(error) => unexpected(error.into_strategy_error("starting a session")),
+    }
+}
+
+/// `200 {"mfa_required":true,"mfa_token","expires_in":300}`: the first factor was right, the
+/// code is still to come (`POST /login/mfa`). No session starts and no token is issued.
+async fn mfa_required(
+    req: &HttpRequest,
+    auth: &Auth,
+    audit: &Audit,
+    user: &User,
+    first: &Amr,
+) -> HttpResponse {
+    match auth.mfa.challenge(user, first).await {
+        Ok(challenge) => {
+            tracing::info!(user_id = %user.id, "first factor accepted; second factor required");
+            let entry = Entry::new(Event::MfaChallenge, audit::Outcome::Success).user(user.id);
+            audit.record(req, entry).await;
+            HttpResponse::Ok()
+                .insert_header((CACHE_CONTROL, "no-store"))
+                .insert_header((PRAGMA, "no-cache"))
+                .json(serde_json::json!({
+                    "mfa_required": true,
+                    "mfa_token": challenge.token,
+                    "expires_in": crate::mfa::MFA_TOKEN_TTL.as_secs(),
+                }))
+        }
+        Err(error) => unexpected(error.into_strategy_error("starting the second step")),
     }
 }
 

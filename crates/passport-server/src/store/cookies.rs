@@ -167,14 +167,15 @@ where
         s: &NewCookieSession,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at, cookie_hash)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, cookie_hash, amr)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
         )
         .bind(Id(id))
         .bind(Id(user_id))
         .bind(s.created_at_ms)
         .bind(s.expires_at_ms)
         .bind(s.cookie.as_str())
+        .bind(super::queries::stored_amr(&s.amr).as_str())
         .execute(conn)
         .await
         .map(|_| ())
@@ -187,7 +188,7 @@ where
         now: i64,
     ) -> Result<Option<(Uuid, i64, User)>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT s.id AS session_id, s.expires_at, u.id, u.email
+            "SELECT s.id AS session_id, s.expires_at, s.amr, u.id, u.email
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.cookie_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
@@ -199,7 +200,10 @@ where
             Ok((
                 r.try_get::<Id, _>("session_id")?.0,
                 r.try_get("expires_at")?,
-                User::new(r.try_get::<Id, _>("id")?.0, r.try_get("email")?),
+                super::queries::with_amr(
+                    User::new(r.try_get::<Id, _>("id")?.0, r.try_get("email")?),
+                    &r,
+                )?,
             ))
         })
         .transpose()

@@ -50,6 +50,10 @@ pub struct User {
     /// is started only while the user's row still holds it (see `Store::change_password`).
     #[serde(skip)]
     pub credentials_version: Option<i64>,
+    /// How that session's login was authenticated (RFC 8176 `amr`; empty outside a session;
+    /// never serialized).
+    #[serde(skip)]
+    pub amr: Vec<String>,
 }
 
 impl User {
@@ -60,7 +64,14 @@ impl User {
             email,
             session_id: None,
             credentials_version: None,
+            amr: Vec::new(),
         }
+    }
+}
+
+impl passport_actix::mfa::Assurance for User {
+    fn amr(&self) -> &[String] {
+        &self.amr
     }
 }
 
@@ -201,6 +212,8 @@ mod audit;
 mod identities;
 mod rate_limits;
 pub use identities::{NO_PASSWORD, NewIdentity};
+mod mfa;
+pub use mfa::{Factor, MAX_CODE_FAILURES, Proof, Redeemed};
 
 mod cookies;
 pub use cookies::{LAST_SEEN_RESOLUTION, SessionView};
@@ -423,7 +436,9 @@ impl Store {
     /// Deletes ended (expired or revoked) sessions with their refresh tokens; returns how many.
     pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
         let now = now_ms();
-        run!(self, purge_sessions(now))
+        let sessions = run!(self, purge_sessions(now))?;
+        // Expired second-step logins (`mfa_token`s) go with them.
+        Ok(sessions + self.purge_mfa_challenges().await?)
     }
 
     /// Replaces `user`'s password hash, bumps their credentials version (so a login that
@@ -530,6 +545,10 @@ impl UserStore for Store {
         new: &PasswordHash,
     ) -> Result<bool, StoreError> {
         run!(self, swap_hash(user.id, verified.as_str(), new.as_str()))
+    }
+
+    async fn has_second_factor(&self, user: &User) -> Result<bool, StoreError> {
+        self.has_totp(user.id).await
     }
 }
 impl SessionStore for Store {

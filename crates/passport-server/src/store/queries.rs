@@ -86,6 +86,25 @@ where
     ))
 }
 
+/// `user` with the `amr` column of `row` (a session's).
+pub(super) fn with_amr<R: Row>(mut user: User, row: &R) -> Result<User, sqlx::Error>
+where
+    String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
+    for<'a> &'a str: ColumnIndex<R>,
+{
+    let amr: String = row.try_get("amr")?;
+    user.amr = passport_actix::mfa::Amr::from_stored(&amr).into_vec();
+    Ok(user)
+}
+
+/// A session's `amr` as stored: space-separated, `pwd` when none was given.
+pub(super) fn stored_amr(amr: &[String]) -> String {
+    match amr {
+        [] => passport_actix::mfa::Amr::PWD.to_owned(),
+        methods => methods.join(" "),
+    }
+}
+
 impl<DB> Sql<DB>
 where
     DB: sqlx::Database,
@@ -284,8 +303,8 @@ where
             _ => "",
         };
         let inserted = sqlx::query(&format!(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at)
-             SELECT $1, u.id, $3, $4 FROM users u
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, amr)
+             SELECT $1, u.id, $3, $4, $6 FROM users u
              WHERE u.id = $2 AND ($5 IS NULL OR u.credentials_version = $5){lock}
              ON CONFLICT (id) DO NOTHING"
         ))
@@ -294,6 +313,7 @@ where
         .bind(s.created_at_ms)
         .bind(s.expires_at_ms)
         .bind(version)
+        .bind(stored_amr(&s.amr).as_str())
         .execute(&mut *tx)
         .await?;
         if inserted.rows() == 0 {
@@ -380,7 +400,7 @@ where
     ) -> Result<Option<TokenSession>, sqlx::Error> {
         macro_rules! select {
             () => {
-                "SELECT s.id AS session_id, s.expires_at, u.id, u.email
+                "SELECT s.id AS session_id, s.expires_at, s.amr, u.id, u.email
                  FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
                  JOIN users u ON u.id = s.user_id
                  WHERE t.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
@@ -399,7 +419,7 @@ where
             Ok(TokenSession {
                 id: row.try_get::<Id, _>("session_id")?.0,
                 expires_at: row.try_get("expires_at")?,
-                user: user(&row)?,
+                user: with_amr(user(&row)?, &row)?,
             })
         })
         .transpose()
@@ -459,6 +479,7 @@ where
                 session_id: session.id.to_string(),
                 user_id: session.user.id.to_string(),
                 expires_at_ms: session.expires_at,
+                amr: session.user.amr.clone(),
             },
             user: session.user,
         })
@@ -522,14 +543,14 @@ where
         now: i64,
     ) -> Result<Option<(User, i64)>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.email, s.expires_at, s.amr FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
         .bind(Id(id))
         .bind(now)
         .fetch_optional(conn)
         .await?;
-        row.map(|r| Ok((user(&r)?, r.try_get("expires_at")?)))
+        row.map(|r| Ok((with_amr(user(&r)?, &r)?, r.try_get("expires_at")?)))
             .transpose()
     }
 
