@@ -43,6 +43,12 @@ pub enum Event {
     PasswordChange,
     /// `account_deletion`: the account was deleted (or the re-authentication failed).
     AccountDeletion,
+    /// `password_reset`: a password was set with a reset link (or the link was refused).
+    PasswordReset,
+    /// `magic_link_login`: a login with a magic link (or the link was refused).
+    MagicLinkLogin,
+    /// `email_verification`: an address was confirmed (or the link or password refused).
+    EmailVerification,
 }
 
 impl Event {
@@ -56,6 +62,9 @@ impl Event {
             Self::Logout => "logout",
             Self::PasswordChange => "password_change",
             Self::AccountDeletion => "account_deletion",
+            Self::PasswordReset => "password_reset",
+            Self::MagicLinkLogin => "magic_link_login",
+            Self::EmailVerification => "email_verification",
         }
     }
 }

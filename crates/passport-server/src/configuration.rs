@@ -51,6 +51,8 @@ pub struct Settings {
     pub oidc: OidcSettings,
     /// The audit trail.
     pub audit: AuditSettings,
+    /// Mail: SMTP, links, `EMAIL_VERIFICATION` (see [`crate::mail::settings`]).
+    pub mail: crate::mail::MailSettings,
 }
 
 /// Where the server runs: development is forgiving about secrets, production is not.
@@ -467,9 +469,15 @@ impl Settings {
                 });
             }
         };
+        let server = ServerSettings::read(&env, environment)?;
+        let mail = crate::mail::MailSettings::from_lookup(
+            &|name: &str| env.get(name),
+            environment,
+            server.bind_addr.port(),
+        )?;
         let settings = Self {
             environment,
-            server: ServerSettings::read(&env, environment)?,
+            server,
             database: DatabaseSettings::read(&env)?,
             tokens: TokenSettings::read(&env)?,
             sessions: SessionSettings::read(&env)?,
@@ -478,6 +486,7 @@ impl Settings {
             cors: CorsSettings::read(&env)?,
             oidc: OidcSettings::from_lookup(&|name: &str| env.get(name))?,
             audit: AuditSettings::read(&env)?,
+            mail,
         };
         settings.validate()?;
         Ok(settings)
@@ -533,6 +542,7 @@ impl Settings {
                 self.tokens.ttl.as_secs()
             ));
         }
+        problems.extend(self.mail.problems(self.environment));
         if problems.is_empty() {
             Ok(())
         } else {

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod errors;
 pub mod keygen;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;

@@ -39,6 +39,8 @@ pub struct Application {
     store: Store,
     limits: RateLimits,
     settings: Settings,
+    mail: crate::mail::Mail,
+    mailer: crate::mail::outbox::Mailer,
 }
 
 impl Application {
@@ -53,6 +55,13 @@ impl Application {
         let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
         let per_minute =
             NonZeroU32::new(settings.rate_limits.per_minute).unwrap_or(NonZeroU32::MIN);
+        let mail = crate::mail::Mail::new(
+            settings.mail.clone(),
+            store.clone(),
+            &metrics,
+            RateLimit::per_minute(per_minute, client_ip.clone()),
+        )?;
+        let mailer = crate::mail::outbox::Mailer::from_settings(&settings.mail)?;
         let limits = RateLimits {
             signup: RateLimit::per_minute(per_minute, client_ip.clone()),
             login: RateLimit::per_minute(per_minute, client_ip),
@@ -64,6 +73,7 @@ impl Application {
             audit.clone(),
             metrics.clone(),
             &limits,
+            mail.clone(),
         )?;
         let metrics_server = match settings.server.metrics_addr {
             Some(addr) => Some(serve_metrics(addr, metrics)?),
@@ -77,6 +87,8 @@ impl Application {
             store,
             limits,
             settings,
+            mail,
+            mailer,
         })
     }
 
@@ -106,12 +118,15 @@ impl Application {
         let audit_retention = self.settings.audit.retention;
         let revocations =
             RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
+        let mail = self.mail;
+        let outbox = tokio::spawn(crate::mail::outbox::Worker::new(mail.clone(), self.mailer).run());
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
                 limits.signup.forget_idle();
                 limits.login.forget_idle();
+                mail.housekeeping().await;
                 match store.purge_expired_attempts().await {
                     Ok(0) => {}
                     Ok(purged) => tracing::debug!(purged, "expired login attempts purged"),
@@ -143,6 +158,7 @@ impl Application {
             task.abort();
         }
         housekeeping.abort();
+        outbox.abort();
         signals.abort();
         drop(revocations);
         result
@@ -186,6 +202,7 @@ fn serve(
     audit: Audit,
     metrics: Metrics,
     limits: &RateLimits,
+    mail: crate::mail::Mail,
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
     let jwt_guard = auth.passport.authenticate("jwt")?;
@@ -206,6 +223,7 @@ fn serve(
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
+    let mail = web::Data::new(mail);
     let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings)));
     let docs = settings.server.docs;
     let demo = settings.server.demo;
@@ -221,7 +239,18 @@ fn serve(
         let login_limit = login_limit.clone();
         // A callback is a login: it shares /login's per-address limit.
         let callback_limit = login_limit.clone();
+        // EMAIL_VERIFICATION=required: signup answers 202 whether or not the address has an
+        // account (crate::mail); else the v1 signup strategy.
+        let signup_route = if mail.settings.email_verification
+            == crate::mail::EmailVerification::Required
+        {
+            web::post().to(crate::mail::routes::signup_pending)
+        } else {
+            web::post().to(routes::signup).wrap(signup_guard.clone())
+        };
+        let mail_routes = mail.clone();
         App::new()
+            .app_data(mail.clone())
             .app_data(store.clone())
             .app_data(auth.clone())
             .app_data(providers.clone())
@@ -246,7 +275,7 @@ fn serve(
                     .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
                         signup_limit.clone().enforce(req, next)
                     }))
-                    .route(web::post().to(routes::signup).wrap(signup_guard.clone())),
+                    .route(signup_route),
             )
             .service(
                 web::resource("/login")
@@ -286,6 +315,7 @@ fn serve(
                     );
                 }
             })
+            .configure(move |cfg| crate::mail::mount(cfg, &mail_routes))
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))

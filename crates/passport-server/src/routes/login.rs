@@ -20,6 +20,10 @@ pub async fn login(
 ) -> HttpResponse {
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
         Outcome::Success { user, .. } => {
+            // EMAIL_VERIFICATION=required: the right password of an unconfirmed address.
+            if let Some(refusal) = crate::mail::routes::refuse_unverified(&req, &user).await {
+                return refusal;
+            }
             complete_login(&req, &auth, &audit, user, LoginMethod::Password).await
         }
         other => {
@@ -45,6 +49,10 @@ pub(crate) enum LoginMethod {
     Password,
     /// An OpenID provider (`GET /auth/{provider}/callback`).
     OpenId,
+    /// A magic link (`POST /login/email/verify`).
+    MagicLink,
+    /// A verification link and the signup's password (`POST /email/verify`).
+    EmailVerification,
 }
 
 /// The one way every route ends a successful authentication of `user`: a new session and its

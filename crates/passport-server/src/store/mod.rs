@@ -153,6 +153,12 @@ macro_rules! run {
 mod identities;
 pub use identities::{NO_PASSWORD, NewIdentity};
 
+mod mail;
+pub use mail::{
+    Eligible, LinkRequest, LinkRequestPlan, MailFailure, OutgoingMail, PendingSignup, QueuedMail,
+    REVOKED_ON_PASSWORD_RESET, SignupPlan,
+};
+
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
 pub enum Database {
