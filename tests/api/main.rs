@@ -12,6 +12,7 @@ mod hashers;
 mod input;
 mod keys;
 mod login;
+mod mail;
 mod metrics;
 mod oidc;
 mod openapi;

@@ -119,7 +119,8 @@ impl Application {
         let revocations =
             RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
         let mail = self.mail;
-        let outbox = tokio::spawn(crate::mail::outbox::Worker::new(mail.clone(), self.mailer).run());
+        let outbox =
+            tokio::spawn(crate::mail::outbox::Worker::new(mail.clone(), self.mailer).run());
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -241,13 +242,12 @@ fn serve(
         let callback_limit = login_limit.clone();
         // EMAIL_VERIFICATION=required: signup answers 202 whether or not the address has an
         // account (crate::mail); else the v1 signup strategy.
-        let signup_route = if mail.settings.email_verification
-            == crate::mail::EmailVerification::Required
-        {
-            web::post().to(crate::mail::routes::signup_pending)
-        } else {
-            web::post().to(routes::signup).wrap(signup_guard.clone())
-        };
+        let signup_route =
+            if mail.settings.email_verification == crate::mail::EmailVerification::Required {
+                web::post().to(crate::mail::routes::signup_pending)
+            } else {
+                web::post().to(routes::signup).wrap(signup_guard.clone())
+            };
         let mail_routes = mail.clone();
         App::new()
             .app_data(mail.clone())

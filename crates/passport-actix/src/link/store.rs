@@ -104,7 +104,10 @@ impl<U: Clone + PartialEq + Send + 'static> LinkStore for MemoryLinkStore<U> {
     type User = U;
 
     async fn save_link(&self, link: &NewLink<U>) -> Result<(), StoreError> {
-        let mut links = self.links.lock().map_err(|_| StoreError::other("poisoned lock"))?;
+        let mut links = self
+            .links
+            .lock()
+            .map_err(|_| StoreError::other("poisoned lock"))?;
         for entry in links.values_mut() {
             if entry.purpose == link.purpose && entry.user == link.user {
                 entry.live = false;
@@ -128,7 +131,10 @@ impl<U: Clone + PartialEq + Send + 'static> LinkStore for MemoryLinkStore<U> {
         purpose: LinkPurpose,
         now_ms: i64,
     ) -> Result<Option<U>, StoreError> {
-        let mut links = self.links.lock().map_err(|_| StoreError::other("poisoned lock"))?;
+        let mut links = self
+            .links
+            .lock()
+            .map_err(|_| StoreError::other("poisoned lock"))?;
         let Some(entry) = links.get_mut(token_hash) else {
             return Ok(None);
         };
@@ -189,7 +195,10 @@ impl<S: LinkStore> OneTimeLinks<S> {
 
     /// How long a link of `purpose` lives.
     pub fn lifetime(&self, purpose: LinkPurpose) -> Duration {
-        self.ttl.get(&purpose).copied().unwrap_or(Duration::from_secs(900))
+        self.ttl
+            .get(&purpose)
+            .copied()
+            .unwrap_or(Duration::from_secs(900))
     }
 
     /// A new link for `user`, and the record to save (for stores that save it themselves,
@@ -210,7 +219,11 @@ impl<S: LinkStore> OneTimeLinks<S> {
 
     /// Issues and saves a new link for `user` (older unused ones of this purpose die); the
     /// token is what to put in the link, never to be stored.
-    pub async fn issue(&self, user: S::User, purpose: LinkPurpose) -> Result<LinkToken, StoreError> {
+    pub async fn issue(
+        &self,
+        user: S::User,
+        purpose: LinkPurpose,
+    ) -> Result<LinkToken, StoreError> {
         let (token, link) = self.prepare(user, purpose);
         self.store.save_link(&link).await?;
         Ok(token)
@@ -246,12 +259,18 @@ mod tests {
     #[actix_web::test]
     async fn a_link_works_once_and_only_for_its_purpose() {
         let links = links();
-        let token = links.issue("ada", LinkPurpose::EmailVerification).await.unwrap();
+        let token = links
+            .issue("ada", LinkPurpose::EmailVerification)
+            .await
+            .unwrap();
         for other in [LinkPurpose::MagicLogin, LinkPurpose::PasswordReset] {
             assert_eq!(links.redeem(token.as_str(), other).await.unwrap(), None);
         }
         let purpose = LinkPurpose::EmailVerification;
-        assert_eq!(links.redeem(token.as_str(), purpose).await.unwrap(), Some("ada"));
+        assert_eq!(
+            links.redeem(token.as_str(), purpose).await.unwrap(),
+            Some("ada")
+        );
         assert_eq!(links.redeem(token.as_str(), purpose).await.unwrap(), None);
     }
 
@@ -260,28 +279,52 @@ mod tests {
         let links = links();
         let old = links.issue("ada", LinkPurpose::MagicLogin).await.unwrap();
         let other_user = links.issue("bob", LinkPurpose::MagicLogin).await.unwrap();
-        let other_purpose = links.issue("ada", LinkPurpose::PasswordReset).await.unwrap();
+        let other_purpose = links
+            .issue("ada", LinkPurpose::PasswordReset)
+            .await
+            .unwrap();
         let new = links.issue("ada", LinkPurpose::MagicLogin).await.unwrap();
         let magic = LinkPurpose::MagicLogin;
         assert_eq!(links.redeem(old.as_str(), magic).await.unwrap(), None);
-        assert_eq!(links.redeem(new.as_str(), magic).await.unwrap(), Some("ada"));
-        assert_eq!(links.redeem(other_user.as_str(), magic).await.unwrap(), Some("bob"));
+        assert_eq!(
+            links.redeem(new.as_str(), magic).await.unwrap(),
+            Some("ada")
+        );
+        assert_eq!(
+            links.redeem(other_user.as_str(), magic).await.unwrap(),
+            Some("bob")
+        );
         let reset = LinkPurpose::PasswordReset;
-        assert_eq!(links.redeem(other_purpose.as_str(), reset).await.unwrap(), Some("ada"));
+        assert_eq!(
+            links.redeem(other_purpose.as_str(), reset).await.unwrap(),
+            Some("ada")
+        );
     }
 
     #[actix_web::test]
     async fn an_expired_link_is_refused() {
         let links = links().ttl(LinkPurpose::MagicLogin, Duration::ZERO);
         let token = links.issue("ada", LinkPurpose::MagicLogin).await.unwrap();
-        assert_eq!(links.redeem(token.as_str(), LinkPurpose::MagicLogin).await.unwrap(), None);
+        assert_eq!(
+            links
+                .redeem(token.as_str(), LinkPurpose::MagicLogin)
+                .await
+                .unwrap(),
+            None
+        );
     }
 
     #[actix_web::test]
     async fn malformed_tokens_never_reach_the_store() {
         let links = links();
         for presented in ["", "x", &"A".repeat(44), &"A".repeat(100_000)] {
-            assert_eq!(links.redeem(presented, LinkPurpose::MagicLogin).await.unwrap(), None);
+            assert_eq!(
+                links
+                    .redeem(presented, LinkPurpose::MagicLogin)
+                    .await
+                    .unwrap(),
+                None
+            );
         }
     }
 }

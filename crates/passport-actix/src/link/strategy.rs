@@ -125,15 +125,29 @@ mod tests {
     #[actix_web::test]
     async fn every_bad_token_gets_the_same_failure() {
         let links = OneTimeLinks::new(Arc::new(MemoryLinkStore::<String>::new()));
-        let reset = links.issue("ada".into(), LinkPurpose::PasswordReset).await.unwrap();
+        let reset = links
+            .issue("ada".into(), LinkPurpose::PasswordReset)
+            .await
+            .unwrap();
         let strategy = MagicLinkStrategy::new(links);
         let huge = format!(r#"{{"token":"{}"}}"#, "a".repeat(4000));
         let wrong_purpose = format!(r#"{{"token":"{}"}}"#, reset.as_str());
-        for body in ["{}", r#"{"token":""}"#, r#"{"token":"abc"}"#, &huge, &wrong_purpose, "not json"] {
+        for body in [
+            "{}",
+            r#"{"token":""}"#,
+            r#"{"token":"abc"}"#,
+            &huge,
+            &wrong_purpose,
+            "not json",
+        ] {
             let Outcome::Fail(failure) = strategy.authenticate(&json(body)).await else {
                 panic!("{body}: not a failure");
             };
-            assert_eq!((failure.status().as_u16(), failure.code()), (400, "invalid_link"), "{body}");
+            assert_eq!(
+                (failure.status().as_u16(), failure.code()),
+                (400, "invalid_link"),
+                "{body}"
+            );
             assert_eq!(failure.message(), invalid_link().message());
         }
     }

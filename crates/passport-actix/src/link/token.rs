@@ -202,9 +202,15 @@ mod tests {
     #[test]
     fn a_presented_token_must_have_the_shape_of_ours() {
         let token = LinkToken::generate();
-        assert_eq!(LinkTokenHash::of_presented(token.as_str()), Some(token.hash()));
+        assert_eq!(
+            LinkTokenHash::of_presented(token.as_str()),
+            Some(token.hash())
+        );
         assert_eq!(LinkTokenHash::of_presented(&token.as_str()[..42]), None);
-        assert_eq!(LinkTokenHash::of_presented(&format!("{}=", &token.as_str()[..42])), None);
+        assert_eq!(
+            LinkTokenHash::of_presented(&format!("{}=", &token.as_str()[..42])),
+            None
+        );
         assert_eq!(LinkTokenHash::of_presented(""), None);
     }
 

@@ -76,7 +76,10 @@ impl MailMetrics {
         registry.register(Box::new(depth.clone()))?;
         Ok(Self {
             queued: counter("passport_mail_queued_total", "Mails queued in the outbox")?,
-            sent: counter("passport_mail_sent_total", "Mails accepted by the SMTP server")?,
+            sent: counter(
+                "passport_mail_sent_total",
+                "Mails accepted by the SMTP server",
+            )?,
             failures: counter(
                 "passport_mail_failures_total",
                 "Delivery tries that failed (the mail is retried or given up)",
@@ -247,7 +250,10 @@ pub fn mount(cfg: &mut web::ServiceConfig, mail: &Mail) {
     }
     if settings.magic_links {
         routes.push(("/login/email", web::post().to(routes::login_email)));
-        routes.push(("/login/email/verify", web::post().to(routes::login_email_verify)));
+        routes.push((
+            "/login/email/verify",
+            web::post().to(routes::login_email_verify),
+        ));
     }
     if settings.email_verification == EmailVerification::Required {
         routes.push(("/email/verify", web::post().to(routes::verify_email)));

@@ -12,7 +12,9 @@ use crate::openapi::{Error, TokenPair};
 #[derive(Serialize, ToSchema)]
 pub struct Accepted {
     /// A fixed sentence per route.
-    #[schema(example = "If that address has an account, a link to reset its password is on its way")]
+    #[schema(
+        example = "If that address has an account, a link to reset its password is on its way"
+    )]
     pub message: String,
 }
 

@@ -135,13 +135,12 @@ fn build(from: Mailbox, mail: &QueuedMail) -> Result<Message, SendError> {
         permanent: true,
         message: message.to_owned(),
     };
-    if mail.recipient.chars().any(char::is_control) || mail.subject.chars().any(char::is_control)
-    {
+    if mail.recipient.chars().any(char::is_control) || mail.subject.chars().any(char::is_control) {
         return Err(poison("a control character in the recipient or subject"));
     }
-    let to = Mailbox::from_str(&mail.recipient).map_err(|_| poison("the recipient does not parse"))?;
-    let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::SevenBit)
-        .unwrap_or_else(|_| Body::new(mail.body.clone()));
+    let to =
+        Mailbox::from_str(&mail.recipient).map_err(|_| poison("the recipient does not parse"))?;
+    let body = seven_bit(&mail.body).unwrap_or_else(|| Body::new(mail.body.clone()));
     Message::builder()
         .from(from)
         .to(to)
@@ -149,6 +148,23 @@ fn build(from: Mailbox, mail: &QueuedMail) -> Result<Message, SendError> {
         .header(ContentType::TEXT_PLAIN)
         .body(body)
         .map_err(|e| poison(&format!("the message cannot be built: {e}")))
+}
+
+/// The body as is, 7bit with CRLF line ends, when it is ASCII text whose lines fit RFC 5322's
+/// 998 characters: a link longer than 78 characters stays on one line, never folded by
+/// quoted-printable (which would break it for a reader that does not decode).
+fn seven_bit(text: &str) -> Option<Body> {
+    let fits = text.is_ascii()
+        && !text.chars().any(|c| c.is_control() && c != '\n')
+        && text.lines().all(|line| line.len() <= 998);
+    if !fits {
+        return None;
+    }
+    let crlf = text.replace('\n', "\r\n");
+    Some(Body::dangerous_pre_encoded(
+        crlf.into_bytes(),
+        ContentTransferEncoding::SevenBit,
+    ))
 }
 
 /// The delivery loop of one instance.

@@ -7,7 +7,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::link::{LinkPurpose, LinkTokenHash, invalid_link};
 use passport_actix::local::{NewPasswordError, normalize_email};
-use passport_actix::{AuthRequest, Authenticate, Failure, FailureKind, Outcome, failure_response, read_fields};
+use passport_actix::{
+    AuthRequest, Authenticate, Failure, FailureKind, Outcome, failure_response, read_fields,
+};
 use serde_json::json;
 
 use super::{EmailVerification, Mail};
@@ -15,7 +17,9 @@ use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::Auth;
 use crate::errors::unexpected;
 use crate::routes::{LoginMethod, complete_login};
-use crate::store::{Eligible, LinkRequest, LinkRequestPlan, PendingSignup, SignupPlan, Store, User};
+use crate::store::{
+    Eligible, LinkRequest, LinkRequestPlan, PendingSignup, SignupPlan, Store, User,
+};
 
 /// The answer of `/password/forgot`, `/login/email` and `/email/resend`.
 pub const FORGOT_MESSAGE: &str =
@@ -43,7 +47,10 @@ async fn fields<const N: usize>(
     let fields = read_fields(&request, names)
         .await
         .map_err(|failure| failure_response(&[failure]))?;
-    if fields.iter().all(|f| f.as_deref().is_some_and(|v| !v.is_empty())) {
+    if fields
+        .iter()
+        .all(|f| f.as_deref().is_some_and(|v| !v.is_empty()))
+    {
         return Ok(fields.map(Option::unwrap_or_default));
     }
     Err(failure_response(&[Failure::missing_credentials(format!(
@@ -94,7 +101,10 @@ fn request_link(mail: &Mail, raw_email: &str, purpose: LinkPurpose, eligible: El
                 mail.queued(purpose.as_str());
             }
             Ok(LinkRequest::Suppressed) => {
-                tracing::debug!(kind = purpose.as_str(), "mail held back by MAIL_RESEND_SECONDS")
+                tracing::debug!(
+                    kind = purpose.as_str(),
+                    "mail held back by MAIL_RESEND_SECONDS"
+                )
             }
             Ok(LinkRequest::NotApplicable) => {}
             Err(error) => tracing::warn!(%error, kind = purpose.as_str(), "queuing a mail failed"),
@@ -141,7 +151,11 @@ pub async fn reset_password(
             "Missing field: new_password required",
         )]);
     };
-    let password_hash = match auth.passwords.hash_new_password(&user.email, &new_password).await {
+    let password_hash = match auth
+        .passwords
+        .hash_new_password(&user.email, &new_password)
+        .await
+    {
         Ok(hash) => hash,
         Err(NewPasswordError::Policy(failure) | NewPasswordError::Busy(failure)) => {
             return failure_response(&[failure]);
@@ -356,7 +370,9 @@ pub async fn refuse_unverified(req: &HttpRequest, user: &User) -> Option<HttpRes
             "email_not_verified",
             "Confirm your address first: open the link mailed to you (or ask for a new one)",
         )])),
-        Err(error) => Some(unexpected(error.into_strategy_error("checking the address"))),
+        Err(error) => Some(unexpected(
+            error.into_strategy_error("checking the address"),
+        )),
     }
 }
 

@@ -110,7 +110,10 @@ impl SmtpUrl {
             ),
             _ => (hostport.to_owned(), None),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         if host.is_empty() {
             return Err(invalid("the host is missing"));
         }
@@ -217,23 +220,24 @@ impl MailSettings {
         environment: Environment,
         bind_port: u16,
     ) -> Result<Self, ConfigError> {
-        let seconds = |name: &'static str, default: u64, min: u64| -> Result<Duration, ConfigError> {
-            match get(name) {
-                None => Ok(Duration::from_secs(default)),
-                Some(value) => match value.parse::<u64>() {
-                    Ok(n) if n >= min && n <= u64::from(u32::MAX) => Ok(Duration::from_secs(n)),
-                    _ => Err(ConfigError::Invalid {
-                        name,
-                        value,
-                        expected: if min == 0 {
-                            "a number of seconds (0 or more)"
-                        } else {
-                            "a positive number of seconds"
-                        },
-                    }),
-                },
-            }
-        };
+        let seconds =
+            |name: &'static str, default: u64, min: u64| -> Result<Duration, ConfigError> {
+                match get(name) {
+                    None => Ok(Duration::from_secs(default)),
+                    Some(value) => match value.parse::<u64>() {
+                        Ok(n) if n >= min && n <= u64::from(u32::MAX) => Ok(Duration::from_secs(n)),
+                        _ => Err(ConfigError::Invalid {
+                            name,
+                            value,
+                            expected: if min == 0 {
+                                "a number of seconds (0 or more)"
+                            } else {
+                                "a positive number of seconds"
+                            },
+                        }),
+                    },
+                }
+            };
         let flag = |name: &'static str| -> Result<Option<bool>, ConfigError> {
             get(name)
                 .map(|value| {
@@ -245,7 +249,9 @@ impl MailSettings {
                 })
                 .transpose()
         };
-        let smtp_url = get("SMTP_URL").map(|url| SmtpUrl::parse(&url)).transpose()?;
+        let smtp_url = get("SMTP_URL")
+            .map(|url| SmtpUrl::parse(&url))
+            .transpose()?;
         let from_given = get("MAIL_FROM").is_some();
         let from = match get("MAIL_FROM") {
             None => Mailbox::from_str("passport-server <no-reply@localhost>").map_err(|_| {
@@ -382,6 +388,7 @@ fn parse_public_url(value: &str) -> Result<String, ConfigError> {
         .or_else(|| value.strip_prefix("http://"))
         .ok_or_else(invalid)?;
     if rest.is_empty()
+        || value.len() > 512
         || rest.starts_with('/')
         || value.chars().any(|c| c.is_control() || c.is_whitespace())
         || value.contains(['?', '#', '@'])
@@ -398,8 +405,10 @@ mod tests {
     use super::*;
 
     fn read(vars: &[(&str, &str)], environment: Environment) -> Result<MailSettings, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
         MailSettings::from_lookup(&|name| map.get(name).cloned(), environment, 3000)
     }
 
@@ -413,21 +422,38 @@ mod tests {
         assert!(!debug.contains("p@ss") && !debug.contains("ada"), "{debug}");
         let tls = SmtpUrl::parse("smtps://mail.example").unwrap();
         assert_eq!((tls.port, tls.security), (465, SmtpSecurity::Tls));
-        assert_eq!(SmtpUrl::parse("smtp://127.0.0.1:25").unwrap().security, SmtpSecurity::Plain);
-        for bad in ["http://x", "smtp://", "smtp://h:port", "smtps://h?tls=starttls", "smtp://h?x=1"] {
+        assert_eq!(
+            SmtpUrl::parse("smtp://127.0.0.1:25").unwrap().security,
+            SmtpSecurity::Plain
+        );
+        for bad in [
+            "http://x",
+            "smtp://",
+            "smtp://h:port",
+            "smtps://h?tls=starttls",
+            "smtp://h?x=1",
+        ] {
             let err = SmtpUrl::parse(bad).unwrap_err().to_string();
             assert!(err.contains("SMTP_URL"), "{bad}: {err}");
         }
-        let err = SmtpUrl::parse("ftp://ada:hunter2@h").unwrap_err().to_string();
+        let err = SmtpUrl::parse("ftp://ada:hunter2@h")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]
     fn header_injection_through_mail_from_is_refused() {
         for bad in ["a@b.co\r\nBcc: x@y.z", "a@b.co\nX: y", "not an address"] {
-            assert!(read(&[("MAIL_FROM", bad)], Environment::Development).is_err(), "{bad:?}");
+            assert!(
+                read(&[("MAIL_FROM", bad)], Environment::Development).is_err(),
+                "{bad:?}"
+            );
         }
-        let ok = read(&[("MAIL_FROM", "Passport <no-reply@example.com>")], Environment::Development);
+        let ok = read(
+            &[("MAIL_FROM", "Passport <no-reply@example.com>")],
+            Environment::Development,
+        );
         assert_eq!(ok.unwrap().from.email.to_string(), "no-reply@example.com");
     }
 
@@ -442,7 +468,13 @@ mod tests {
         assert!(s.password_reset && s.magic_links);
         assert!(s.problems(Environment::Development).is_empty());
         assert!(read(&[("EMAIL_VERIFICATION", "maybe")], Environment::Development).is_err());
-        assert!(read(&[("PUBLIC_URL", "https://a.example/?x")], Environment::Development).is_err());
+        assert!(
+            read(
+                &[("PUBLIC_URL", "https://a.example/?x")],
+                Environment::Development
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -450,10 +482,17 @@ mod tests {
         let quiet = read(&[], Environment::Production).unwrap();
         assert!(!quiet.any_feature_on());
         assert!(quiet.problems(Environment::Production).is_empty());
-        for on in [("EMAIL_VERIFICATION", "required"), ("PASSWORD_RESET", "true"), ("MAGIC_LINKS", "true")] {
+        for on in [
+            ("EMAIL_VERIFICATION", "required"),
+            ("PASSWORD_RESET", "true"),
+            ("MAGIC_LINKS", "true"),
+        ] {
             let s = read(&[on], Environment::Production).unwrap();
             let problems = s.problems(Environment::Production);
-            assert!(problems.iter().any(|p| p.starts_with("SMTP_URL")), "{on:?}: {problems:?}");
+            assert!(
+                problems.iter().any(|p| p.starts_with("SMTP_URL")),
+                "{on:?}: {problems:?}"
+            );
         }
         let full = read(
             &[

@@ -121,7 +121,8 @@ where
     }
 
     /// Records a mail of `kind` to `key` unless one was recorded less than `interval` ms
-    /// ago: `true` if this one may go.
+    /// ago: `true` if this one may go. An interval of 0 is no limit (nothing is recorded:
+    /// concurrent requests, whose clocks may be a millisecond apart, all go).
     async fn throttle_mail(
         conn: &mut DB::Connection,
         key: &str,
@@ -129,6 +130,9 @@ where
         now: i64,
         interval: i64,
     ) -> Result<bool, sqlx::Error> {
+        if interval <= 0 {
+            return Ok(true);
+        }
         let row = sqlx::query(
             "INSERT INTO mail_throttle (address_key, kind, last_sent_at) VALUES ($1, $2, $3)
              ON CONFLICT (address_key, kind) DO UPDATE SET last_sent_at = $3
@@ -226,8 +230,13 @@ where
         link: &NewLink<Uuid>,
     ) -> Result<(), sqlx::Error> {
         let mut tx = Self::begin_write(conn).await?;
-        Self::revoke_links(&mut *tx, link.user, Some(link.purpose.as_str()), link.created_at_ms)
-            .await?;
+        Self::revoke_links(
+            &mut *tx,
+            link.user,
+            Some(link.purpose.as_str()),
+            link.created_at_ms,
+        )
+        .await?;
         Self::insert_link(&mut *tx, link).await?;
         tx.commit().await
     }
@@ -257,8 +266,13 @@ where
             return Ok(LinkRequest::NotApplicable);
         };
         let (new_link, mail) = (link.compose)(&account.user);
-        Self::revoke_links(&mut *tx, account.user.id, Some(new_link.purpose.as_str()), now)
-            .await?;
+        Self::revoke_links(
+            &mut *tx,
+            account.user.id,
+            Some(new_link.purpose.as_str()),
+            now,
+        )
+        .await?;
         Self::insert_link(&mut *tx, &new_link).await?;
         Self::insert_mail(&mut *tx, &mail, now).await?;
         tx.commit().await?;
@@ -561,7 +575,9 @@ where
     }
 
     /// The soonest time a waiting mail is due (Unix ms), if any.
-    pub(super) async fn next_mail_due(conn: &mut DB::Connection) -> Result<Option<i64>, sqlx::Error> {
+    pub(super) async fn next_mail_due(
+        conn: &mut DB::Connection,
+    ) -> Result<Option<i64>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT min(CASE WHEN locked_until IS NOT NULL AND locked_until > next_attempt_at
                              THEN locked_until ELSE next_attempt_at END) AS due
@@ -674,7 +690,11 @@ impl Store {
 
     /// Uses up `user_id`'s verification link and marks the address verified; `false` if
     /// the link is no longer valid.
-    pub async fn verify_email(&self, hash: &LinkTokenHash, user_id: Uuid) -> Result<bool, StoreError> {
+    pub async fn verify_email(
+        &self,
+        hash: &LinkTokenHash,
+        user_id: Uuid,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         run!(self, verify_email(hash.as_str(), user_id, now))
     }
@@ -701,7 +721,11 @@ impl Store {
     }
 
     /// Claims due mails for `lease_ms` (see [`Sql::claim_mails`]).
-    pub async fn claim_mails(&self, lease_ms: i64, limit: i64) -> Result<Vec<QueuedMail>, StoreError> {
+    pub async fn claim_mails(
+        &self,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
         let now = now_ms();
         run!(self, claim_mails(now, lease_ms, limit))
     }
@@ -754,6 +778,9 @@ impl LinkStore for Store {
         purpose: LinkPurpose,
         now_ms: i64,
     ) -> Result<Option<User>, StoreError> {
-        run!(self, use_link(token_hash.as_str(), purpose.as_str(), now_ms))
+        run!(
+            self,
+            use_link(token_hash.as_str(), purpose.as_str(), now_ms)
+        )
     }
 }
