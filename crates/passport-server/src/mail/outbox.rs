@@ -75,8 +75,15 @@ impl Mailer {
     pub fn from_settings(settings: &MailSettings) -> anyhow::Result<Self> {
         let from = settings.from.clone();
         let Some(url) = &settings.smtp_url else {
+            if settings.any_feature_on() {
+                tracing::warn!(
+                    "SMTP_URL is unset: mails (links included) are written to the log instead of \
+                     sent (development only; APP_ENV=production refuses this)"
+                );
+            }
             return Ok(Self::Log { from });
         };
+        tracing::info!(smtp = %url.address(), security = ?url.security, "mail goes out by SMTP");
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(url.host.clone())
             .port(url.port)
             .timeout(Some(settings.smtp_timeout));
