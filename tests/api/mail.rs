@@ -179,9 +179,32 @@ async fn forgot_and_reset(backend: Backend) {
     assert_eq!(app.login(email, NEW_PASSWORD).await.status(), 200);
 }
 
+/// The Prometheus text of the app's metrics listener.
+async fn scrape(app: &TestApp) -> String {
+    let port = app.metrics_port.expect("METRICS_ADDR is set");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    app.client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The audit events recorded, as (event, outcome).
+async fn audit_events(app: &TestApp) -> Vec<(String, String)> {
+    let pool = app.db.pool().await;
+    sqlx::query_as("SELECT event, outcome FROM audit_events ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+}
+
 async fn magic_link_login(backend: Backend) {
     let smtp = SmtpServer::start().await;
-    let app = mail_app(backend, &smtp, &[]).await;
+    let app = mail_app(backend, &smtp, &[("METRICS_ADDR", "127.0.0.1:0")]).await;
     let email = "grace@example.com";
     assert_eq!(app.signup(email, PASSWORD).await.status(), 201);
 
@@ -219,6 +242,32 @@ async fn magic_link_login(backend: Backend) {
     let reset = nth_token(&smtp, email, 2, "/reset-password").await;
     let wrong_purpose = post(&app, "/login/email/verify", json!({ "token": reset })).await;
     assert_invalid_link(&wrong_purpose, &reused);
+
+    // Metrics: two mails queued and sent; the outbox empty. Audit: the login and the refusals.
+    outbox_drained(&app).await;
+    let metrics = within(MAIL_WAIT, || async {
+        let text = scrape(&app).await;
+        text.contains("passport_mail_outbox_depth 0")
+            && text.contains(r#"passport_mail_sent_total{kind="magic_login"} 1"#)
+    })
+    .await;
+    assert!(metrics.is_some(), "{}", scrape(&app).await);
+    let text = scrape(&app).await;
+    for line in [
+        r#"passport_mail_queued_total{kind="magic_login"} 1"#,
+        r#"passport_mail_queued_total{kind="password_reset"} 1"#,
+        r#"passport_mail_sent_total{kind="password_reset"} 1"#,
+        r#"passport_mail_failures_total{kind="magic_login"} 0"#,
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    let events = audit_events(&app).await;
+    let magic: Vec<&str> = events
+        .iter()
+        .filter(|(event, _)| event == "magic_link_login")
+        .map(|(_, outcome)| outcome.as_str())
+        .collect();
+    assert_eq!(magic, ["success", "failure", "failure", "failure"]);
 }
 
 async fn verified_signup(backend: Backend) {
@@ -452,15 +501,33 @@ async fn a_poison_mail_is_given_up(backend: Backend) {
     smtp.wait_for("fine@example.com", 1, MAIL_WAIT).await;
     outbox_drained(&app).await;
     let pool = app.db.pool().await;
-    let (attempts, failed, error): (i64, Option<i64>, Option<String>) = sqlx::query_as(
-        "SELECT CAST(attempts AS BIGINT), failed_at, last_error FROM mail_outbox WHERE recipient = 'poison@example.com'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (attempts, failed, error, body): (i64, Option<i64>, Option<String>, Option<String>) =
+        sqlx::query_as(
+            "SELECT CAST(attempts AS BIGINT), failed_at, last_error, body FROM mail_outbox
+             WHERE recipient = 'poison@example.com'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(attempts, 2);
     assert!(failed.is_some());
     assert!(error.unwrap_or_default().contains("550"));
+    assert_eq!(body, None, "the link is erased from a given-up mail");
+    // A sent mail keeps no body either, and links are stored as hashes only.
+    let (bodies,): (i64,) =
+        sqlx::query_as("SELECT CAST(count(*) AS BIGINT) FROM mail_outbox WHERE body IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(bodies, 0);
+    let token = smtp.mails_to("fine@example.com")[0].token(PUBLIC_URL, "/reset-password");
+    let (stored,): (i64,) =
+        sqlx::query_as("SELECT CAST(count(*) AS BIGINT) FROM one_time_links WHERE token_hash = $1")
+            .bind(token.as_str())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 0, "the token itself is never stored");
 }
 
 on_both_backends!(
