@@ -530,7 +530,76 @@ async fn a_poison_mail_is_given_up(backend: Backend) {
     assert_eq!(stored, 0, "the token itself is never stored");
 }
 
+/// Registered (verified, unverified, password-less) and unknown addresses get the same
+/// `/password/forgot` answer; every registered one gets a link; a reset verifies the address.
+async fn every_registered_address_can_reset_and_no_answer_differs(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp, &[("EMAIL_VERIFICATION", "required")]).await;
+    let (verified, unverified, openid) = ("v@example.com", "u@example.com", "o@example.com");
+    app.signup(verified, PASSWORD).await;
+    let token = nth_token(&smtp, verified, 1, "/verify-email").await;
+    let ok = post(
+        &app,
+        "/email/verify",
+        json!({ "token": token, "password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    app.signup(unverified, PASSWORD).await;
+    smtp.wait_for(unverified, 1, MAIL_WAIT).await;
+    // A user created by an OpenID login has no password ('!').
+    let pool = app.db.pool().await;
+    let id = uuid::Uuid::new_v4();
+    sqlx::query(&format!(
+        "INSERT INTO users (id, email, password_hash) VALUES ('{id}', '{openid}', '!')"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let reference = post(
+        &app,
+        "/password/forgot",
+        json!({ "email": "none@example.com" }),
+    )
+    .await;
+    assert_eq!(
+        (reference.status, reference.body.as_str()),
+        (202, FORGOT_BODY)
+    );
+    for address in [verified, unverified, openid] {
+        let answer = post(&app, "/password/forgot", json!({ "email": address })).await;
+        assert_eq!(
+            (answer.status, &answer.body),
+            (202, &reference.body),
+            "{address}"
+        );
+    }
+    let unverified_reset = nth_token(&smtp, unverified, 2, "/reset-password").await;
+    nth_token(&smtp, verified, 2, "/reset-password").await;
+    let openid_reset = nth_token(&smtp, openid, 1, "/reset-password").await;
+    // The unverified address becomes verified by the reset; the OpenID user gets a password.
+    assert_eq!(app.login(unverified, PASSWORD).await.status(), 403);
+    for (address, token) in [(unverified, &unverified_reset), (openid, &openid_reset)] {
+        let done = post(
+            &app,
+            "/password/reset",
+            json!({ "token": token, "new_password": NEW_PASSWORD }),
+        )
+        .await;
+        assert_eq!(done.status, 204, "{address}: {}", done.body);
+        assert_eq!(
+            app.login(address, NEW_PASSWORD).await.status(),
+            200,
+            "{address}"
+        );
+    }
+    outbox_drained(&app).await;
+    assert!(smtp.mails_to("none@example.com").is_empty());
+}
+
 on_both_backends!(
+    every_registered_address_can_reset_and_no_answer_differs,
     forgot_and_reset,
     magic_link_login,
     verified_signup,
