@@ -30,6 +30,7 @@
 #   (a) GET /bench/plain  (b0) GET /bench/bare (a bare actix route verifying the token with
 #   jsonwebtoken, no passport, no DB: the floor)  (b) GET /bench/guarded (passport JWT, no DB)
 #   (c) GET /user/profile (JWT + session liveness)  (c') the same with ?secret_token=
+#   (c'') GET /user/profile by the session cookie of POST /login?session=cookie
 #   (d) GET /bench/db (one DB query, no auth)  (n) the seeds' Node app, GET /user/profile?secret_token=
 #   (e) POST /login saturated  (f) GET /user/profile while (e) runs
 #   (g) POST /token/refresh saturated, every request with a never-used refresh token
@@ -285,6 +286,12 @@ USER_ID=$(printf '%s' "$signup" | jq -er .user.id) || fail "signup failed: $sign
 login=$(curl -s --max-time 30 -X POST "$BASE/login" -H 'content-type: application/json' \
   -d '{"email":"profile@bench.test","password":"correct horse battery staple"}')
 TOKEN=$(printf '%s' "$login" | jq -er .token) || fail "login failed: $login"
+# A browser session of the same user, for the cookie scenario (c_cookie).
+COOKIE=$(curl -s --max-time 30 -D - -o /dev/null -X POST "$BASE/login?session=cookie" \
+  -H 'content-type: application/json' \
+  -d '{"email":"profile@bench.test","password":"correct horse battery staple"}' |
+  tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' | head -n 1)
+[ -n "$COOKIE" ] || fail "the cookie login set no cookie"
 stop_server
 SEED_HASH=$("$HASH_BIN" hash "$COST" "$PASSWORD")
 first_step=${USER_STEPS%% *}
@@ -308,6 +315,8 @@ for path in /bench/plain /bench/bare /bench/guarded /user/profile "/bench/db?id=
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "$AUTH" "$BASE$path")
   [ "$code" = 200 ] || fail "GET $path answered $code"
 done
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Cookie: $COOKIE" "$BASE/user/profile")
+[ "$code" = 200 ] || fail "GET /user/profile by the session cookie answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $(head -n 1 "$LOGS/flood-tokens.txt")" "$BASE/user/profile")
 [ "$code" = 200 ] || fail "GET /user/profile with a signed bench token answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 30 -X POST "$BASE/login" -H 'content-type: application/json' \
@@ -342,6 +351,9 @@ get_scenario b /bench/guarded
 get_scenario c /user/profile
 start_server c_query "$DB_URL"
 measure c_query "$CONNECTIONS" "$BASE/user/profile?secret_token=$TOKEN"
+stop_server
+start_server c_cookie "$DB_URL"
+measure c_cookie "$CONNECTIONS" -H "Cookie: $COOKIE" "$BASE/user/profile"
 stop_server
 get_scenario d "/bench/db?id=$USER_ID"
 get_scenario a_info /bench/plain RUST_LOG=info
@@ -462,6 +474,7 @@ label_of() {
     b) echo "(b) GET /bench/guarded (passport, no DB)" ;;
     c) echo "(c) GET /user/profile (Bearer)" ;;
     c_query) echo "(c') GET /user/profile?secret_token=" ;;
+    c_cookie) echo "(c'') GET /user/profile (session cookie)" ;;
     d) echo "(d) GET /bench/db (DB, no auth)" ;;
     n) echo "(n) Node seed app /user/profile?secret_token" ;;
     e) echo "(e) POST /login, $LOGIN_CONNECTIONS conns (all answers)" ;;
@@ -473,7 +486,7 @@ label_of() {
     j_*) echo "(j) POST /login, 1 conn, ${1#j_} users" ;;
   esac
 }
-KEYS=(a a_info b0 b c c_query d n e f f_login g)
+KEYS=(a a_info b0 b c c_query c_cookie d n e f f_login g)
 KEYS+=(i)
 [ "$WIDE_TOKENS" -gt 0 ] && KEYS+=(i_wide)
 KEYS+=("${J_KEYS[@]}")
@@ -503,6 +516,8 @@ eh=$(calc "${LOGIN_OK_RPS[e]} / $HASH_LIMIT")
 probe_p99=$(field p99_ms "$PROBE_LINE")
 target "(c') /user/profile >= 25 x the seeds' Node app (n)" "$vs_node x" "$(verdict "$vs_node >= 25")"
 target "(c) /user/profile >= 0.5 x the bare floor (b0)" "$vs_floor x" "$(verdict "$vs_floor >= 0.5")"
+cookie_vs_bearer=$(calc "${RPS[c_cookie]} / ${RPS[c]}")
+target "(c'') cookie /user/profile within 10 % of Bearer (c)" "$cookie_vs_bearer x" "$(verdict "$cookie_vs_bearer >= 0.90")"
 target "storm: (f)/(c) throughput >= 0.5" "$fc" "$(verdict "$fc >= 0.5")"
 target "storm: (f) p99 <= 3 x (c) p99 (${P99[c]} ms)" "$fp x" "$(verdict "$fp <= 3")"
 target "storm: logins during (f) >= 0.25 x hash limit ($HASH_LIMIT/s)" "$storm_logins x" "$(verdict "$storm_logins >= 0.25")"

@@ -598,7 +598,48 @@ async fn every_registered_address_can_reset_and_no_answer_differs(backend: Backe
     assert!(smtp.mails_to("none@example.com").is_empty());
 }
 
+/// `POST /login/email/verify?session=cookie`: the user and a session cookie; from another
+/// site it is refused before the link is used up.
+async fn a_magic_link_can_start_a_cookie_session(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(backend, &smtp, &[]).await;
+    let email = "cookie@example.com";
+    assert_eq!(app.signup(email, PASSWORD).await.status(), 201);
+    post(&app, "/login/email", json!({ "email": email })).await;
+    let token = nth_token(&smtp, email, 1, "/magic-login").await;
+    let url = app.url("/login/email/verify?session=cookie");
+    let cross = Captured::from(
+        app.client
+            .post(&url)
+            .header("origin", "https://evil.example")
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    cross.assert_error(403, "cross_origin_request");
+    let login = Captured::from(
+        app.client
+            .post(&url)
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.json()["user"]["email"], email);
+    assert!(login.json().get("token").is_none());
+    let cookie = login.header("set-cookie").unwrap_or_default();
+    assert!(
+        cookie.starts_with("passport_session=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+}
+
 on_both_backends!(
+    a_magic_link_can_start_a_cookie_session,
     every_registered_address_can_reset_and_no_answer_differs,
     forgot_and_reset,
     magic_link_login,

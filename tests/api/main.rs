@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod cookies;
 mod cors;
 mod demo;
 mod edges;

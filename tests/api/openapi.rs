@@ -9,14 +9,13 @@ use serde_json::Value;
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// Paths probed besides the documented ones: plausible routes that must not exist.
-const UNDOCUMENTED: [&str; 14] = [
+const UNDOCUMENTED: [&str; 13] = [
     "/",
     "/metrics",
     "/bench/plain",
     "/bench/db",
     "/bench/guarded",
     "/bench/bare",
-    "/user/sessions",
     "/user/profile/extra",
     "/token",
     "/register",
@@ -84,6 +83,8 @@ async fn the_document_is_valid_openapi_3_1_with_both_encodings_errors_and_token_
     assert_eq!(schemes["secret_token"]["type"], "apiKey");
     assert_eq!(schemes["secret_token"]["in"], "query");
     assert_eq!(schemes["secret_token"]["name"], "secret_token");
+    assert_eq!(schemes["session_cookie"]["type"], "apiKey");
+    assert_eq!(schemes["session_cookie"]["in"], "cookie");
 
     // The error schema is {error, message}.
     let error = &doc["components"]["schemas"]["Error"];
@@ -120,10 +121,14 @@ async fn the_document_is_valid_openapi_3_1_with_both_encodings_errors_and_token_
                 }
             }
             // Guarded routes name both transports.
-            if ["/logout", "/user", "/user/profile", "/user/password"].contains(&path.as_str()) {
+            if ["/logout", "/user", "/user/profile", "/user/password"].contains(&path.as_str())
+                || path.starts_with("/user/sessions")
+            {
                 let security = serde_json::to_string(&operation["security"]).unwrap();
                 assert!(
-                    security.contains("bearer") && security.contains("secret_token"),
+                    security.contains("bearer")
+                        && security.contains("secret_token")
+                        && security.contains("session_cookie"),
                     "{name}: {security}"
                 );
             }

@@ -18,11 +18,13 @@ pub(crate) struct Chain<U> {
     body_read_timeout: Duration,
 }
 
-/// What a whole chain decided: the [`Outcome`] of the strategy that ended it, or every
-/// failure when all of them failed (never empty).
+/// What a whole chain decided: the [`Outcome`] of the strategy that ended it, every failure
+/// when none succeeded and at least one failed (never empty), or `NoneApplied` when every
+/// strategy passed ("not mine").
 pub(crate) enum ChainResult<U> {
     Decided(Outcome<U>),
     Failed(Vec<Failure>),
+    NoneApplied,
 }
 
 impl<U> ChainResult<U> {
@@ -34,6 +36,7 @@ impl<U> ChainResult<U> {
                 let index = crate::responder::most_specific(&failures);
                 Outcome::Fail(failures.swap_remove(index))
             }
+            Self::NoneApplied => Outcome::Pass,
         }
     }
 
@@ -68,8 +71,9 @@ impl<U: 'static> Chain<U> {
         self.body_read_timeout
     }
 
-    /// Runs the strategies in order: the first success, pass, error or redirect ends the
-    /// chain; failures pile up.
+    /// Runs the strategies in order: the first success, error or redirect ends the chain;
+    /// failures pile up; a pass means "not mine" and the next strategy runs (Passport's
+    /// `pass` never authenticates anyone, so a chain of passes decides nothing).
     pub(crate) async fn run(&self, req: &AuthRequest) -> ChainResult<U> {
         let mut failures = Vec::new();
         for (name, strategy) in &self.steps {
@@ -88,7 +92,7 @@ impl<U: 'static> Chain<U> {
                     );
                     failures.push(failure);
                 }
-                Outcome::Pass => return ChainResult::Decided(Outcome::Pass),
+                Outcome::Pass => tracing::debug!(strategy = %name, "strategy passed"),
                 Outcome::Error(error) => {
                     tracing::error!(strategy = %name, error = %error.chain(), "authentication error");
                     return ChainResult::Decided(Outcome::Error(error));
@@ -98,13 +102,19 @@ impl<U: 'static> Chain<U> {
                 }
             }
         }
-        ChainResult::Failed(failures)
+        if failures.is_empty() {
+            ChainResult::NoneApplied
+        } else {
+            ChainResult::Failed(failures)
+        }
     }
 
-    /// The response for failures, errors and redirects; success and pass have none.
+    /// The response for failures, errors and redirects, and the `401` of a required guard
+    /// whose strategies all passed; success has none.
     pub(crate) fn respond_result(&self, req: &HttpRequest, result: ChainResult<U>) -> HttpResponse {
         match result {
             ChainResult::Failed(failures) => self.responder.failures(req, &failures),
+            ChainResult::NoneApplied => self.responder.failures(req, &[nobody_authenticated()]),
             ChainResult::Decided(outcome) => self.respond(req, outcome),
         }
     }
@@ -117,4 +127,9 @@ impl<U: 'static> Chain<U> {
             Outcome::Success { .. } | Outcome::Pass => HttpResponse::NoContent().finish(),
         }
     }
+}
+
+/// The failure of a required guard whose every strategy passed: no credentials it knows.
+pub(crate) fn nobody_authenticated() -> Failure {
+    Failure::missing("unauthorized", "Authentication required")
 }

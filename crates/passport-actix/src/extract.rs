@@ -16,15 +16,14 @@ use crate::responder::ErrorBody;
 pub(crate) enum AuthState<U> {
     Authenticated { user: U, info: Info },
     Anonymous,
-    Passed,
 }
 
 /// The user authenticated by the guarding middleware (Passport's `req.user`), with its
 /// [`Info`] (Passport's `req.authInfo`).
 ///
 /// If no [`Authenticator`](crate::Authenticator) for this user type wraps the route, extraction
-/// fails with a `500` whose logged message says which middleware to register; if the chain
-/// passed or let an anonymous request through, it fails with `401`.
+/// fails with a `500` whose logged message says which middleware to register; if an optional
+/// guard let an anonymous request through, it fails with `401`.
 ///
 /// # Examples
 ///
@@ -99,8 +98,8 @@ pub enum ExtractError {
         /// The user type it asked for.
         user_type: &'static str,
     },
-    /// The middleware ran but authenticated nobody (a strategy passed, or an optional guard
-    /// let an anonymous request through).
+    /// The middleware ran but authenticated nobody (an optional guard let an anonymous
+    /// request through).
     #[error("the request is not authenticated")]
     NotAuthenticated,
 }
@@ -139,7 +138,7 @@ fn lookup<U: Clone + 'static>(
             user: user.clone(),
             info: info.clone(),
         })),
-        Some(AuthState::Anonymous | AuthState::Passed) => Ok(None),
+        Some(AuthState::Anonymous) => Ok(None),
     }
 }
 

@@ -34,8 +34,10 @@
 //!
 //! # Register it and guard a scope
 //!
-//! Chains run in order: the first success, pass or error ends the chain; when every strategy
-//! fails, one response carries every challenge. An unknown name is an error when the guard is
+//! Chains run in order: the first success, error or redirect ends the chain; a strategy that
+//! passes ("not mine") hands over to the next; when every strategy fails, one response
+//! carries every challenge, and a guard whose strategies all pass answers `401` (it fails
+//! closed). An unknown name is an error when the guard is
 //! built, not at the first request.
 //!
 //! ```
@@ -193,6 +195,18 @@
 //! check it in the JWT strategy's verify callback through a [`session::LivenessCache`], so
 //! that revocation is honoured without a database round trip per request.
 //!
+//! # Browser sessions
+//!
+//! For a browser app, keep the credential where scripts cannot read it: an `HttpOnly` cookie.
+//! [`session::Sessions::start_cookie`] starts a session named by a random cookie value (only
+//! its digest is stored), [`session::SessionCookie`] writes the `Set-Cookie` of a login and a
+//! logout with safe attributes (`HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` with the
+//! `__Host-` name), and [`session::SessionStrategy`] is Passport's `session` strategy: register
+//! it beside the JWT strategy (`authenticate(["jwt", "session"])`). Give it a
+//! [`CrossOriginProtection`] (Go 1.25's `CrossOriginProtection`, OWASP's Fetch Metadata
+//! defence: no CSRF tokens) so unsafe requests from other sites are refused with `403
+//! cross_origin_request`. The example `examples/browser_app.rs` is a small server-rendered app.
+//!
 //! # Logging in with an OpenID provider
 //!
 //! With the `oidc` feature, `oidc::OidcStrategy` runs the authorization code flow with PKCE
@@ -223,10 +237,10 @@
 //!
 //! | where | what |
 //! | --- | --- |
-//! | crate root | [`Passport`] (the registry), [`Authenticate`] and [`strategy_fn`]/[`FnStrategy`] (strategies), [`AuthRequest`] (what a strategy sees, [`BodyError`], [`DEFAULT_BODY_LIMIT`], [`DEFAULT_BODY_READ_TIMEOUT`]), [`Outcome`], [`Failure`], [`FailureKind`], [`Info`], [`Redirect`], [`Challenge`] (what a strategy answers), [`Authenticator`]/[`AuthenticatorService`] (the guard), [`Authenticated`], [`MaybeAuthenticated`], [`ExtractError`] (extractors), [`Callback`] and [`StrategyNames`], [`FailureResponder`], [`JsonResponder`], [`ErrorBody`], [`failure_response`], [`error_response`] (responses), [`StrategyError`], [`ErrorKind`], [`StoreError`], [`HashError`], [`ConfigError`], [`BoxError`] (errors), [`read_fields`], [`constant_time_eq`], [`BlockingPool`] with its admission limit ([`Admission`], [`DEFAULT_ADMITTED_PER_THREAD`]) |
+//! | crate root | [`Passport`] (the registry), [`Authenticate`] and [`strategy_fn`]/[`FnStrategy`] (strategies), [`AuthRequest`] (what a strategy sees, [`BodyError`], [`DEFAULT_BODY_LIMIT`], [`DEFAULT_BODY_READ_TIMEOUT`]), [`Outcome`], [`Failure`], [`FailureKind`], [`Info`], [`Redirect`], [`Challenge`] (what a strategy answers), [`Authenticator`]/[`AuthenticatorService`] (the guard), [`Authenticated`], [`MaybeAuthenticated`], [`ExtractError`] (extractors), [`Callback`] and [`StrategyNames`], [`FailureResponder`], [`JsonResponder`], [`ErrorBody`], [`failure_response`], [`error_response`] (responses), [`StrategyError`], [`ErrorKind`], [`StoreError`], [`HashError`], [`ConfigError`], [`BoxError`] (errors), [`read_fields`], [`constant_time_eq`], [`CrossOriginProtection`] and [`InvalidOrigin`], [`BlockingPool`] with its admission limit ([`Admission`], [`DEFAULT_ADMITTED_PER_THREAD`]) |
 //! | [`jwt`] | `JwtConfig`, `TokenIssuer`, `IssuedToken`, `JwtVerifier`, `Claims`, `Audience`, `ExtractJwt`, `Extracted`, `JwtStrategy`, `SigningKey`, `VerifyingKey`, `KeySet`, `TokenError`, `IssueError`, `KeyError`; `RemoteKeySet` and `JwksError` with `jwks` |
 //! | [`local`] | `LocalStrategy`, `Mode`, `UserStore`, `StoredCredentials`, `Created`, `LoginThrottle`, `Attempt`, `PasswordHasher`, `PasswordHash`, `Bcrypt`, `Migrating`, `PasswordPolicy`, `PolicyViolation`, `Credentials`, `FieldNames`, `normalize_email`, `NewPasswordError`; `Argon2id` and `Argon2idParams` with `argon2` |
-//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket` |
+//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket`; browsers: `SessionCookie`, `Presented`, `SessionStrategy`, `IssuedCookieSession`, `NewCookieSession`, `InvalidCookieName`, `DEFAULT_COOKIE_NAME`, `DEFAULT_SECURE_COOKIE_NAME` |
 //! | `oidc` (feature `oidc`) | `OidcStrategy`, `OidcConfig`, `OidcClaims`, `OidcError`, `ProviderMetadata` |
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -248,6 +262,7 @@
 mod blocking;
 mod chain;
 mod challenge;
+mod cross_origin;
 mod error;
 mod extract;
 mod fields;
@@ -273,6 +288,7 @@ mod strategy;
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
 pub use blocking::{Admission, BlockingPool, DEFAULT_ADMITTED_PER_THREAD};
 pub use challenge::Challenge;
+pub use cross_origin::{CrossOriginProtection, InvalidOrigin};
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};
 pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
 pub use fields::read_fields;

@@ -162,7 +162,7 @@ where
                 ChainResult::Decided(Outcome::Success { user, info }) => {
                     AuthState::Authenticated { user, info }
                 }
-                ChainResult::Decided(Outcome::Pass) => AuthState::Passed,
+                ChainResult::NoneApplied if optional => AuthState::Anonymous,
                 ChainResult::Failed(ref failures)
                     if optional && ChainResult::<U>::only_missing_credentials(failures) =>
                 {

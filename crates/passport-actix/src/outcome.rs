@@ -16,20 +16,23 @@ use crate::error::StrategyError;
 /// # Examples
 ///
 /// ```
-/// use passport_actix::{Failure, Outcome, Redirect};
+/// use passport_actix::{Failure, FailureKind, Outcome, Redirect};
 ///
 /// fn decide(header: Option<&str>) -> Outcome<String> {
 ///     match header {
+///         None => Failure::missing("key_missing", "An API key is required").into(),
+///         // Not mine: a bearer token is for the next strategy of the chain.
+///         Some(other) if other.starts_with("Bearer ") => Outcome::Pass,
 ///         Some("let-me-in") => Outcome::success("robot".to_owned()),
 ///         Some("elsewhere") => Redirect::to("/login").into(),
 ///         Some(_) => Failure::unauthorized("invalid_key", "Bad key").into(),
-///         None => Outcome::Pass,
 ///     }
 /// }
 /// assert!(matches!(decide(Some("let-me-in")), Outcome::Success { user, .. } if user == "robot"));
 /// assert!(matches!(decide(Some("elsewhere")), Outcome::Redirect(_)));
 /// assert!(matches!(decide(Some("nope")), Outcome::Fail(f) if f.status() == 401));
-/// assert!(matches!(decide(None), Outcome::Pass));
+/// assert!(matches!(decide(None), Outcome::Fail(f) if f.kind() == FailureKind::MissingCredentials));
+/// assert!(matches!(decide(Some("Bearer abc")), Outcome::Pass));
 /// ```
 #[derive(Debug)]
 pub enum Outcome<U> {
@@ -42,7 +45,11 @@ pub enum Outcome<U> {
     },
     /// The credentials are missing or wrong. Failures of a chain pile up into one response.
     Fail(Failure),
-    /// The strategy does not apply; the request goes on unauthenticated.
+    /// The strategy does not apply ("not mine"): the chain tries its next strategy. A
+    /// required guard whose strategies all pass answers `401`, never runs the handler; an
+    /// [`optional`](crate::Authenticator::optional) one lets the request through anonymously.
+    /// For a request without this strategy's credentials, prefer [`Failure::missing`]: its
+    /// challenge then reaches the client.
     Pass,
     /// Something unexpected went wrong; answered with a 500 or 503 whose detail is only logged.
     Error(StrategyError),

@@ -359,8 +359,9 @@ impl<U> Clone for Callback<U> {
 }
 
 impl<U: 'static> Callback<U> {
-    /// Runs the chain and returns its outcome: the first success, pass, error or redirect, or,
-    /// when every strategy failed, the **first** failure (all are logged at debug level). For a
+    /// Runs the chain and returns its outcome: the first success, error or redirect; when
+    /// none came, the **most specific** failure (all are logged at debug level), or
+    /// [`Outcome::Pass`] when every strategy passed. For a
     /// chain of several strategies whose combined challenges you need, guard the route with
     /// [`Passport::authenticate`] instead.
     ///

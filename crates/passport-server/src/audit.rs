@@ -49,6 +49,9 @@ pub enum Event {
     MagicLinkLogin,
     /// `email_verification`: an address was confirmed (or the link or password refused).
     EmailVerification,
+    /// `session_deletion`: one session was ended from the sessions list
+    /// (`DELETE /user/sessions/{id}`).
+    SessionDeletion,
 }
 
 impl Event {
@@ -65,6 +68,7 @@ impl Event {
             Self::PasswordReset => "password_reset",
             Self::MagicLinkLogin => "magic_link_login",
             Self::EmailVerification => "email_verification",
+            Self::SessionDeletion => "session_deletion",
         }
     }
 }

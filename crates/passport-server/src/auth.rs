@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use passport_actix::jwt::{Claims, ExtractJwt, IssuedToken, JwtStrategy, TokenIssuer};
 use passport_actix::local::{Argon2id, Bcrypt, LocalStrategy, Migrating, Mode, PasswordHasher};
-use passport_actix::session::{IssuedSession, Sessions};
+use passport_actix::session::{IssuedSession, RefreshTokenHash, SessionStrategy, Sessions};
 use passport_actix::{BlockingPool, Callback, Passport};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -46,6 +46,8 @@ pub struct Auth {
     pub issuer: TokenIssuer,
     /// The body of `/.well-known/jwks.json`: every accepted public key.
     pub jwks: String,
+    /// Browser sessions: the cookie and the cross-site protection.
+    pub browser: crate::browser::Browser,
 }
 
 /// The body of `/login` and `/token/refresh`.
@@ -138,6 +140,20 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
             },
         ),
     );
+    // Browser sessions: the cookie names a session of the same table, looked up through the
+    // same liveness cache. A request that carries a token is judged by the token alone.
+    let browser = crate::browser::Browser::new(settings)?;
+    let cookie_users = Arc::clone(&store);
+    let carried = tokens();
+    passport.register(
+        crate::browser::SESSION_STRATEGY,
+        SessionStrategy::new(
+            browser.cookie.clone(),
+            async move |digest: RefreshTokenHash| cookie_users.cookie_session_user(&digest).await,
+        )
+        .cross_origin(browser.protection.clone())
+        .yield_to(move |req| !matches!(carried.extract(req), passport_actix::jwt::Extracted::None)),
+    );
     let login = passport.callback("login")?;
     let sessions = Sessions::new(Arc::clone(&store))
         .ttl(settings.sessions.ttl)
@@ -149,6 +165,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
         sessions,
         issuer: jwt.issuer(),
         jwks: jwt.jwks().to_string(),
+        browser,
     })
 }
 

@@ -53,6 +53,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// Mail: SMTP, links, `EMAIL_VERIFICATION` (see [`crate::mail::settings`]).
     pub mail: crate::mail::MailSettings,
+    /// `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE` (see [`crate::browser`]).
+    pub session_cookie: crate::browser::SessionCookieSettings,
 }
 
 /// Where the server runs: development is forgiving about secrets, production is not.
@@ -487,6 +489,10 @@ impl Settings {
             oidc: OidcSettings::from_lookup(&|name: &str| env.get(name))?,
             audit: AuditSettings::read(&env)?,
             mail,
+            session_cookie: crate::browser::SessionCookieSettings::from_lookup(
+                &|name: &str| env.get(name),
+                environment,
+            )?,
         };
         settings.validate()?;
         Ok(settings)

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod client_ip;
 pub mod configuration;
 pub mod connections;

@@ -11,7 +11,7 @@
 //! | `passport_signups_total` | | accounts created |
 //! | `passport_refreshes_total` | | refresh tokens exchanged |
 //! | `passport_refresh_reuse_detections_total` | | used refresh tokens presented again (session revoked) |
-//! | `passport_revocations_total` | `cause` | operations that ended sessions (`logout_local`, `logout_global`, `logout_others`, `refresh_reuse`, `password_change`, `account_deletion`, `password_reset`) |
+//! | `passport_revocations_total` | `cause` | operations that ended sessions (`logout_local`, `logout_global`, `logout_others`, `refresh_reuse`, `password_change`, `account_deletion`, `password_reset`, `session_deletion`) |
 //! | `passport_token_verifications_total` | `outcome` (`accepted`, `refused`) | requests to token-guarded routes (`refused`: the guard answered 401, no token included) |
 //! | `passport_audit_write_failures_total` | | audit rows that could not be written |
 //! | `passport_db_pool_connections` | `state` (`open`, `idle`) | the database pool, read at scrape time |
@@ -215,6 +215,7 @@ impl Metrics {
             "password_change",
             "account_deletion",
             "password_reset",
+            "session_deletion",
         ] {
             revocations.with_label_values(&[cause]);
         }
@@ -273,6 +274,9 @@ impl Metrics {
             }
             Event::PasswordReset if success => {
                 m.revocations.with_label_values(&["password_reset"]).inc()
+            }
+            Event::SessionDeletion if success => {
+                m.revocations.with_label_values(&["session_deletion"]).inc()
             }
             _ => {}
         }

@@ -102,8 +102,39 @@ pub struct Profile {
     pub message: String,
     /// The authenticated user.
     pub user: UserView,
-    /// The access token the request carried.
-    pub token: String,
+    /// The access token the request carried (absent when authenticated by the session cookie).
+    pub token: Option<String>,
+}
+
+/// `200` of `/login?session=cookie`: the user; the session is in the `Set-Cookie`.
+#[derive(Serialize, ToSchema)]
+pub struct CookieLogin {
+    /// The user who logged in.
+    pub user: UserView,
+}
+
+/// One live session of the caller.
+#[derive(Serialize, ToSchema)]
+pub struct SessionItem {
+    /// The session id (the access tokens' `sid`).
+    pub id: String,
+    /// When it started (RFC 3339, UTC).
+    #[schema(example = "2026-12-02T16:20:04Z")]
+    pub created_at: String,
+    /// When a request last used it (RFC 3339, UTC; updated at most once a minute).
+    pub last_seen_at: String,
+    /// `token` (a login body) or `cookie` (`?session=cookie`).
+    #[schema(example = "cookie")]
+    pub kind: String,
+    /// Whether the request was made with this session.
+    pub current: bool,
+}
+
+/// `200` of `GET /user/sessions`.
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    /// The caller's live sessions, newest first.
+    pub sessions: Vec<SessionItem>,
 }
 
 /// `{"keys":[…]}`: every accepted public key as a JWK (RFC 7517); empty with HS256.
@@ -145,6 +176,18 @@ impl Modify for TokenTransports {
                  both transports at once is `400 invalid_request`.",
             ))),
         );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "passport_session",
+                "The HttpOnly session cookie of `POST /login?session=cookie` (named by \
+                 `SESSION_COOKIE_NAME`; `__Host-passport_session` by default with `Secure`). A \
+                 request that carries a token is judged by the token alone. Unsafe methods \
+                 authenticated by the cookie from another site (`Origin` not this host nor a \
+                 `CORS_ALLOWED_ORIGINS` entry; or `Sec-Fetch-Site: cross-site`) are `403 \
+                 cross_origin_request`.",
+            ))),
+        );
     }
 }
 
@@ -166,6 +209,8 @@ impl Modify for TokenTransports {
         profile,
         change_password,
         delete_account,
+        list_sessions,
+        delete_session,
         jwks,
         health,
         ready,
@@ -185,6 +230,9 @@ impl Modify for TokenTransports {
         PasswordChange,
         AccountDeletion,
         Profile,
+        CookieLogin,
+        SessionItem,
+        SessionList,
         Jwks,
         Status
     )),
@@ -213,6 +261,14 @@ pub fn document(settings: &Settings) -> String {
     }
     if !settings.server.demo {
         api.paths.paths.remove("/demo");
+    }
+    // The session cookie under its configured name.
+    if let Some(SecurityScheme::ApiKey(ApiKey::Cookie(cookie))) = api
+        .components
+        .as_mut()
+        .and_then(|c| c.security_schemes.get_mut("session_cookie"))
+    {
+        cookie.name = settings.session_cookie.name.clone();
     }
     let providers: Vec<&String> = settings.oidc.providers.keys().collect();
     for path in OPENID_PATHS {
@@ -294,13 +350,18 @@ fn signup() {}
 /// Logs in: starts a session.
 #[utoipa::path(
     post, path = "/login", tag = "accounts",
+    params(("session" = Option<String>, Query, description = "`cookie`: answer `{\"user\"}` and put the session in an HttpOnly cookie (`Set-Cookie: <SESSION_COOKIE_NAME>=<opaque>; HttpOnly; SameSite=Lax; Path=/; Max-Age=…`, plus `Secure`) instead of tokens")),
     request_body(content(
         (Credentials = "application/json"),
         (Credentials = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "A token pair (`Cache-Control: no-store`)", body = TokenPair),
-        (status = 400, description = "`missing_credentials`, `malformed_body`, `bad_request`", body = Error),
+        (status = 200, description = "A token pair (`Cache-Control: no-store`); with `?session=cookie`, `{\"user\"}` and the session cookie", content(
+            (TokenPair = "application/json"),
+            (CookieLogin = "application/json")
+        )),
+        (status = 400, description = "`missing_credentials`, `malformed_body`, `bad_request`; `invalid_request` (a `session` other than `cookie`)", body = Error),
+        (status = 403, description = "`cross_origin_request`: `?session=cookie` from another site (`Origin`, `Sec-Fetch-Site`)", body = Error),
         (status = 401, description = "`invalid_credentials`: byte-identical for an unknown email and a wrong password", body = Error),
         (status = 408, description = "`request_timeout`", body = Error),
         (status = 413, description = "`payload_too_large`", body = Error),
@@ -339,10 +400,11 @@ fn refresh() {}
     responses(
         (status = 204, description = "Done; revocation is seen by every instance within a second"),
         (status = 400, description = "`invalid_scope`, or `invalid_request` (two tokens, scope twice)", body = Error),
-        (status = 401, description = "`invalid_token` and the RFC 6750 codes, with `WWW-Authenticate: Bearer`", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes, with `WWW-Authenticate: Bearer`; `invalid_session` (the cookie)", body = Error),
+        (status = 403, description = "`cross_origin_request`: by cookie, from another site", body = Error),
         (status = 503, description = "`service_unavailable`", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn logout() {}
@@ -356,7 +418,7 @@ fn logout() {}
         (status = 401, description = "`invalid_token` and the RFC 6750 codes, with `WWW-Authenticate: Bearer`", body = Error),
         (status = 503, description = "`service_unavailable`", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn profile() {}
@@ -377,7 +439,7 @@ fn profile() {}
         (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
         (status = 503, description = "`server_busy` (with `Retry-After`): the password-hashing queue is full, nothing was checked; or `service_unavailable`: the database did not answer", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn change_password() {}
@@ -397,10 +459,41 @@ fn change_password() {}
         (status = 429, description = "`too_many_attempts`, with `Retry-After`", body = Error),
         (status = 503, description = "`server_busy` (with `Retry-After`): the password-hashing queue is full, nothing was checked; or `service_unavailable`: the database did not answer", body = Error),
     ),
-    security(("bearer" = []), ("secret_token" = []))
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
 )]
 #[allow(dead_code)]
 fn delete_account() {}
+
+/// The caller's live sessions ("where am I logged in").
+#[utoipa::path(
+    get, path = "/user/sessions", tag = "sessions",
+    responses(
+        (status = 200, description = "Live sessions, newest first (`Cache-Control: no-store`)", body = SessionList),
+        (status = 400, description = "`invalid_request`: more than one token or session cookie", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes; `invalid_session`", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
+)]
+#[allow(dead_code)]
+fn list_sessions() {}
+
+/// Ends one of the caller's sessions, as a logout would.
+#[utoipa::path(
+    delete, path = "/user/sessions/{id}", tag = "sessions",
+    params(("id" = String, Path, description = "A session id from `GET /user/sessions`")),
+    responses(
+        (status = 204, description = "Ended; revocation is seen by every instance within a second (ending the current cookie session also clears the cookie)"),
+        (status = 400, description = "`invalid_request`: more than one token or session cookie", body = Error),
+        (status = 401, description = "`invalid_token` and the RFC 6750 codes; `invalid_session`", body = Error),
+        (status = 403, description = "`cross_origin_request`: by cookie, from another site", body = Error),
+        (status = 404, description = "`session_not_found`: not one of the caller's live sessions", body = Error),
+        (status = 503, description = "`service_unavailable`", body = Error),
+    ),
+    security(("bearer" = []), ("secret_token" = []), ("session_cookie" = []))
+)]
+#[allow(dead_code)]
+fn delete_session() {}
 
 /// The public keys that verify this server's tokens.
 #[utoipa::path(

@@ -206,7 +206,10 @@ fn serve(
     mail: crate::mail::Mail,
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
-    let jwt_guard = auth.passport.authenticate("jwt")?;
+    // Every route that takes an access token takes the session cookie too.
+    let jwt_guard = auth
+        .passport
+        .authenticate(["jwt", crate::browser::SESSION_STRATEGY])?;
     let bench_guard = auth.passport.authenticate("jwt-stateless")?;
     let origins = settings.cors.allowed_origins.clone();
     let bench_routes = settings.server.bench_routes;
@@ -263,6 +266,9 @@ fn serve(
             // Innermost first: CORS answers preflights before any route's guard, and its
             // refusals still pass through `json_errors` like every other error.
             .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+            // Outside CORS, whose refusal of an unlisted Origin would come first: cross-site
+            // requests that the session cookie would authenticate or set get the contract's 403.
+            .wrap(from_fn(crate::browser::cross_site_guard))
             .wrap(json_errors())
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
             .wrap(from_fn(connections::body_deadline))
@@ -298,6 +304,11 @@ fn serve(
                     .service(web::resource("/profile").route(web::get().to(routes::profile)))
                     .service(
                         web::resource("/password").route(web::post().to(routes::change_password)),
+                    )
+                    .service(web::resource("/sessions").route(web::get().to(routes::list_sessions)))
+                    .service(
+                        web::resource("/sessions/{id}")
+                            .route(web::delete().to(routes::delete_session)),
                     ),
             )
             .configure(move |cfg| {

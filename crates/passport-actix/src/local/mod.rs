@@ -15,7 +15,9 @@ mod strategy;
 pub use argon2::{Argon2id, Argon2idParams, OWASP_ARGON2ID};
 pub use credentials::{Credentials, FieldNames};
 pub use email::{MAX_EMAIL_LEN, normalize_email};
-pub use hasher::{BCRYPT_MAX_PASSWORD_BYTES, Bcrypt, Migrating, PasswordHash, PasswordHasher};
+pub use hasher::{
+    BCRYPT_MAX_PASSWORD_BYTES, Bcrypt, DEFAULT_BCRYPT_COST, Migrating, PasswordHash, PasswordHasher,
+};
 pub use policy::{PasswordPolicy, PolicyViolation};
 pub use store::{Attempt, Created, LoginThrottle, StoredCredentials, UserStore};
 pub use strategy::{BUSY_RETRY_AFTER, INVALID_CREDENTIALS, LocalStrategy, Mode, NewPasswordError};

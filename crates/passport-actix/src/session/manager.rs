@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::outcome::{Failure, FailureKind};
-use crate::session::store::{NewSession, Rotated, Rotation, SessionRecord, SessionStore};
+use crate::session::store::{
+    NewCookieSession, NewSession, Rotated, Rotation, SessionRecord, SessionStore,
+};
 use crate::session::token::{RefreshToken, RefreshTokenHash};
 
 /// The default longest life of a session: 30 days.
@@ -72,6 +74,35 @@ pub struct IssuedSession {
     pub user_id: String,
     /// The new refresh token (only its digest is stored).
     pub refresh_token: RefreshToken,
+    /// When the session ends, in milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
+}
+
+/// A browser session that was just started: its id and the cookie value to hand to the
+/// browser (only its digest is stored); see [`Sessions::start_cookie`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{IssuedCookieSession, RefreshToken, SessionCookie};
+///
+/// let issued = IssuedCookieSession {
+///     session_id: "s-1".into(),
+///     user_id: "ada".into(),
+///     cookie_value: RefreshToken::generate(),
+///     expires_at_ms: 0,
+/// };
+/// let set_cookie = SessionCookie::new(true).issue(issued.cookie_value.as_str());
+/// assert_eq!(set_cookie.value().len(), 43);
+/// ```
+#[derive(Debug, Clone)]
+pub struct IssuedCookieSession {
+    /// The session id.
+    pub session_id: String,
+    /// The user it belongs to.
+    pub user_id: String,
+    /// The cookie value (256 bits from the CSPRNG, base64url); `Debug` never prints it.
+    pub cookie_value: RefreshToken,
     /// When the session ends, in milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
 }
@@ -452,6 +483,71 @@ impl<S: SessionStore> Sessions<S> {
             session_id: session.session_id,
             user_id: session.user_id,
             refresh_token,
+            expires_at_ms: session.expires_at_ms,
+        })
+    }
+
+    /// Starts a browser session for `user_id` (Passport's `serializeUser`): a new random
+    /// cookie value, of which the store keeps only the digest. A value the client sent with
+    /// the login is never reused (session fixation): every login gets a fresh one.
+    ///
+    /// Hand the returned value to the browser with
+    /// [`SessionCookie::issue`](super::SessionCookie::issue).
+    ///
+    /// # Errors
+    ///
+    /// The store's error; [`SessionStore::create_cookie_session`]'s provided implementation
+    /// refuses every cookie session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use passport_actix::StoreError;
+    /// use passport_actix::session::{NewCookieSession, SessionCookie, Sessions};
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionStore};
+    ///
+    /// /// Cookie digest → user id.
+    /// #[derive(Default)]
+    /// struct Memory(Mutex<Vec<(String, String)>>);
+    ///
+    /// impl SessionStore for Memory {
+    ///     type User = String;
+    ///     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> {
+    ///         self.0.lock().unwrap().push((s.cookie.as_str().to_owned(), s.user_id.clone()));
+    ///         Ok(())
+    ///     }
+    /// #   async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
+    /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let store = Arc::new(Memory::default());
+    /// let sessions = Sessions::new(Arc::clone(&store));
+    /// let issued = sessions.start_cookie("ada").await.unwrap();
+    /// let set_cookie = SessionCookie::new(true).issue(issued.cookie_value.as_str());
+    /// assert_eq!(set_cookie.value(), issued.cookie_value.as_str());
+    /// let stored = &store.0.lock().unwrap()[0];
+    /// assert_eq!(stored.0, issued.cookie_value.hash().as_str(), "only the digest is stored");
+    /// # });
+    /// ```
+    pub async fn start_cookie(&self, user_id: &str) -> Result<IssuedCookieSession, StoreError> {
+        let now = now_ms();
+        let value = RefreshToken::generate();
+        let session = NewCookieSession {
+            session_id: Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            cookie: value.hash(),
+            created_at_ms: now,
+            expires_at_ms: now.saturating_add(millis(self.ttl)),
+        };
+        self.store.create_cookie_session(&session).await?;
+        Ok(IssuedCookieSession {
+            session_id: session.session_id,
+            user_id: session.user_id,
+            cookie_value: value,
             expires_at_ms: session.expires_at_ms,
         })
     }

@@ -6,19 +6,31 @@
 //! * [`SessionStore`] is what the application implements over its database.
 //! * [`RefreshToken`] is the opaque token a client holds; only its [`RefreshTokenHash`] is
 //!   stored.
+//! * Browsers: [`Sessions::start_cookie`] starts a session named by an `HttpOnly` cookie
+//!   ([`SessionCookie`]: name, `Secure`, lifetime), and [`SessionStrategy`] authenticates
+//!   requests by it (Passport's `serializeUser` / `deserializeUser`), refusing cross-site
+//!   unsafe requests with a [`CrossOriginProtection`](crate::CrossOriginProtection).
 //! * [`LivenessCache`] remembers live sessions for the JWT strategy's verify callback, and
 //!   stops answering the moment it cannot be sure it heard every revocation.
 
 mod cache;
+mod cookie;
 mod manager;
 mod store;
+mod strategy;
 mod token;
 
 pub use cache::{DEFAULT_LIVENESS_CAPACITY, LivenessCache, Ticket};
+pub use cookie::{
+    DEFAULT_COOKIE_NAME, DEFAULT_SECURE_COOKIE_NAME, InvalidCookieName, Presented, SessionCookie,
+};
 pub use manager::{
-    DEFAULT_REUSE_GRACE, DEFAULT_SESSION_TTL, IssuedSession, RefreshError, Sessions, now_ms,
+    DEFAULT_REUSE_GRACE, DEFAULT_SESSION_TTL, IssuedCookieSession, IssuedSession, RefreshError,
+    Sessions, now_ms,
 };
 pub use store::{
-    MAX_UNUSED_REFRESH_TOKENS, NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse,
+    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,
+    SessionStore, TokenUse,
 };
+pub use strategy::SessionStrategy;
 pub use token::{RefreshToken, RefreshTokenHash};

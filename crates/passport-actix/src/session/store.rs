@@ -40,6 +40,37 @@ pub struct NewSession {
     pub expires_at_ms: i64,
 }
 
+/// A browser session to store, for [`SessionStore::create_cookie_session`].
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::{NewCookieSession, RefreshToken, now_ms};
+///
+/// let value = RefreshToken::generate(); // goes to the browser, in the cookie
+/// let session = NewCookieSession {
+///     session_id: "0b9c5a52-6f1e-4d8e-9c55-1f2a3b4c5d6e".into(),
+///     user_id: "ada".into(),
+///     cookie: value.hash(), // only this is stored
+///     created_at_ms: now_ms(),
+///     expires_at_ms: now_ms() + 30 * 24 * 3600 * 1000,
+/// };
+/// assert_eq!(session.cookie.as_str().len(), 64);
+/// ```
+#[derive(Debug, Clone)]
+pub struct NewCookieSession {
+    /// The new session's id (a random UUID).
+    pub session_id: String,
+    /// The user the session belongs to.
+    pub user_id: String,
+    /// The digest of the cookie value.
+    pub cookie: RefreshTokenHash,
+    /// When the session was started, in milliseconds since the Unix epoch.
+    pub created_at_ms: i64,
+    /// When the session ends whatever happens, in milliseconds since the Unix epoch.
+    pub expires_at_ms: i64,
+}
+
 /// One refresh attempt, for [`SessionStore::rotate_refresh_token`].
 ///
 /// # Examples
@@ -325,4 +356,22 @@ pub trait SessionStore: Send + Sync + 'static {
         user_id: &str,
         keep: Option<&str>,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>>;
+
+    /// Stores a browser session named by the digest of its cookie value (no refresh token),
+    /// for [`Sessions::start_cookie`](super::Sessions::start_cookie). It ends like any other
+    /// session: revoked by [`revoke_session`](Self::revoke_session) and
+    /// [`revoke_user_sessions`](Self::revoke_user_sessions), or at its expiry.
+    ///
+    /// The provided implementation refuses: a store that keeps browser sessions overrides it.
+    fn create_cookie_session(
+        &self,
+        session: &NewCookieSession,
+    ) -> impl Future<Output = Result<(), StoreError>> {
+        let _ = session;
+        async {
+            Err(StoreError::other(
+                "this session store does not keep cookie sessions (implement create_cookie_session)",
+            ))
+        }
+    }
 }

@@ -287,17 +287,51 @@ async fn on_failure_the_handler_never_runs_and_the_client_gets_json_and_a_challe
 }
 
 #[actix_web::test]
-async fn on_pass_the_handler_runs_unauthenticated() {
+async fn a_required_guard_whose_strategies_all_pass_answers_401_and_never_runs_the_handler() {
+    // Fail closed: `/maybe` does not extract the user, so a guard that let a passed request
+    // through would run it without anyone authenticated.
+    let (passport, counters) = fixed(&[("anon", pass), ("other", pass)]);
+    for path in ["/maybe", "/me"] {
+        let reply = call(&passport, &["anon", "other"], false, get(path)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(
+            reply.error_body(),
+            ErrorBody::new("unauthorized", "Authentication required")
+        );
+    }
+    assert_eq!(
+        (runs(&counters[0]), runs(&counters[1])),
+        (2, 2),
+        "both were tried"
+    );
+}
+
+#[actix_web::test]
+async fn a_pass_means_not_mine_and_the_next_strategy_decides() {
+    let (passport, counters) = fixed(&[("anon", pass), ("session", succeed_as_ada)]);
+    let reply = call(&passport, &["anon", "session"], false, get("/me")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["user"], "ada");
+    assert_eq!((runs(&counters[0]), runs(&counters[1])), (1, 1));
+
+    let (passport, _) = fixed(&[("anon", pass), ("jwt", fail_bearer)]);
+    let reply = call(&passport, &["anon", "jwt"], false, get("/maybe")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.challenges(), vec![r#"Bearer realm="api""#]);
+}
+
+#[actix_web::test]
+async fn an_optional_guard_whose_strategies_all_pass_lets_the_request_through_anonymously() {
     let (passport, _) = fixed(&[("anon", pass)]);
-    let reply = call(&passport, &["anon"], false, get("/maybe")).await;
+    let reply = call(&passport, &["anon"], true, get("/maybe")).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.text(), "anonymous");
 
-    let reply = call(&passport, &["anon"], false, get("/me")).await;
+    let reply = call(&passport, &["anon"], true, get("/me")).await;
     assert_eq!(
         reply.status,
         StatusCode::UNAUTHORIZED,
-        "Authenticated refuses a passed request"
+        "Authenticated refuses an anonymous request"
     );
     assert_eq!(
         reply.error_body(),
@@ -698,19 +732,20 @@ async fn in_a_chain_a_failure_lets_the_next_strategy_try() {
 }
 
 #[actix_web::test]
-async fn in_a_chain_pass_error_and_redirect_also_end_the_chain() {
+async fn in_a_chain_error_and_redirect_also_end_the_chain() {
+    // (A pass does not: see a_pass_means_not_mine_and_the_next_strategy_decides.)
     for (name, outcome, status) in [
-        ("pass", pass as MakeOutcome, StatusCode::OK),
-        ("error", internal_error, StatusCode::INTERNAL_SERVER_ERROR),
+        (
+            "error",
+            internal_error as MakeOutcome,
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
         ("redirect", redirect_to_idp, StatusCode::FOUND),
     ] {
         let (passport, counters) = fixed(&[(name, outcome), ("after", succeed_as_ada)]);
         let reply = call(&passport, &[name, "after"], false, get("/maybe")).await;
         assert_eq!(reply.status, status, "{name}");
         assert_eq!(runs(&counters[1]), 0, "{name} must end the chain");
-        if name == "pass" {
-            assert_eq!(reply.text(), "anonymous");
-        }
     }
 }
 

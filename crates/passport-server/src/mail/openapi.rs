@@ -6,7 +6,7 @@ use utoipa::openapi::ResponseBuilder;
 use utoipa::{OpenApi, ToSchema};
 
 use super::{EmailVerification, MailSettings};
-use crate::openapi::{Error, TokenPair};
+use crate::openapi::{CookieLogin, Error, TokenPair};
 
 /// `202 {"message"}`: the same bytes whatever the address.
 #[derive(Serialize, ToSchema)]
@@ -110,12 +110,17 @@ fn login_email() {}
 /// Logs in with a magic link: a new session.
 #[utoipa::path(
     post, path = "/login/email/verify", tag = "mail",
+    params(("session" = Option<String>, Query, description = "`cookie`: answer `{\"user\"}` and put the session in an HttpOnly cookie instead of tokens (refused cross-site)")),
     request_body(content(
         (LinkToken = "application/json"),
         (LinkToken = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "A token pair (`Cache-Control: no-store`)", body = TokenPair),
+        (status = 200, description = "A token pair (`Cache-Control: no-store`); with `?session=cookie`, `{\"user\"}` and the session cookie", content(
+            (TokenPair = "application/json"),
+            (CookieLogin = "application/json")
+        )),
+        (status = 403, description = "`cross_origin_request`: `?session=cookie` from another site", body = Error),
         (status = 400, description = "`invalid_link`: unknown, used, expired, superseded or malformed (one body)", body = Error),
         (status = 413, description = "`payload_too_large`", body = Error),
         (status = 415, description = "`unsupported_media_type`", body = Error),
@@ -129,14 +134,18 @@ fn login_email_verify() {}
 /// Confirms an address (`EMAIL_VERIFICATION=required`) and logs in.
 #[utoipa::path(
     post, path = "/email/verify", tag = "mail",
+    params(("session" = Option<String>, Query, description = "`cookie`: answer `{\"user\"}` and put the session in an HttpOnly cookie instead of tokens (refused cross-site)")),
     request_body(content(
         (EmailVerify = "application/json"),
         (EmailVerify = "application/x-www-form-urlencoded")
     )),
     responses(
-        (status = 200, description = "The address is verified; a token pair (`Cache-Control: no-store`)", body = TokenPair),
+        (status = 200, description = "The address is verified; a token pair (`Cache-Control: no-store`); with `?session=cookie`, `{\"user\"}` and the session cookie", content(
+            (TokenPair = "application/json"),
+            (CookieLogin = "application/json")
+        )),
         (status = 400, description = "`invalid_link` (one body), `missing_credentials`", body = Error),
-        (status = 403, description = "`invalid_credentials`: not the password of the signup that sent this link (the link stays usable)", body = Error),
+        (status = 403, description = "`invalid_credentials`: not the password of the signup that sent this link (the link stays usable); `cross_origin_request`: `?session=cookie` from another site", body = Error),
         (status = 413, description = "`payload_too_large`", body = Error),
         (status = 415, description = "`unsupported_media_type`", body = Error),
         (status = 429, description = "`too_many_attempts` (the account) or `rate_limited`, with `Retry-After`", body = Error),

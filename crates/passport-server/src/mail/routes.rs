@@ -207,6 +207,10 @@ pub async fn login_email_verify(
     auth: web::Data<Auth>,
     audit: web::Data<Audit>,
 ) -> HttpResponse {
+    // `?session=cookie` and its cross-site refusal are judged before the link is used up.
+    if let Err(refused) = crate::browser::login_mode(&req, &auth) {
+        return failure_response(&[refused]);
+    }
     let request = AuthRequest::from_handler(&req, body);
     match mail.magic.authenticate(&request).await {
         Outcome::Success { user, .. } => {
@@ -288,6 +292,9 @@ pub async fn verify_email(
     auth: web::Data<Auth>,
     audit: web::Data<Audit>,
 ) -> HttpResponse {
+    if let Err(refused) = crate::browser::login_mode(&req, &auth) {
+        return failure_response(&[refused]);
+    }
     let [token, password] = match token_fields(&req, body, ["token", "password"]).await {
         Ok(fields) => fields,
         Err(response) => return response,

@@ -3,21 +3,26 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
-use passport_actix::{AuthRequest, ErrorBody, FailureKind, Outcome};
+use passport_actix::{AuthRequest, ErrorBody, FailureKind, Outcome, failure_response};
 
 use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::{Auth, TokenPair};
+use crate::browser::{self, ResponseMode};
 use crate::errors::unexpected;
 use crate::store::User;
 
-/// `200 {"token","token_type":"Bearer","expires_in","refresh_token"}`, or the strategy's
-/// failure.
+/// `200 {"token","token_type":"Bearer","expires_in","refresh_token"}`, or with
+/// `?session=cookie` `200 {"user"}` and the session cookie; or the strategy's failure.
 pub async fn login(
     req: HttpRequest,
     body: web::Payload,
     auth: web::Data<Auth>,
     audit: web::Data<Audit>,
 ) -> HttpResponse {
+    // Before any credential is checked: a cross-site request that would set the cookie.
+    if let Err(refused) = browser::login_mode(&req, &auth) {
+        return failure_response(&[refused]);
+    }
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
         Outcome::Success { user, .. } => {
             // EMAIL_VERIFICATION=required: the right password of an unconfirmed address.
@@ -58,6 +63,12 @@ pub(crate) enum LoginMethod {
 /// The one way every route ends a successful authentication of `user`: a new session and its
 /// answer (the token pair). Every login route (password, OpenID, and those to come) calls this,
 /// so what a login grants is decided in one place.
+///
+/// The answer's [`ResponseMode`] comes from the request itself (`?session=cookie`, see
+/// [`browser::login_mode`]), so every login route has the cookie mode: then the session is
+/// named by a new `HttpOnly` cookie (never one the request carried: fixation) and the body is
+/// `{"user"}`. A cookie-mode request from another site is refused here too (`403`), though a
+/// route should call [`browser::login_mode`] before checking any credential.
 pub(crate) async fn complete_login(
     req: &HttpRequest,
     auth: &Auth,
@@ -65,6 +76,26 @@ pub(crate) async fn complete_login(
     user: User,
     method: LoginMethod,
 ) -> HttpResponse {
+    let mode = match browser::login_mode(req, auth) {
+        Ok(mode) => mode,
+        Err(refused) => return failure_response(&[refused]),
+    };
+    if mode == ResponseMode::Cookie {
+        return match auth.sessions.start_cookie(&user.id.to_string()).await {
+            Ok(session) => {
+                tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in (cookie)");
+                if method == LoginMethod::Password {
+                    let entry = Entry::new(Event::Login, audit::Outcome::Success)
+                        .user(user.id)
+                        .session(Some(&session.session_id))
+                        .detail("cookie");
+                    audit.record(req, entry).await;
+                }
+                browser::cookie_login_response(&auth.browser, &user, &session)
+            }
+            Err(error) => unexpected(error.into_strategy_error("starting a cookie session")),
+        };
+    }
     match auth.sessions.start(&user.id.to_string()).await {
         Ok(session) => {
             tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in");

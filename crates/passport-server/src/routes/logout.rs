@@ -83,7 +83,13 @@ pub async fn logout(
                 .session(sid.as_deref())
                 .detail(scope.as_str());
             audit.record(&req, entry).await;
-            HttpResponse::NoContent().finish()
+            let done = HttpResponse::NoContent().finish();
+            // By cookie: the browser forgets it (same name and attributes, Max-Age=0).
+            if crate::browser::by_cookie(&user) {
+                crate::browser::clearing_cookie(&auth.browser, done)
+            } else {
+                done
+            }
         }
         Err(error) => unexpected(error.into_strategy_error("revoking sessions")),
     }

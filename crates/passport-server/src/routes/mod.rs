@@ -9,6 +9,7 @@ mod logout;
 mod profile;
 mod refresh;
 mod signup;
+mod user_sessions;
 
 pub use account::{change_password, delete_account};
 pub use bench::{BareVerifier, bench_bare, bench_db, bench_guarded, bench_plain};
@@ -20,6 +21,7 @@ pub use logout::logout;
 pub use profile::profile;
 pub use refresh::refresh;
 pub use signup::signup;
+pub use user_sessions::{delete_session, list_sessions};
 
 /// Middleware: `HEAD` is answered wherever `GET` is (RFC 9110 §9.3.2) — the request is routed
 /// as a `GET`, and actix-http, which remembers the method it parsed, sends the headers only.

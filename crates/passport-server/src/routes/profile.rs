@@ -13,6 +13,8 @@ use crate::store::User;
 struct Profile<'a> {
     message: &'static str,
     user: &'a User,
+    /// Absent when the request was authenticated by the session cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<&'a str>,
 }
 

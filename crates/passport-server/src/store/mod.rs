@@ -16,7 +16,9 @@ use passport_actix::StoreError;
 use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
-use passport_actix::session::{LivenessCache, NewSession, Rotated, Rotation, SessionStore, now_ms};
+use passport_actix::session::{
+    LivenessCache, NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -158,6 +160,8 @@ pub use mail::{
     Eligible, LinkRequest, LinkRequestPlan, MailFailure, OutgoingMail, PendingSignup, QueuedMail,
     REVOKED_ON_PASSWORD_RESET, SignupPlan,
 };
+mod cookies;
+pub use cookies::{LAST_SEEN_RESOLUTION, SessionView};
 
 /// A connection pool to the configured database.
 #[derive(Clone, Debug)]
@@ -177,6 +181,8 @@ pub struct Store {
     login_window: Duration,
     login_max_attempts: u32,
     liveness: Arc<LivenessCache<(User, i64)>>,
+    /// Browser sessions: cookie digests and last-seen stamps (see `cookies.rs`).
+    cookies: Arc<cookies::CookieCaches>,
 }
 
 impl Store {
@@ -201,6 +207,7 @@ impl Store {
             login_window: settings.rate_limits.login_failure_window,
             login_max_attempts: settings.rate_limits.login_max_failures,
             liveness: Arc::new(liveness),
+            cookies: Arc::default(),
         };
         store
             .renormalize_emails()
@@ -299,12 +306,16 @@ impl Store {
                 found
             }
         };
-        Ok(live
+        let user = live
             .filter(|(user, expires_at)| user.id == user_id && *expires_at > now)
             .map(|(user, _)| User {
                 session_id: Some(session_id),
                 ..user
-            }))
+            });
+        if user.is_some() {
+            self.saw(session_id);
+        }
+        Ok(user)
     }
 
     /// Deletes a user with every session; `true` if there was such a user.
@@ -425,6 +436,10 @@ impl SessionStore for Store {
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
         run!(self, create_session(session))
+    }
+
+    async fn create_cookie_session(&self, session: &NewCookieSession) -> Result<(), StoreError> {
+        self.insert_cookie_session(session).await
     }
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
