@@ -15,6 +15,7 @@ mod hashers;
 mod input;
 mod keys;
 mod login;
+mod mail;
 mod metrics;
 mod mfa;
 mod oidc;

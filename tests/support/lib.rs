@@ -20,6 +20,7 @@ pub use passport_server;
 pub mod browser;
 pub mod oidc_provider;
 pub mod scaleout;
+pub mod smtp;
 
 /// The JWT secret every test server uses, so tests can sign tokens of their own.
 pub const TEST_JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";

@@ -55,6 +55,12 @@ pub enum Event {
     MfaLogin,
     /// `step_up_required`: a sensitive route refused a session without `otp` (RFC 9470).
     StepUp,
+    /// `password_reset`: a password was set with a reset link (or the link was refused).
+    PasswordReset,
+    /// `magic_link_login`: a login with a magic link (or the link was refused).
+    MagicLinkLogin,
+    /// `email_verification`: an address was confirmed (or the link or password refused).
+    EmailVerification,
     /// `session_deletion`: one session was ended from the sessions list
     /// (`DELETE /user/sessions/{id}`).
     SessionDeletion,
@@ -77,6 +83,9 @@ impl Event {
             Self::MfaChallenge => "mfa_challenge",
             Self::MfaLogin => "mfa_login",
             Self::StepUp => "step_up_required",
+            Self::PasswordReset => "password_reset",
+            Self::MagicLinkLogin => "magic_link_login",
+            Self::EmailVerification => "email_verification",
             Self::SessionDeletion => "session_deletion",
         }
     }

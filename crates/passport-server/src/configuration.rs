@@ -53,6 +53,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// `MFA_ENCRYPTION_KEY`, `MFA_PREVIOUS_ENCRYPTION_KEYS`, `MFA_ISSUER` (see [`crate::mfa`]).
     pub mfa: crate::mfa::MfaSettings,
+    /// Mail: SMTP, links, `EMAIL_VERIFICATION` (see [`crate::mail::settings`]).
+    pub mail: crate::mail::MailSettings,
     /// `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE` (see [`crate::browser`]).
     pub session_cookie: crate::browser::SessionCookieSettings,
 }
@@ -524,9 +526,15 @@ impl Settings {
                 });
             }
         };
+        let server = ServerSettings::read(&env, environment)?;
+        let mail = crate::mail::MailSettings::from_lookup(
+            &|name: &str| env.get(name),
+            environment,
+            server.bind_addr.port(),
+        )?;
         let settings = Self {
             environment,
-            server: ServerSettings::read(&env, environment)?,
+            server,
             database: DatabaseSettings::read(&env)?,
             tokens: TokenSettings::read(&env)?,
             sessions: SessionSettings::read(&env)?,
@@ -536,6 +544,7 @@ impl Settings {
             oidc: OidcSettings::from_lookup(&|name: &str| env.get(name))?,
             audit: AuditSettings::read(&env)?,
             mfa: crate::mfa::MfaSettings::from_lookup(&|name: &str| env.get(name))?,
+            mail,
             session_cookie: crate::browser::SessionCookieSettings::from_lookup(
                 &|name: &str| env.get(name),
                 environment,
@@ -608,6 +617,7 @@ impl Settings {
             ));
         }
         problems.extend(self.mfa.problems(production));
+        problems.extend(self.mail.problems(self.environment));
         if problems.is_empty() {
             Ok(())
         } else {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod errors;
 pub mod keygen;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod mfa;
 pub mod oidc;

@@ -11,13 +11,18 @@
 //! | `passport_signups_total` | | accounts created |
 //! | `passport_refreshes_total` | | refresh tokens exchanged |
 //! | `passport_refresh_reuse_detections_total` | | used refresh tokens presented again (session revoked) |
-//! | `passport_revocations_total` | `cause` | operations that ended sessions (`logout_local`, `logout_global`, `logout_others`, `refresh_reuse`, `password_change`, `account_deletion`, `session_deletion`) |
+//! | `passport_revocations_total` | `cause` | operations that ended sessions (`logout_local`, `logout_global`, `logout_others`, `refresh_reuse`, `password_change`, `account_deletion`, `password_reset`, `session_deletion`) |
 //! | `passport_token_verifications_total` | `outcome` (`accepted`, `refused`) | requests to token-guarded routes (`refused`: the guard answered 401, no token included) |
 //! | `passport_audit_write_failures_total` | | audit rows that could not be written |
 //! | `passport_db_pool_connections` | `state` (`open`, `idle`) | the database pool, read at scrape time |
 //! | `passport_session_cache_trusted` | | 1 while the revocation listener hears its heartbeat (PostgreSQL), else 0 |
 //! | `passport_hashing_queue_depth` | | password hashes waiting for a hashing thread, read at scrape time |
 //! | `passport_hashing_wait_seconds` | | histogram of how long each hash waited for a hashing thread |
+//! | `passport_mail_queued_total` | `kind` | mails queued in the outbox (`password_reset`, `magic_login`, `email_verification`, `signup_notice`) |
+//! | `passport_mail_sent_total` | `kind` | mails the SMTP server accepted |
+//! | `passport_mail_failures_total` | `kind` | delivery tries that failed (retried or given up) |
+//! | `passport_mail_given_up_total` | `kind` | mails given up after `MAIL_MAX_ATTEMPTS` refusals |
+//! | `passport_mail_outbox_depth` | | mails waiting to be sent (all instances), as the worker last saw it |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -220,6 +225,7 @@ impl Metrics {
             "refresh_reuse",
             "password_change",
             "account_deletion",
+            "password_reset",
             "session_deletion",
         ] {
             revocations.with_label_values(&[cause]);
@@ -286,11 +292,19 @@ impl Metrics {
                     m.revocations.with_label_values(&["mfa_enable"]).inc();
                 }
             }
+            Event::PasswordReset if success => {
+                m.revocations.with_label_values(&["password_reset"]).inc()
+            }
             Event::SessionDeletion if success => {
                 m.revocations.with_label_values(&["session_deletion"]).inc()
             }
             _ => {}
         }
+    }
+
+    /// The registry, for parts that register metrics of their own (mail).
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
     }
 
     /// Counts an audit row that could not be written.

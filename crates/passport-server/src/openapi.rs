@@ -277,6 +277,7 @@ const OPENID_PATHS: [&str; 2] = ["/auth/{provider}", "/auth/{provider}/callback"
 /// provider names as the values of `{provider}`.
 pub fn document(settings: &Settings) -> String {
     let mut api = ApiDoc::openapi();
+    crate::mail::openapi::extend(&mut api, &settings.mail);
     if !settings.server.docs {
         api.paths.paths.remove("/docs");
     }

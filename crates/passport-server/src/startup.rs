@@ -39,6 +39,8 @@ pub struct Application {
     store: Store,
     limits: RateLimits,
     settings: Settings,
+    mail: crate::mail::Mail,
+    mailer: crate::mail::outbox::Mailer,
 }
 
 impl Application {
@@ -64,6 +66,13 @@ impl Application {
         let audit = Audit::new(store.clone(), client_ip.clone(), metrics.clone());
         let per_minute =
             NonZeroU32::new(settings.rate_limits.per_minute).unwrap_or(NonZeroU32::MIN);
+        let mail = crate::mail::Mail::new(
+            settings.mail.clone(),
+            store.clone(),
+            &metrics,
+            RateLimit::shared("mail", per_minute, client_ip.clone(), &store),
+        )?;
+        let mailer = crate::mail::outbox::Mailer::from_settings(&settings.mail)?;
         let limits = RateLimits {
             signup: RateLimit::shared("signup", per_minute, client_ip.clone(), &store),
             login: RateLimit::shared("login", per_minute, client_ip, &store),
@@ -75,6 +84,7 @@ impl Application {
             audit.clone(),
             metrics.clone(),
             &limits,
+            mail.clone(),
         )?;
         let metrics_server = match settings.server.metrics_addr {
             Some(addr) => Some(serve_metrics(addr, metrics)?),
@@ -88,6 +98,8 @@ impl Application {
             store,
             limits,
             settings,
+            mail,
+            mailer,
         })
     }
 
@@ -117,6 +129,9 @@ impl Application {
         let audit_retention = self.settings.audit.retention;
         let revocations =
             RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
+        let mail = self.mail;
+        let outbox =
+            tokio::spawn(crate::mail::outbox::Worker::new(mail.clone(), self.mailer).run());
         let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
@@ -128,6 +143,7 @@ impl Application {
                     Ok(purged) => tracing::debug!(purged, "full rate-limit buckets purged"),
                     Err(error) => tracing::warn!(%error, "purging rate-limit buckets failed"),
                 }
+                mail.housekeeping().await;
                 match store.purge_expired_attempts().await {
                     Ok(0) => {}
                     Ok(purged) => tracing::debug!(purged, "expired login attempts purged"),
@@ -159,6 +175,7 @@ impl Application {
             task.abort();
         }
         housekeeping.abort();
+        outbox.abort();
         signals.abort();
         drop(revocations);
         result
@@ -202,6 +219,7 @@ fn serve(
     audit: Audit,
     metrics: Metrics,
     limits: &RateLimits,
+    mail: crate::mail::Mail,
 ) -> anyhow::Result<(Server, u16)> {
     let signup_guard = auth.passport.authenticate("signup")?;
     // Every route that takes an access token takes the session cookie too.
@@ -225,6 +243,7 @@ fn serve(
     let auth = web::Data::new(auth);
     let audit = web::Data::new(audit);
     let metrics = web::Data::new(metrics);
+    let mail = web::Data::new(mail);
     let openapi_json = web::Data::new(OpenApiJson(openapi::document(settings)));
     let docs = settings.server.docs;
     let demo = settings.server.demo;
@@ -240,7 +259,17 @@ fn serve(
         let login_limit = login_limit.clone();
         // A callback is a login: it shares /login's per-address limit.
         let callback_limit = login_limit.clone();
+        // EMAIL_VERIFICATION=required: signup answers 202 whether or not the address has an
+        // account (crate::mail); else the v1 signup strategy.
+        let signup_route =
+            if mail.settings.email_verification == crate::mail::EmailVerification::Required {
+                web::post().to(crate::mail::routes::signup_pending)
+            } else {
+                web::post().to(routes::signup).wrap(signup_guard.clone())
+            };
+        let mail_routes = mail.clone();
         App::new()
+            .app_data(mail.clone())
             .app_data(store.clone())
             .app_data(auth.clone())
             .app_data(providers.clone())
@@ -268,7 +297,7 @@ fn serve(
                     .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
                         signup_limit.clone().enforce(req, next)
                     }))
-                    .route(web::post().to(routes::signup).wrap(signup_guard.clone())),
+                    .route(signup_route),
             )
             .service(
                 web::resource("/login")
@@ -323,6 +352,7 @@ fn serve(
                     );
                 }
             })
+            .configure(move |cfg| crate::mail::mount(cfg, &mail_routes))
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))

@@ -40,6 +40,10 @@ impl Amr {
     /// provider vouched"); it is the value Microsoft's identity platform uses for the same
     /// meaning, and RFC 8176 §1 lets deployments use values beyond the registry.
     pub const FED: &'static str = "fed";
+    /// `email`: possession of a mailbox, proven by a one-time link sent to it (a magic link).
+    /// Not in RFC 8176's registry either (RFC 8176 §1 allows deployment values); deliberately
+    /// not `otp`, so a mailed link never satisfies a second-factor requirement.
+    pub const EMAIL: &'static str = "email";
 
     /// The methods given, duplicates dropped, order kept.
     ///

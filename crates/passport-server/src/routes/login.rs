@@ -27,6 +27,10 @@ pub async fn login(
     }
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
         Outcome::Success { user, .. } => {
+            // EMAIL_VERIFICATION=required: the right password of an unconfirmed address.
+            if let Some(refusal) = crate::mail::routes::refuse_unverified(&req, &user).await {
+                return refusal;
+            }
             complete_login(&req, &auth, &audit, user, LoginMethod::Password).await
         }
         other => {
@@ -52,19 +56,26 @@ pub(crate) enum LoginMethod {
     Password,
     /// An OpenID provider (`GET /auth/{provider}/callback`).
     OpenId,
+    /// A magic link (`POST /login/email/verify`).
+    MagicLink,
+    /// A verification link and the signup's password (`POST /email/verify`).
+    EmailVerification,
     /// The second step (`POST /login/mfa`): a TOTP or recovery code after a first factor.
     /// The user's `amr` field then holds the first factor's methods plus `otp`.
     SecondFactor,
 }
 
 impl LoginMethod {
-    /// The RFC 8176 methods this first factor proves: a password is `pwd`; an OpenID login
-    /// is `fed` (the provider vouched; RFC 8176 registers no value for that, `fed` is the one
-    /// Microsoft's identity platform uses).
+    /// The RFC 8176 methods this first factor proves: a password (also the one given with
+    /// a verified signup) is `pwd`; an OpenID login is `fed` (the provider vouched; RFC 8176
+    /// registers no value for that, `fed` is the one Microsoft's identity platform uses); a
+    /// magic link is `email` (possession of the mailbox; unregistered too, as RFC 8176 §1
+    /// allows, and never `otp`, so a link alone never passes a step-up).
     pub(crate) fn amr(self, user: &User) -> Amr {
         match self {
-            Self::Password => Amr::new([Amr::PWD]),
+            Self::Password | Self::EmailVerification => Amr::new([Amr::PWD]),
             Self::OpenId => Amr::new([Amr::FED]),
+            Self::MagicLink => Amr::new([Amr::EMAIL]),
             Self::SecondFactor => Amr::from(user.amr.clone()),
         }
     }

@@ -215,6 +215,11 @@ pub use identities::{NO_PASSWORD, NewIdentity};
 mod mfa;
 pub use mfa::{Factor, MAX_CODE_FAILURES, Proof, Redeemed};
 
+mod mail;
+pub use mail::{
+    Eligible, LinkRequest, LinkRequestPlan, MailFailure, OutgoingMail, PendingSignup, QueuedMail,
+    REVOKED_ON_PASSWORD_RESET, SignupPlan,
+};
 mod cookies;
 pub use cookies::{LAST_SEEN_RESOLUTION, SessionView};
 
