@@ -257,8 +257,9 @@ fn serve(
     let mut server = HttpServer::new(move || {
         let signup_limit = signup_limit.clone();
         let login_limit = login_limit.clone();
-        // A callback is a login: it shares /login's per-address limit.
+        // A callback is a login: it shares /login's per-address limit; so does the second step.
         let callback_limit = login_limit.clone();
+        let second_step_limit = login_limit.clone();
         // EMAIL_VERIFICATION=required: signup answers 202 whether or not the address has an
         // account (crate::mail); else the v1 signup strategy.
         let signup_route =
@@ -336,7 +337,13 @@ fn serve(
                             .route(web::delete().to(routes::delete_session)),
                     ),
             )
-            .service(web::resource("/login/mfa").route(web::post().to(routes::login_mfa)))
+            .service(
+                web::resource("/login/mfa")
+                    .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                        second_step_limit.clone().enforce(req, next)
+                    }))
+                    .route(web::post().to(routes::login_mfa)),
+            )
             .configure(move |cfg| {
                 // Mounted only when providers are configured (the OpenAPI document says so).
                 if openid {

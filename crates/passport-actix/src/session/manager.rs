@@ -364,7 +364,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #         if !rows.iter().any(|row| row.0 == r.replacement.as_str()) {
     /// #             rows.push((r.replacement.as_str().into(), sid.clone(), None));
     /// #         }
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX }, user: "ada".into() })
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: Vec::new() }, user: "ada".into() })
     /// #     }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }

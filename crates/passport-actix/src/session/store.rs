@@ -394,6 +394,7 @@ pub trait SessionStore: Send + Sync + 'static {
     ///     refresh_token: RefreshToken::generate().hash(),
     ///     created_at_ms: now_ms(),
     ///     expires_at_ms: now_ms() + 60_000,
+    ///     amr: vec!["pwd".into()],
     /// };
     /// assert!(!Versioned.create_session_checked(&session, "6").await.unwrap(), "changed since the check");
     /// # });
