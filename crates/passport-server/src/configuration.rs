@@ -532,7 +532,7 @@ impl Settings {
             environment,
             server.bind_addr.port(),
         )?;
-        let settings = Self {
+        let mut settings = Self {
             environment,
             server,
             database: DatabaseSettings::read(&env)?,
@@ -550,6 +550,21 @@ impl Settings {
                 environment,
             )?,
         };
+        // Without MFA_ENCRYPTION_KEY, TOTP secrets are sealed under a key derived from the
+        // signing material (stable across restarts and instances), never a random one when
+        // there is such material.
+        if let JwtSecret::Configured(secret) = &settings.tokens.secret {
+            settings
+                .mfa
+                .derive_key_from(secret.expose_secret().as_bytes());
+        }
+        if !settings.tokens.keys.is_hmac()
+            && let Some(pem) = env
+                .get("JWT_PRIVATE_KEY_FILE")
+                .and_then(|path| std::fs::read(path).ok())
+        {
+            settings.mfa.derive_key_from(&pem);
+        }
         settings.validate()?;
         Ok(settings)
     }

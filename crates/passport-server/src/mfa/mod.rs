@@ -64,12 +64,20 @@ pub enum Code<'a> {
 impl Mfa {
     /// The second factor over `store`, with the key and issuer of `settings`.
     pub fn new(settings: &MfaSettings, store: Arc<Store>) -> Self {
+        if matches!(settings.key, MfaKey::Derived(_)) {
+            tracing::warn!(
+                "MFA_ENCRYPTION_KEY is unset: TOTP secrets are encrypted with a key derived from \
+                 the token signing material (JWT_SECRET or the private key). Set \
+                 MFA_ENCRYPTION_KEY before rotating that material, or enrolments will no longer \
+                 open (README \"Two-factor\")."
+            );
+        }
         if matches!(settings.key, MfaKey::Ephemeral(_)) {
             tracing::warn!(
                 "MFA_ENCRYPTION_KEY is unset: TOTP secrets are encrypted with a RANDOM key for \
                  this process only, so enrolments will not survive a restart or work across \
                  instances. Set MFA_ENCRYPTION_KEY (32 bytes, base64) before going to production \
-                 (APP_ENV=production refuses to start without it)."
+                 (or set JWT_SECRET, from which a stable key is derived)."
             );
         }
         Self {

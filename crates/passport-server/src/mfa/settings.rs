@@ -31,12 +31,18 @@ impl fmt::Debug for KeyBytes {
     }
 }
 
-/// The current key: configured, or random for this process (development only).
+/// The current key: configured, derived from the token signing material, or random for this
+/// process.
 #[derive(Debug, Clone)]
 pub enum MfaKey {
     /// From `MFA_ENCRYPTION_KEY`.
     Configured(KeyBytes),
-    /// Random, for this process only (`MFA_ENCRYPTION_KEY` unset, development).
+    /// `MFA_ENCRYPTION_KEY` unset: derived from the configured `JWT_SECRET` or the private
+    /// signing key's file (see [`MfaSettings::derive_key_from`]), so it survives restarts and
+    /// every instance with the same signing material has it.
+    Derived(KeyBytes),
+    /// Random, for this process only (`MFA_ENCRYPTION_KEY` unset and nothing to derive from:
+    /// development with a random `JWT_SECRET`).
     Ephemeral(KeyBytes),
 }
 
@@ -44,7 +50,7 @@ impl MfaKey {
     /// The key's bytes.
     pub fn bytes(&self) -> &KeyBytes {
         match self {
-            Self::Configured(key) | Self::Ephemeral(key) => key,
+            Self::Configured(key) | Self::Derived(key) | Self::Ephemeral(key) => key,
         }
     }
 }
@@ -105,10 +111,28 @@ impl MfaSettings {
         Ok(settings)
     }
 
-    /// The production rule: a configured key.
+    /// Without `MFA_ENCRYPTION_KEY`: the key becomes SHA-256 of a fixed label and `material`
+    /// (the configured `JWT_SECRET`, or the private signing key's PEM), a secret of at least
+    /// 256 bits that every instance shares and a restart keeps. Nothing changes when a key is
+    /// configured or `material` is empty. Rotating that material then needs its old derived
+    /// key kept: set `MFA_ENCRYPTION_KEY` instead before rotating (README "Two-factor").
+    pub fn derive_key_from(&mut self, material: &[u8]) {
+        use sha2::{Digest, Sha256};
+        if !matches!(self.key, MfaKey::Ephemeral(_)) || material.is_empty() {
+            return;
+        }
+        let mut digest = Sha256::new();
+        digest.update(b"passport-server MFA_ENCRYPTION_KEY v1\0");
+        digest.update(material);
+        let bytes: [u8; 32] = digest.finalize().into();
+        self.key = MfaKey::Derived(KeyBytes(SecretBox::new(Box::new(bytes))));
+    }
+
+    /// The production rule: a key that outlives the process (configured or derived).
     pub fn problems(&self, production: bool) -> Option<String> {
         (production && matches!(self.key, MfaKey::Ephemeral(_))).then(|| {
-            "MFA_ENCRYPTION_KEY must be set when APP_ENV=production (TOTP secrets are encrypted \
+            "MFA_ENCRYPTION_KEY must be set when APP_ENV=production and there is no JWT_SECRET or \
+             private key to derive one from (TOTP secrets are encrypted \
              with it); generate one with: openssl rand -base64 32"
                 .to_owned()
         })
@@ -184,5 +208,34 @@ mod tests {
         assert!(s.problems(false).is_none());
         let s = read(&[("MFA_ENCRYPTION_KEY", &STANDARD.encode([1u8; 32]))]).unwrap();
         assert!(s.problems(true).is_none());
+    }
+
+    #[test]
+    fn without_a_key_one_is_derived_from_the_signing_material_and_a_set_key_wins() {
+        let derive = |material: &[u8]| {
+            let mut s = read(&[]).unwrap();
+            s.derive_key_from(material);
+            s
+        };
+        let (a, b) = (derive(b"a JWT secret"), derive(b"a JWT secret"));
+        assert!(matches!(a.key, MfaKey::Derived(_)));
+        assert!(
+            a.problems(true).is_none(),
+            "production starts with a derived key"
+        );
+        let bytes = |s: &MfaSettings| *s.key.bytes().0.expose_secret();
+        assert_eq!(
+            bytes(&a),
+            bytes(&b),
+            "every instance and restart derives the same key"
+        );
+        assert_ne!(bytes(&a), bytes(&derive(b"another secret")));
+        assert!(
+            matches!(derive(b"").key, MfaKey::Ephemeral(_)),
+            "nothing to derive from"
+        );
+        let mut set = read(&[("MFA_ENCRYPTION_KEY", &STANDARD.encode([1u8; 32]))]).unwrap();
+        set.derive_key_from(b"a JWT secret");
+        assert_eq!(bytes(&set), [1u8; 32], "a configured key is never replaced");
     }
 }
