@@ -291,6 +291,7 @@ mod middleware;
 #[cfg(feature = "oidc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;
+mod opaque;
 mod outcome;
 mod passport;
 pub mod rate_limit;

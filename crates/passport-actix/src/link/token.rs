@@ -2,16 +2,6 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-
-/// Random bytes in a link token: 256 bits.
-const TOKEN_BYTES: usize = 32;
-/// The length of a token's base64url text.
-const TOKEN_CHARS: usize = 43;
-
 /// What a one-time link is for. Each purpose has its own path, lifetime and store rows: a
 /// token of one purpose is never accepted for another.
 ///
@@ -111,9 +101,7 @@ pub struct LinkToken(String);
 impl LinkToken {
     /// A new random token.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(crate::opaque::generate())
     }
 
     /// The text the link carries.
@@ -151,23 +139,13 @@ pub struct LinkTokenHash(String);
 
 impl LinkTokenHash {
     fn digest(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-            hex.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
-        }
-        Self(hex)
+        Self(crate::opaque::sha256_hex(token))
     }
 
     /// The digest of a token presented by a client, or `None` when it cannot be one of ours
     /// (wrong length or alphabet: a truncated or huge token never reaches the store).
     pub fn of_presented(token: &str) -> Option<Self> {
-        let shaped = token.len() == TOKEN_CHARS
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        shaped.then(|| Self::digest(token))
+        crate::opaque::is_shaped(token).then(|| Self::digest(token))
     }
 
     /// A digest read back from storage.

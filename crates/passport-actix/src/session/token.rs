@@ -4,15 +4,10 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-/// Random bytes in a refresh token: 256 bits, twice the 128 that RFC 6749 §10.10 asks for.
-const TOKEN_BYTES: usize = 32;
-/// The length of a token's base64url text.
-const TOKEN_CHARS: usize = 43;
-
-/// A refresh token as handed to a client: 32 bytes from the operating system's CSPRNG
+/// A refresh token as handed to a client (256 bits, twice the 128 that RFC 6749 §10.10 asks
+/// for): 32 bytes from the operating system's CSPRNG
 /// (through `rand`'s thread-local generator, reseeded from it), base64url without padding.
 ///
 /// The server keeps only its [`RefreshTokenHash`]; `Debug` never prints the token.
@@ -43,9 +38,7 @@ impl RefreshToken {
     /// assert!(a.as_str().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
     /// ```
     pub fn generate() -> Self {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(crate::opaque::generate())
     }
 
     /// The replacement of `presented` derived under `key`: HMAC-SHA256(`key`, `presented`),
@@ -112,13 +105,7 @@ pub struct RefreshTokenHash(String);
 
 impl RefreshTokenHash {
     fn digest(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
-            hex.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
-        }
-        Self(hex)
+        Self(crate::opaque::sha256_hex(token))
     }
 
     /// The digest of a token presented by a client, or `None` when it cannot be one of ours
@@ -134,11 +121,7 @@ impl RefreshTokenHash {
     /// assert_eq!(RefreshTokenHash::of_presented("eyJhbGciOiJIUzI1NiJ9.e30.sig"), None);
     /// ```
     pub fn of_presented(token: &str) -> Option<Self> {
-        let shaped = token.len() == TOKEN_CHARS
-            && token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        shaped.then(|| Self::digest(token))
+        crate::opaque::is_shaped(token).then(|| Self::digest(token))
     }
 
     /// The hex digest.
