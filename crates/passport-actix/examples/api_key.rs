@@ -1,4 +1,5 @@
-//! A custom API-key strategy, registered by name and chained with `"jwt"` on one scope.
+//! The library's API-key strategy (`passport_actix::api_key::ApiKeyStrategy`), registered by
+//! name and chained with `"jwt"` on one scope.
 //!
 //! ```sh
 //! cargo run -p passport-actix --example api_key
@@ -11,14 +12,10 @@
 //! Tokens must be HS256, issued by `api-key-example` for the audience `api-key-example`.
 //! The functions here are reused by `tests/integration/api_key_example.rs`.
 
-use std::sync::Arc;
-
 use actix_web::{App, HttpResponse, HttpServer, web};
+use passport_actix::api_key::ApiKeyStrategy;
 use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy};
-use passport_actix::{
-    AuthRequest, Authenticate, Authenticated, ConfigError, Failure, Info, Outcome, Passport,
-    constant_time_eq,
-};
+use passport_actix::{Authenticated, ConfigError, Passport};
 use serde::Serialize;
 
 /// The issuer and audience of the tokens this example accepts.
@@ -37,42 +34,10 @@ pub(crate) enum Principal {
     Service,
 }
 
-/// Accepts requests whose `x-api-key` header equals the configured key.
-pub(crate) struct ApiKeyStrategy {
-    key: Arc<[u8]>,
-}
-
-impl ApiKeyStrategy {
-    /// A strategy accepting `key` (which must not be empty).
-    pub(crate) fn new(key: impl AsRef<[u8]>) -> Self {
-        Self {
-            key: Arc::from(key.as_ref()),
-        }
-    }
-}
-impl Authenticate<Principal> for ApiKeyStrategy {
-    async fn authenticate(&self, req: &AuthRequest) -> Outcome<Principal> {
-        let challenge = r#"ApiKey realm="api", header="x-api-key""#;
-        match req.http().headers().get(API_KEY_HEADER) {
-            None => Outcome::Fail(
-                Failure::missing("api_key_missing", "An API key is required")
-                    .with_challenge(challenge),
-            ),
-            Some(given)
-                if !self.key.is_empty() && constant_time_eq(given.as_bytes(), &self.key) =>
-            {
-                Outcome::Success {
-                    user: Principal::Service,
-                    info: Info::with_message("API key accepted"),
-                }
-            }
-            Some(_) => Outcome::Fail(
-                Failure::unauthorized("api_key_invalid", "The API key is not valid")
-                    .with_challenge(format!(r#"{challenge}, error="invalid_key""#))
-                    .with_reason("API key mismatch"),
-            ),
-        }
-    }
+/// The library's API-key strategy: `api_key` in the `x-api-key` header authenticates as the
+/// service. An empty key is refused here ([`ConfigError::EmptyApiKey`]).
+pub(crate) fn api_key_strategy(api_key: &str) -> Result<ApiKeyStrategy<Principal>, ConfigError> {
+    ApiKeyStrategy::header(API_KEY_HEADER, api_key, Principal::Service)
 }
 
 /// The JWT settings of this example for `secret`.
@@ -80,7 +45,9 @@ pub(crate) fn jwt_config(secret: &[u8]) -> Result<JwtConfig, ConfigError> {
     JwtConfig::hmac(secret, TOKEN_ISSUER, TOKEN_ISSUER)
 }
 
-/// A registry with `"jwt"` (bearer header) and `"api-key"`.
+/// A registry with `"jwt"` (bearer header) and `"api-key"`. A key the strategy refuses (empty)
+/// leaves `"api-key"` unregistered, so [`configure`] fails at start-up; `main` checks the key
+/// first to say why.
 pub(crate) fn passport(jwt: &JwtConfig, api_key: &str) -> Passport<Principal> {
     let mut passport = Passport::new();
     passport.register(
@@ -91,7 +58,9 @@ pub(crate) fn passport(jwt: &JwtConfig, api_key: &str) -> Passport<Principal> {
             |claims: Claims<()>| async move { Ok(Some(Principal::User(claims.sub))) },
         ),
     );
-    passport.register("api-key", ApiKeyStrategy::new(api_key));
+    if let Ok(strategy) = api_key_strategy(api_key) {
+        passport.register("api-key", strategy);
+    }
     passport
 }
 
@@ -134,6 +103,7 @@ fn env_or_generated(name: &str) -> String {
 #[actix_web::main]
 async fn main() -> std::io::Result<()> {
     let api_key = env_or_generated("API_KEY");
+    api_key_strategy(&api_key).map_err(std::io::Error::other)?;
     let jwt_secret = env_or_generated("JWT_SECRET");
     let jwt = jwt_config(jwt_secret.as_bytes()).map_err(std::io::Error::other)?;
     let token = jwt

@@ -57,6 +57,16 @@ pub enum ConfigError {
     /// The algorithm allow-list is empty or holds an algorithm the key cannot serve.
     #[error("invalid JWT algorithm configuration: {0}")]
     Algorithms(String),
+    /// An API key is empty (an unset variable, say): it would let anyone in who sends an
+    /// empty key, so [`ApiKeyStrategy`](crate::api_key::ApiKeyStrategy) refuses it.
+    #[error("an API key must not be empty")]
+    EmptyApiKey,
+    /// The same API key was accepted twice.
+    #[error("the same API key is configured twice")]
+    DuplicateApiKey,
+    /// The header or query parameter named for the API key cannot carry one.
+    #[error("invalid place for the API key: {0}")]
+    InvalidApiKeySource(String),
     /// Key material was refused (duplicate `kid`, wrong algorithm, ...).
     #[cfg(feature = "jwt")]
     #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]

@@ -171,7 +171,8 @@
 //! # Tokens
 //!
 //! The [`jwt`] module mirrors passport-jwt: [`jwt::JwtConfig`] holds the key, issuer,
-//! audience and lifetimes in one place; [`jwt::TokenIssuer`] signs tokens,
+//! audience and lifetimes in one place; [`jwt::TokenIssuer`] signs tokens (each with its own
+//! random `jti`),
 //! [`jwt::JwtVerifier`] enforces an algorithm allow-list and required `exp`/`iss`/`aud`,
 //! [`jwt::ExtractJwt`] finds tokens (query parameter, bearer header, any header, cookie, or
 //! several), and [`jwt::JwtStrategy`] puts the three together behind a verify callback.
@@ -225,11 +226,20 @@
 //! `local::UserStore::has_second_factor` answering `true` keeps a right password from clearing the
 //! login throttle: only the completed second step does.
 //!
-//! # Reading other fields, comparing secrets
+//! # API keys
+//!
+//! [`api_key::ApiKeyStrategy`] is the built-in strategy for machine clients: a key from a
+//! header or a query parameter, compared in constant time with every configured key (several
+//! are fine: one per client, or a rotation), each authenticating as its own user. An empty key
+//! is refused when the strategy is built ([`ConfigError::EmptyApiKey`]), so an unset variable
+//! never opens the door to an empty header.
+//!
+//! # Reading other fields, comparing secrets, the clock
 //!
 //! [`read_fields`] reads named string fields from a JSON or urlencoded body with the same
-//! strictness as the local strategy (for a refresh token, a new password, …), and
-//! [`constant_time_eq`] compares API keys and other shared secrets without leaking timing.
+//! strictness as the local strategy (for a refresh token, a new password, …),
+//! [`constant_time_eq`] compares shared secrets without leaking timing, [`sha256_hex`] is the
+//! digest stores keep of a secret, and [`clock`] is the one wall clock the crate reads.
 //!
 //! # Cargo features
 //!
@@ -250,7 +260,9 @@
 //!
 //! | where | what |
 //! | --- | --- |
-//! | crate root | [`Passport`] (the registry), [`Authenticate`] and [`strategy_fn`]/[`FnStrategy`] (strategies), [`AuthRequest`] (what a strategy sees, [`BodyError`], [`DEFAULT_BODY_LIMIT`], [`DEFAULT_BODY_READ_TIMEOUT`]), [`Outcome`], [`Failure`], [`FailureKind`], [`Info`], [`Redirect`], [`Challenge`] (what a strategy answers), [`Authenticator`]/[`AuthenticatorService`] (the guard), [`Authenticated`], [`MaybeAuthenticated`], [`ExtractError`] (extractors), [`Callback`] and [`StrategyNames`], [`FailureResponder`], [`JsonResponder`], [`ErrorBody`], [`failure_response`], [`error_response`] (responses), [`StrategyError`], [`ErrorKind`], [`StoreError`], [`HashError`], [`ConfigError`], [`BoxError`] (errors), [`read_fields`], [`constant_time_eq`], [`CrossOriginProtection`] and [`InvalidOrigin`], [`BlockingPool`] with its admission limit ([`Admission`], [`DEFAULT_ADMITTED_PER_THREAD`]) |
+//! | crate root | [`Passport`] (the registry), [`Authenticate`] and [`strategy_fn`]/[`FnStrategy`] (strategies), [`AuthRequest`] (what a strategy sees, [`BodyError`], [`DEFAULT_BODY_LIMIT`], [`DEFAULT_BODY_READ_TIMEOUT`]), [`Outcome`], [`Failure`], [`FailureKind`], [`Info`], [`Redirect`], [`Challenge`] (what a strategy answers), [`Authenticator`]/[`AuthenticatorService`] (the guard), [`Authenticated`], [`MaybeAuthenticated`], [`ExtractError`] (extractors), [`Callback`] and [`StrategyNames`], [`FailureResponder`], [`JsonResponder`], [`ErrorBody`], [`failure_response`], [`error_response`] (responses), [`StrategyError`], [`ErrorKind`], [`StoreError`], [`HashError`], [`ConfigError`], [`BoxError`] (errors), [`read_fields`], [`constant_time_eq`], [`sha256_hex`], [`CrossOriginProtection`] and [`InvalidOrigin`], [`BlockingPool`] with its admission limit ([`Admission`], [`DEFAULT_ADMITTED_PER_THREAD`]) |
+//! | [`api_key`] | `ApiKeyStrategy` |
+//! | [`clock`] | `since_epoch`, `now_secs`, `now_ms`, `now_secs_f64` |
 //! | [`jwt`] | `JwtConfig`, `TokenIssuer`, `IssuedToken`, `JwtVerifier`, `Claims`, `Audience`, `ExtractJwt`, `Extracted`, `JwtStrategy`, `SigningKey`, `VerifyingKey`, `KeySet`, `TokenError`, `IssueError`, `KeyError`; `RemoteKeySet` and `JwksError` with `jwks` |
 //! | [`local`] | `LocalStrategy`, `Mode`, `UserStore`, `StoredCredentials`, `Created`, `LoginThrottle`, `Attempt`, `PasswordHasher`, `PasswordHash`, `Bcrypt`, `Migrating`, `PasswordPolicy`, `PolicyViolation`, `Credentials`, `FieldNames`, `normalize_email`, `NewPasswordError`; `Argon2id` and `Argon2idParams` with `argon2` |
 //! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket`; browsers: `SessionCookie`, `Presented`, `SessionStrategy`, `IssuedCookieSession`, `NewCookieSession`, `InvalidCookieName`, `DEFAULT_COOKIE_NAME`, `DEFAULT_SECURE_COOKIE_NAME` |
@@ -271,10 +283,12 @@
 )]
 #![warn(missing_docs)]
 
+pub mod api_key;
 #[cfg(feature = "local")]
 mod blocking;
 mod chain;
 mod challenge;
+pub mod clock;
 mod cross_origin;
 mod error;
 mod extract;
@@ -292,6 +306,8 @@ mod middleware;
 #[cfg_attr(docsrs, doc(cfg(feature = "oidc")))]
 pub mod oidc;
 mod opaque;
+#[cfg(feature = "jwks")]
+mod outbound;
 mod outcome;
 mod passport;
 pub mod rate_limit;
@@ -308,6 +324,7 @@ pub use cross_origin::{CrossOriginProtection, InvalidOrigin};
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};
 pub use extract::{Authenticated, ExtractError, MaybeAuthenticated};
 pub use fields::read_fields;
+pub use opaque::sha256_hex;
 
 /// Compares two byte strings in constant time (for the lengths given), so a response time
 /// never reveals how much of a secret matched. Use it for API keys and other shared secrets.

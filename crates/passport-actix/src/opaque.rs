@@ -28,10 +28,25 @@ pub(crate) fn is_shaped(presented: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The SHA-256 of `secret` as 64 lower-case hex digits: what stores keep. A fast hash is right
-/// for a 256-bit random secret (nothing to guess), unlike for passwords.
-pub(crate) fn sha256_hex(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
+/// The SHA-256 of `data` as 64 lower-case hex digits: what stores keep of a secret (refresh
+/// tokens, cookie values, one-time links, recovery codes) or of an identifier they should not
+/// hold in the clear. A fast hash is right for a 256-bit random secret (nothing to guess),
+/// unlike for passwords.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::sha256_hex;
+///
+/// assert_eq!(
+///     sha256_hex("abc"),
+///     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+///     "FIPS 180-2's first vector",
+/// );
+/// assert_eq!(sha256_hex(b"abc"), sha256_hex("abc"), "bytes or text");
+/// ```
+pub fn sha256_hex(data: impl AsRef<[u8]>) -> String {
+    let digest = Sha256::digest(data.as_ref());
     let mut hex = String::with_capacity(64);
     for byte in digest {
         hex.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));

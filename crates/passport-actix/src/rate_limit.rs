@@ -33,12 +33,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 
+use crate::clock::now_ms;
 use crate::{ErrorBody, StoreError};
 
 /// What a [`RateCounter`] decided for one request.
@@ -142,12 +143,6 @@ impl RateCounter for MemoryRateCounter {
         tats.insert(key.to_owned(), tat);
         Ok(decision)
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use crate::request::AuthRequest;
 ///
 /// # Examples
 ///
-/// An API-key strategy:
+/// An API-key strategy (the library ships a complete one,
+/// [`ApiKeyStrategy`](crate::api_key::ApiKeyStrategy); this shows the shape):
 ///
 /// ```
 /// use passport_actix::{constant_time_eq, AuthRequest, Authenticate, Failure, Outcome};

@@ -104,9 +104,10 @@ impl Event {
     }
 }
 
-/// How it ended.
+/// How an audited event ended: the `outcome` column of the audit trail. Not to be confused
+/// with `passport_actix::Outcome`, a strategy's decision about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum EventOutcome {
     /// The operation succeeded.
     Success,
     /// Wrong credentials.
@@ -117,7 +118,7 @@ pub enum Outcome {
     Revoked,
 }
 
-impl Outcome {
+impl EventOutcome {
     /// The name stored in `audit_events.outcome`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,7 +136,7 @@ pub struct Entry {
     /// What happened.
     pub event: Event,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: EventOutcome,
     /// A short, non-secret detail (the logout scope, a failure code).
     pub detail: Option<&'static str>,
     /// The user, when known. For a reuse detection it is read from the session.
@@ -146,7 +147,7 @@ pub struct Entry {
 
 impl Entry {
     /// An entry with no detail, user or session yet.
-    pub fn new(event: Event, outcome: Outcome) -> Self {
+    pub fn new(event: Event, outcome: EventOutcome) -> Self {
         Self {
             event,
             outcome,
@@ -216,7 +217,7 @@ impl Audit {
             "audit event"
         );
         let row = AuditRow {
-            occurred_at: passport_actix::session::now_ms(),
+            occurred_at: passport_actix::clock::now_ms(),
             event: entry.event.as_str(),
             outcome: entry.outcome.as_str(),
             detail: entry.detail,
@@ -243,7 +244,7 @@ impl Audit {
 
     /// Deletes rows older than `retention`; returns how many.
     pub async fn purge(&self, retention: Duration) -> Result<u64, sqlx::Error> {
-        let cutoff = passport_actix::session::now_ms()
+        let cutoff = passport_actix::clock::now_ms()
             .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
         self.store.purge_audit_rows(cutoff).await
     }

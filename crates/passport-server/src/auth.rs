@@ -13,7 +13,8 @@ use uuid::Uuid;
 use crate::configuration::{PasswordScheme, Settings};
 use crate::store::{Store, User};
 
-/// The application's own token claims, beside `sub`, `iss`, `aud`, `iat` and `exp`.
+/// The application's own token claims, beside `sub`, `iss`, `aud`, `iat`, `exp` and the `jti`
+/// the library's issuer writes into every token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenClaims {
     /// The user's email when the token was issued.
@@ -22,9 +23,6 @@ pub struct TokenClaims {
     /// without it (signed elsewhere with the shared secret) is checked against the user only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// A unique id for this token (RFC 7519 §4.1.7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
     /// How the session's login was authenticated (RFC 8176): `["pwd"]`, `["pwd","otp"]`, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
@@ -76,7 +74,6 @@ impl Auth {
         let claims = TokenClaims {
             email: user.email.clone(),
             sid: Some(session.session_id.clone()),
-            jti: Some(Uuid::new_v4().to_string()),
             amr: session.amr.clone(),
         };
         let access = self.issuer.issue(user.id.to_string(), claims)?;

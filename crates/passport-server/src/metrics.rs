@@ -38,7 +38,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::audit::{Entry, Event, Outcome};
+use crate::audit::{Entry, Event, EventOutcome};
 use crate::store::{Database, Store};
 
 /// The routes behind a token guard, whose answers count as token verifications.
@@ -261,7 +261,7 @@ impl Metrics {
     /// Counts an audited event.
     pub fn count(&self, entry: &Entry) {
         let m = &self.inner;
-        let success = entry.outcome == Outcome::Success;
+        let success = entry.outcome == EventOutcome::Success;
         match entry.event {
             Event::Signup if success => m.signups.inc(),
             Event::Login => m.logins.with_label_values(&[entry.outcome.as_str()]).inc(),

@@ -23,8 +23,9 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
-/// A token's claims: `sub`, `iss`, `aud`, `iat`, `exp`, optional `nbf`, and the application's
-/// own claims `C` flattened beside them.
+/// A token's claims: `sub`, `iss`, `aud`, `iat`, `exp`, optional `nbf` and `jti`, and the
+/// application's own claims `C` flattened beside them (so `C` must not have fields of these
+/// names: a [`TokenIssuer`](crate::jwt::TokenIssuer) writes `jti` itself).
 ///
 /// Deserialization is strict about types: a `sub` that is not a string or an `exp` that is not
 /// a number makes the token invalid.
@@ -61,6 +62,10 @@ pub struct Claims<C> {
     /// Not valid before (seconds since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// The token's unique id (RFC 7519 §4.1.7): 128 random bits, written by every
+    /// [`TokenIssuer`](crate::jwt::TokenIssuer); `None` in a token signed elsewhere without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
     /// The application's own claims.
     #[serde(flatten)]
     pub custom: C,

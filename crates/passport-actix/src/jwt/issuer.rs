@@ -42,9 +42,12 @@ impl fmt::Debug for IssuedToken {
     }
 }
 
-/// Signs tokens with `sub`, `iat`, `exp`, `iss`, `aud` and custom claims; an asymmetric key
-/// also writes its `kid` in the header. Made by
+/// Signs tokens with `sub`, `iat`, `exp`, `iss`, `aud`, a fresh random `jti` and custom
+/// claims; an asymmetric key also writes its `kid` in the header. Made by
 /// [`JwtConfig::issuer`](crate::jwt::JwtConfig::issuer).
+///
+/// Every token gets its own `jti` (128 bits from the CSPRNG, unpadded base64url), so two
+/// tokens for the same subject signed within the same second still differ.
 ///
 /// # Examples
 ///
@@ -114,13 +117,14 @@ impl TokenIssuer {
     /// let token = config.issuer().issue("ada", serde_json::json!({ "sid": "s-1" })).unwrap().token;
     /// let claims: Claims<serde_json::Value> = config.verifier().verify(&token).unwrap();
     /// assert_eq!(claims.custom["sid"], "s-1");
+    /// assert_eq!(claims.jti.map(|jti| jti.len()), Some(22), "128 random bits");
     /// ```
     pub fn issue<C: Serialize>(
         &self,
         subject: impl Into<String>,
         custom: C,
     ) -> Result<IssuedToken, IssueError> {
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = crate::clock::now_secs();
         let claims = Claims {
             sub: subject.into(),
             iss: self.issuer.clone(),
@@ -128,6 +132,7 @@ impl TokenIssuer {
             iat: now,
             exp: now + self.ttl.as_secs(),
             nbf: None,
+            jti: Some(new_jti()),
             custom,
         };
         let token = jsonwebtoken::encode(&self.header, &claims, &self.key).map_err(IssueError)?;
@@ -136,5 +141,54 @@ impl TokenIssuer {
             token_type: "Bearer",
             expires_in: self.ttl.as_secs(),
         })
+    }
+}
+
+/// A token id: 128 bits from the CSPRNG as unpadded URL-safe base64 (22 characters).
+fn new_jti() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::jwt::{Claims, JwtConfig};
+
+    #[test]
+    fn two_tokens_for_one_subject_in_the_same_second_differ_by_their_jti() {
+        let config =
+            JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+        let issuer = config.issuer();
+        let verifier = config.verifier();
+        // Issue pairs until both fall within one second (the first pair almost always does),
+        // so the test holds on a slow machine without depending on timing.
+        let (tokens, first, second) = loop {
+            let tokens = [
+                issuer.issue("ada", ()).unwrap().token,
+                issuer.issue("ada", ()).unwrap().token,
+            ];
+            let (a, b): (Claims<()>, Claims<()>) = (
+                verifier.verify(&tokens[0]).unwrap(),
+                verifier.verify(&tokens[1]).unwrap(),
+            );
+            if a.iat == b.iat {
+                break (tokens, a, b);
+            }
+        };
+        assert_eq!((first.sub.as_str(), first.exp), ("ada", second.exp));
+        assert_ne!(tokens[0], tokens[1], "the same subject in the same second");
+        let (a, b) = (first.jti.unwrap(), second.jti.unwrap());
+        assert_ne!(a, b, "distinct token ids");
+        for jti in [&a, &b] {
+            assert_eq!(jti.len(), 22, "{jti}: 128 bits as unpadded base64url");
+            assert!(
+                jti.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
+                "{jti}"
+            );
+        }
     }
 }

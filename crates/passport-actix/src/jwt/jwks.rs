@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::jwt::keys::{KeyError, KeySet};
+use crate::outbound::Refused;
 
 /// Why a JWKS fetch failed; the key set in use is kept.
 ///
@@ -147,19 +148,12 @@ impl RemoteKeySet {
     /// ```
     pub fn new(url: &str) -> Result<Self, JwksError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| JwksError::BadUrl(e.to_string()))?;
-        let loopback = parsed.host_str().is_some_and(|host| {
-            host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        match parsed.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            "http" => return Err(JwksError::InsecureUrl(url.to_owned())),
-            other => return Err(JwksError::BadUrl(format!("unsupported scheme {other}"))),
+        match crate::outbound::https_or_loopback(&parsed) {
+            Ok(()) => {}
+            Err(Refused::PlainHttp) => return Err(JwksError::InsecureUrl(url.to_owned())),
+            Err(Refused::Scheme(other)) => {
+                return Err(JwksError::BadUrl(format!("unsupported scheme {other}")));
+            }
         }
         Ok(Self::build(parsed, Limits::default()))
     }
@@ -187,7 +181,7 @@ impl RemoteKeySet {
         Self {
             inner: Arc::new(Inner {
                 url,
-                client: client(limits.timeout),
+                client: crate::outbound::client(limits.timeout),
                 limits,
                 state: RwLock::new(State::default()),
                 fetching: tokio::sync::Mutex::new(()),
@@ -441,19 +435,6 @@ impl RemoteKeySet {
     }
 }
 
-fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        // The JWKS URL is the only place keys come from: a redirect elsewhere is refused.
-        .redirect(reqwest::redirect::Policy::none())
-        // Fetches are rare and may run on any worker's runtime: no pooled connection is
-        // shared between runtimes.
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
-}
-
 /// `max-age` from a `Cache-Control` value; `no-store`/`no-cache` count as zero.
 fn cache_max_age(value: &str) -> Option<Duration> {
     let mut max_age = None;
@@ -670,7 +651,7 @@ mod tests {
         header.kid = Some(b.kid().to_owned());
         header.jku = Some(issuer.url.clone());
         let claims = serde_json::json!({"sub": "ada", "iss": "iss", "aud": "aud",
-            "iat": jsonwebtoken::get_current_timestamp(), "exp": jsonwebtoken::get_current_timestamp() + 60});
+            "iat": crate::clock::now_secs(), "exp": crate::clock::now_secs() + 60});
         let with_jku = jsonwebtoken::encode(&header, &claims, b.encoding_key()).unwrap();
         let before = issuer.hits();
         assert_eq!(run(&strategy, &with_jku).await, "token_key_unknown");

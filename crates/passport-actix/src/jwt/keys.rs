@@ -907,7 +907,7 @@ mod tests {
     }
 
     fn claims() -> Value {
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = crate::clock::now_secs();
         json!({"sub": "u1", "iss": "iss", "aud": "aud", "iat": now, "exp": now + 60})
     }
 

@@ -287,7 +287,7 @@ impl JwtVerifier {
             .map_err(|e| explain(token, key, validation, e.into_kind()))?;
         refuse_unsupported_headers(&data.header, kid_allowed)?;
         let claims = data.claims;
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = crate::clock::now_secs();
         if claims.iat > now + self.leeway {
             return Err(TokenError::IssuedInFuture);
         }
@@ -314,7 +314,7 @@ impl JwtVerifier {
     /// assert_eq!(verifier.check_lifetime(&claims), Err(TokenError::Expired));
     /// ```
     pub fn check_lifetime<C>(&self, claims: &Claims<C>) -> Result<(), TokenError> {
-        let now = jsonwebtoken::get_current_timestamp();
+        let now = crate::clock::now_secs();
         if claims.exp.saturating_add(self.leeway) < now {
             return Err(TokenError::Expired);
         }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::token::{LinkPurpose, LinkToken, LinkTokenHash};
+use crate::clock::now_ms;
 use crate::error::StoreError;
-use crate::session::now_ms;
 
 /// A link to save: only the hash of its token, whose user, what for, and until when.
 #[derive(Debug, Clone)]

@@ -67,7 +67,9 @@ pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
 ///   has the same code and message; the internal reason ("unknown user" / "wrong password")
 ///   is only in [`Failure::reason`].
 /// * With a [`LoginThrottle`], attempts are counted per username before any verification,
-///   and a throttled account is refused even with the right password.
+///   and a throttled account is refused even with the right password. A login strategy
+///   without one logs a warning (`tracing::warn!`, once per strategy, at its first login):
+///   nothing then limits password guessing against one account.
 ///
 /// # Examples
 ///
@@ -97,6 +99,8 @@ pub struct LocalStrategy<S: UserStore> {
     normalize: fn(&str) -> Result<String, Failure>,
     pool: BlockingPool,
     admission_key: Option<AdmissionKey>,
+    /// Warns once, at the first login, when no [`LoginThrottle`] is set.
+    unthrottled_warning: std::sync::Once,
 }
 
 type AdmissionKey = Arc<dyn Fn(&actix_web::HttpRequest) -> Option<String> + Send + Sync>;
@@ -143,6 +147,7 @@ impl<S: UserStore> LocalStrategy<S> {
             normalize: normalize_email,
             pool: BlockingPool::shared(),
             admission_key: None,
+            unthrottled_warning: std::sync::Once::new(),
         }
     }
 
@@ -497,6 +502,14 @@ impl<S: UserStore> LocalStrategy<S> {
         client: Option<String>,
         priority: Priority,
     ) -> Outcome<S::User> {
+        if self.throttle.is_none() {
+            self.unthrottled_warning.call_once(|| {
+                tracing::warn!(
+                    "a login strategy runs without a login throttle: nothing limits password \
+                     guessing against one account; give it one with `LocalStrategy::throttle`"
+                );
+            });
+        }
         if self
             .hasher
             .max_password_bytes()

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 /// The entropy of one [`RecoveryCode`]: 80 bits (16 characters of a 32-letter alphabet).
 /// Far above the 50 bits a code needs online, and enough that its SHA-256 digest cannot be
@@ -132,12 +131,7 @@ impl fmt::Debug for RecoveryCode {
 }
 
 fn digest(compact: &str) -> RecoveryCodeHash {
-    RecoveryCodeHash(
-        Sha256::digest(compact.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    RecoveryCodeHash(crate::opaque::sha256_hex(compact))
 }
 
 #[cfg(test)]

@@ -44,21 +44,12 @@ pub struct ProviderMetadata {
 
 /// Refuses anything but https, or http on a loopback host.
 pub(super) fn check_url(url: &str) -> Result<(), OidcError> {
-    let parsed =
-        oauth2::url::Url::parse(url).map_err(|e| OidcError::BadUrl(format!("{url}: {e}")))?;
-    let loopback = match parsed.host() {
-        Some(oauth2::url::Host::Domain(host)) => host.eq_ignore_ascii_case("localhost"),
-        Some(oauth2::url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(oauth2::url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(OidcError::BadUrl(format!(
+    let parsed = reqwest::Url::parse(url).map_err(|e| OidcError::BadUrl(format!("{url}: {e}")))?;
+    crate::outbound::https_or_loopback(&parsed).map_err(|_| {
+        OidcError::BadUrl(format!(
             "{url}: https required (plain http only on loopback)"
-        ))),
-    }
+        ))
+    })
 }
 
 /// Fetches and checks the discovery document of `issuer`.

@@ -464,15 +464,7 @@ where
     /// assert_eq!(strategy.config().client_id(), "my-client");
     /// ```
     pub fn new(config: OidcConfig, verify: F) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            // Following a redirect from the token endpoint would be an SSRF vector.
-            .redirect(reqwest::redirect::Policy::none())
-            // Requests may run on any worker's runtime: no pooled connection is shared.
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+        let http = crate::outbound::client(config.timeout);
         Self {
             config,
             http,
@@ -587,7 +579,7 @@ where
             state: state.secret().clone(),
             nonce: nonce.secret().clone(),
             verifier: verifier.secret().clone(),
-            expires: now().saturating_add(self.config.flow_lifetime.as_secs()),
+            expires: crate::clock::now_secs().saturating_add(self.config.flow_lifetime.as_secs()),
         };
         let value = cookie::seal(&self.config.cookie_key, &self.config.cookie_name, &flow);
         let mut cookie = self.base_cookie(value);
@@ -635,7 +627,7 @@ where
             &self.config.cookie_key,
             &self.config.cookie_name,
             cookie.value(),
-            now(),
+            crate::clock::now_secs(),
         ) else {
             return Err(fail(Failure::bad_request(
                 "invalid_state_cookie",
@@ -826,13 +818,6 @@ fn unavailable<U>(error: OidcError) -> Outcome<U> {
         "OpenID provider unavailable",
         error,
     ))
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The callback's query parameters (the first of each; later duplicates are ignored).

@@ -9,6 +9,7 @@ fn id_claims(aud: Audience, azp: Option<&str>, nonce: Option<&str>) -> Claims<Id
         iat: 0,
         exp: 0,
         nbf: None,
+        jti: None,
         custom: IdTokenExtra {
             nonce: nonce.map(str::to_owned),
             azp: azp.map(str::to_owned),

@@ -2,12 +2,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use thiserror::Error;
 use uuid::Uuid;
 
+use crate::clock::now_ms;
 use crate::error::StoreError;
 use crate::outcome::{Failure, FailureKind};
 use crate::session::store::{
@@ -213,6 +214,10 @@ impl RefreshError {
 ///   [`reuse_grace`](Self::reuse_grace) (a retry, two tabs racing) succeeds too and revokes
 ///   nothing; presenting it later revokes the whole session, as theft (RFC 6819 §5.2.2.3).
 /// * A session ends [`ttl`](Self::ttl) after its login, whatever the refreshes.
+///
+/// `Sessions` holds the rules and owns no data; the [`SessionStore`] it is built over is where
+/// sessions are kept (your database), and an application's own type that implements it (the
+/// server's `Store`, say) may hold much else besides.
 ///
 /// # Examples
 ///
@@ -932,22 +937,6 @@ fn issued(session: NewSession, refresh_token: RefreshToken) -> IssuedSession {
         expires_at_ms: session.expires_at_ms,
         amr: session.amr,
     }
-}
-
-/// Milliseconds since the Unix epoch.
-///
-/// # Examples
-///
-/// ```
-/// use passport_actix::session::now_ms;
-///
-/// let now = now_ms();
-/// assert!(now > 1_700_000_000_000, "after November 2023");
-/// ```
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -2,8 +2,11 @@
 //! revokes it — and a [`LivenessCache`] lets guarded requests check a session without a
 //! database round trip.
 //!
-//! * [`Sessions`] holds the rules (lifetime, rotation, reuse detection with a grace).
-//! * [`SessionStore`] is what the application implements over its database.
+//! * [`Sessions`] holds the rules (lifetime, rotation, reuse detection with a grace): what
+//!   to do. It keeps nothing itself.
+//! * [`SessionStore`] is what the application implements over its database: where sessions
+//!   are kept, and nothing about when they rotate or end. (The server crate's `Store` is one
+//!   such implementation, beside its users, audit trail and everything else it stores.)
 //! * [`RefreshToken`] is the opaque token a client holds; only its [`RefreshTokenHash`] is
 //!   stored.
 //! * Browsers: [`Sessions::start_cookie`] starts a session named by an `HttpOnly` cookie
@@ -20,13 +23,25 @@ mod store;
 mod strategy;
 mod token;
 
+/// Milliseconds since the Unix epoch: [`clock::now_ms`](crate::clock::now_ms), the library's
+/// one clock, under the name the sessions' records use.
+///
+/// # Examples
+///
+/// ```
+/// use passport_actix::session::now_ms;
+///
+/// assert!(now_ms() > 1_700_000_000_000, "after November 2023");
+/// ```
+#[doc(inline)]
+pub use crate::clock::now_ms;
 pub use cache::{DEFAULT_LIVENESS_CAPACITY, LivenessCache, Ticket};
 pub use cookie::{
     DEFAULT_COOKIE_NAME, DEFAULT_SECURE_COOKIE_NAME, InvalidCookieName, Presented, SessionCookie,
 };
 pub use manager::{
     DEFAULT_REUSE_GRACE, DEFAULT_SESSION_TTL, IssuedCookieSession, IssuedSession, RefreshError,
-    Sessions, now_ms,
+    Sessions,
 };
 pub use store::{
     MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,

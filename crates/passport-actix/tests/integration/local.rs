@@ -942,3 +942,71 @@ async fn login_failures_carry_no_challenge_and_never_echo_the_password() {
     assert_eq!(reply.challenge, None);
     assert!(!String::from_utf8_lossy(&reply.body).contains("my secret guess"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// A login without a throttle
+// ---------------------------------------------------------------------------------------------
+
+/// A log sink: every line the subscriber writes, kept for the test to read.
+#[derive(Clone, Default)]
+struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Makes this sink the thread's subscriber until the guard drops.
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// What was logged so far.
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[actix_web::test]
+async fn a_login_without_a_throttle_warns_once_and_a_throttled_login_never() {
+    const WARNING: &str = "without a login throttle";
+    let (logs, _guard) = CapturedLogs::capture();
+    let users = Arc::new(MemoryUsers::default());
+    let unthrottled = LocalStrategy::new(Mode::Login, Arc::clone(&users), hasher());
+    let throttled = LocalStrategy::new(Mode::Login, users, hasher())
+        .throttle(Arc::new(MemoryThrottle::new(100)));
+    assert!(
+        !logs.text().contains(WARNING),
+        "not before its first login: {}",
+        logs.text()
+    );
+
+    for _ in 0..3 {
+        let _ = throttled.check_password("ada@example.com", "wrong").await;
+    }
+    assert!(
+        !logs.text().contains(WARNING),
+        "a throttled login is quiet: {}",
+        logs.text()
+    );
+
+    for _ in 0..3 {
+        let _ = unthrottled.check_password("ada@example.com", "wrong").await;
+    }
+    let text = logs.text();
+    assert_eq!(text.matches(WARNING).count(), 1, "once, not per request: {text}");
+    assert!(text.contains("WARN"), "{text}");
+}

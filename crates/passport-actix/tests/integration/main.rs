@@ -2,6 +2,7 @@
 //! machine). Each module needs the cargo features it exercises.
 #![allow(clippy::unwrap_used)]
 
+mod api_key;
 #[cfg(feature = "jwt")]
 mod api_key_example;
 #[cfg(all(feature = "jwt", feature = "local"))]

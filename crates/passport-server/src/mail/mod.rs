@@ -23,8 +23,8 @@ use actix_web::dev::ServiceRequest;
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{Route, web};
 
+use passport_actix::clock::now_ms;
 use passport_actix::link::{LinkPurpose, LinkToken, MagicLinkStrategy, NewLink, OneTimeLinks};
-use passport_actix::session::now_ms;
 use prometheus::{IntCounterVec, IntGauge, Opts};
 use tokio::sync::Notify;
 use uuid::Uuid;

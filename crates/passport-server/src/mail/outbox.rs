@@ -20,7 +20,7 @@ use lettre::message::{Body, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use passport_actix::session::now_ms;
+use passport_actix::clock::now_ms;
 
 use super::Mail;
 use super::settings::{MailSettings, SmtpSecurity};

@@ -165,7 +165,8 @@ pub async fn reset_password(
     match store.reset_password(&hash, password_hash.as_str()).await {
         Ok(Some(user)) => {
             tracing::info!(user_id = %user.id, "password reset by link; every session revoked");
-            let entry = Entry::new(Event::PasswordReset, audit::Outcome::Success).user(user.id);
+            let entry =
+                Entry::new(Event::PasswordReset, audit::EventOutcome::Success).user(user.id);
             audit.record(&req, entry).await;
             HttpResponse::NoContent().finish()
         }
@@ -175,7 +176,7 @@ pub async fn reset_password(
 }
 
 async fn refused_link(audit: &Audit, req: &HttpRequest, event: Event) -> HttpResponse {
-    let entry = Entry::new(event, audit::Outcome::Failure).detail("invalid_link");
+    let entry = Entry::new(event, audit::EventOutcome::Failure).detail("invalid_link");
     audit.record(req, entry).await;
     bad_link()
 }
@@ -214,7 +215,8 @@ pub async fn login_email_verify(
     let request = AuthRequest::from_handler(&req, body);
     match mail.magic.authenticate(&request).await {
         Outcome::Success { user, .. } => {
-            let entry = Entry::new(Event::MagicLinkLogin, audit::Outcome::Success).user(user.id);
+            let entry =
+                Entry::new(Event::MagicLinkLogin, audit::EventOutcome::Success).user(user.id);
             audit.record(&req, entry).await;
             complete_login(&req, &auth, &audit, user, LoginMethod::MagicLink).await
         }
@@ -264,7 +266,7 @@ pub async fn signup_pending(
         Ok(outcome) => {
             let (kind, user) = match outcome {
                 PendingSignup::Created(id) => {
-                    let entry = Entry::new(Event::Signup, audit::Outcome::Success)
+                    let entry = Entry::new(Event::Signup, audit::EventOutcome::Success)
                         .user(id)
                         .detail("pending_verification");
                     audit.record(&req, entry).await;
@@ -320,7 +322,7 @@ pub async fn verify_email(
         }
         Outcome::Error(error) => return unexpected(error),
         _ => {
-            let entry = Entry::new(Event::EmailVerification, audit::Outcome::Failure)
+            let entry = Entry::new(Event::EmailVerification, audit::EventOutcome::Failure)
                 .user(user.id)
                 .detail("invalid_credentials");
             audit.record(&req, entry).await;
@@ -333,7 +335,8 @@ pub async fn verify_email(
     }
     match store.verify_email(&hash, user.id).await {
         Ok(true) => {
-            let entry = Entry::new(Event::EmailVerification, audit::Outcome::Success).user(user.id);
+            let entry =
+                Entry::new(Event::EmailVerification, audit::EventOutcome::Success).user(user.id);
             audit.record(&req, entry).await;
             complete_login(&req, &auth, &audit, user, LoginMethod::EmailVerification).await
         }

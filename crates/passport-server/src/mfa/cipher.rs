@@ -10,7 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::settings::{KeyBytes, MfaSettings};
@@ -46,10 +45,8 @@ impl std::fmt::Debug for SecretCipher {
 }
 
 fn keyed(key: &KeyBytes) -> (String, ChaCha20Poly1305) {
-    let id: String = Sha256::digest(key.expose())[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let mut id = passport_actix::sha256_hex(key.expose());
+    id.truncate(8);
     (id, ChaCha20Poly1305::new(&Key::from(*key.expose())))
 }
 

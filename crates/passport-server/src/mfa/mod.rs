@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use passport_actix::clock::now_secs;
 use passport_actix::local::{Attempt, LoginThrottle};
 use passport_actix::mfa::{Amr, RecoveryCode, Totp, TotpSecret};
 use passport_actix::session::RefreshToken;
@@ -131,7 +132,7 @@ impl Mfa {
             return Ok(None);
         }
         let totp = self.totp(user, &factor.secret)?;
-        let Some(step) = totp.verify(code, unix_now(), last_step(factor.last_step)) else {
+        let Some(step) = totp.verify(code, now_secs(), last_step(factor.last_step)) else {
             return Ok(None);
         };
         let codes = RecoveryCode::generate_set(RECOVERY_CODES);
@@ -179,7 +180,7 @@ impl Mfa {
                 }
                 let totp = self.totp(user, &factor.secret)?;
                 Ok(
-                    match totp.verify(typed, unix_now(), last_step(factor.last_step)) {
+                    match totp.verify(typed, now_secs(), last_step(factor.last_step)) {
                         Some(step) => Proof::Step(step_i64(step)),
                         None => Proof::Nothing,
                     },
@@ -294,10 +295,4 @@ fn last_step(stored: i64) -> Option<u64> {
 
 fn step_i64(step: u64) -> i64 {
     i64::try_from(step).unwrap_or(i64::MAX)
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -107,7 +107,7 @@ pub(super) async fn required<const N: usize>(
 
 /// Audits a successful sensitive change and answers `204`.
 async fn succeeded(audit: &Audit, req: &HttpRequest, event: Event, user: &User) -> HttpResponse {
-    let entry = Entry::new(event, audit::Outcome::Success)
+    let entry = Entry::new(event, audit::EventOutcome::Success)
         .user(user.id)
         .session(user.session_id.map(|id| id.to_string()).as_deref());
     audit.record(req, entry).await;
@@ -142,8 +142,8 @@ pub(super) async fn refused(
     response: &HttpResponse,
 ) {
     let outcome = match response.status() {
-        StatusCode::FORBIDDEN => audit::Outcome::Failure,
-        StatusCode::TOO_MANY_REQUESTS => audit::Outcome::Throttled,
+        StatusCode::FORBIDDEN => audit::EventOutcome::Failure,
+        StatusCode::TOO_MANY_REQUESTS => audit::EventOutcome::Throttled,
         _ => return,
     };
     let entry = Entry::new(event, outcome)

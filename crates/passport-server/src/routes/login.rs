@@ -36,8 +36,8 @@ pub async fn login(
         other => {
             if let Outcome::Fail(failure) = &other {
                 let outcome = match failure.kind() {
-                    FailureKind::InvalidCredentials => Some(audit::Outcome::Failure),
-                    FailureKind::Throttled => Some(audit::Outcome::Throttled),
+                    FailureKind::InvalidCredentials => Some(audit::EventOutcome::Failure),
+                    FailureKind::Throttled => Some(audit::EventOutcome::Throttled),
                     _ => None,
                 };
                 if let Some(outcome) = outcome {
@@ -127,14 +127,14 @@ pub(crate) async fn complete_login(
             Ok(session) => {
                 tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in (cookie)");
                 if method == LoginMethod::Password {
-                    let entry = Entry::new(Event::Login, audit::Outcome::Success)
+                    let entry = Entry::new(Event::Login, audit::EventOutcome::Success)
                         .user(user.id)
                         .session(Some(&session.session_id))
                         .detail("cookie");
                     audit.record(req, entry).await;
                 }
                 if method == LoginMethod::SecondFactor {
-                    let entry = Entry::new(Event::MfaLogin, audit::Outcome::Success)
+                    let entry = Entry::new(Event::MfaLogin, audit::EventOutcome::Success)
                         .user(user.id)
                         .session(Some(&session.session_id))
                         .detail("cookie");
@@ -167,7 +167,7 @@ pub(crate) async fn complete_login(
                 .with_reason("the password changed during the login");
             if method == LoginMethod::Password {
                 audit
-                    .record(req, Entry::new(Event::Login, audit::Outcome::Failure))
+                    .record(req, Entry::new(Event::Login, audit::EventOutcome::Failure))
                     .await;
             }
             auth.login.respond(req, Outcome::Fail(failure))
@@ -175,13 +175,13 @@ pub(crate) async fn complete_login(
         Ok(Some(session)) => {
             tracing::info!(user_id = %user.id, session_id = %session.session_id, ?method, "user logged in");
             if method == LoginMethod::Password {
-                let entry = Entry::new(Event::Login, audit::Outcome::Success)
+                let entry = Entry::new(Event::Login, audit::EventOutcome::Success)
                     .user(user.id)
                     .session(Some(&session.session_id));
                 audit.record(req, entry).await;
             }
             if method == LoginMethod::SecondFactor {
-                let entry = Entry::new(Event::MfaLogin, audit::Outcome::Success)
+                let entry = Entry::new(Event::MfaLogin, audit::EventOutcome::Success)
                     .user(user.id)
                     .session(Some(&session.session_id));
                 audit.record(req, entry).await;
@@ -204,7 +204,7 @@ async fn mfa_required(
     match auth.mfa.challenge(user, first).await {
         Ok(challenge) => {
             tracing::info!(user_id = %user.id, "first factor accepted; second factor required");
-            let entry = Entry::new(Event::MfaChallenge, audit::Outcome::Success).user(user.id);
+            let entry = Entry::new(Event::MfaChallenge, audit::EventOutcome::Success).user(user.id);
             audit.record(req, entry).await;
             HttpResponse::Ok()
                 .insert_header((CACHE_CONTROL, "no-store"))

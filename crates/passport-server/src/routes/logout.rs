@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse};
 use passport_actix::{Authenticated, Failure, failure_response};
 
-use crate::audit::{Audit, Entry, Event, Outcome};
+use crate::audit::{Audit, Entry, Event, EventOutcome};
 use crate::auth::Auth;
 use crate::errors::unexpected;
 use crate::store::User;
@@ -78,7 +78,7 @@ pub async fn logout(
     match revoked {
         Ok(()) => {
             tracing::info!(user_id, ?scope, "logged out");
-            let entry = Entry::new(Event::Logout, Outcome::Success)
+            let entry = Entry::new(Event::Logout, EventOutcome::Success)
                 .user(user.id)
                 .session(sid.as_deref())
                 .detail(scope.as_str());

@@ -43,7 +43,7 @@ pub async fn enroll_totp(
                 &audit,
                 &req,
                 Event::MfaEnroll,
-                audit::Outcome::Success,
+                audit::EventOutcome::Success,
                 &user,
             )
             .await;
@@ -84,7 +84,7 @@ pub async fn confirm_totp(
                 &audit,
                 &req,
                 Event::MfaEnable,
-                audit::Outcome::Success,
+                audit::EventOutcome::Success,
                 &user,
             )
             .await;
@@ -99,7 +99,7 @@ pub async fn confirm_totp(
                 &audit,
                 &req,
                 Event::MfaEnable,
-                audit::Outcome::Failure,
+                audit::EventOutcome::Failure,
                 &user,
             )
             .await;
@@ -133,7 +133,7 @@ pub async fn disable_totp(
                 &audit,
                 &req,
                 Event::MfaDisable,
-                audit::Outcome::Failure,
+                audit::EventOutcome::Failure,
                 &user,
             )
             .await;
@@ -148,7 +148,7 @@ pub async fn disable_totp(
                 &audit,
                 &req,
                 Event::MfaDisable,
-                audit::Outcome::Success,
+                audit::EventOutcome::Success,
                 &user,
             )
             .await;
@@ -198,7 +198,7 @@ pub async fn login_mfa(
                 &audit,
                 &req,
                 Event::MfaLogin,
-                audit::Outcome::Throttled,
+                audit::EventOutcome::Throttled,
                 &user,
             )
             .await;
@@ -225,7 +225,7 @@ pub async fn login_mfa(
                 &audit,
                 &req,
                 Event::MfaLogin,
-                audit::Outcome::Failure,
+                audit::EventOutcome::Failure,
                 &user,
             )
             .await;
@@ -247,7 +247,14 @@ pub(super) async fn step_up(
     if let Err(response) = &refused
         && response.status() == StatusCode::UNAUTHORIZED
     {
-        record(audit, req, Event::StepUp, audit::Outcome::Failure, user).await;
+        record(
+            audit,
+            req,
+            Event::StepUp,
+            audit::EventOutcome::Failure,
+            user,
+        )
+        .await;
     }
     refused
 }
@@ -267,7 +274,7 @@ async fn record(
     audit: &Audit,
     req: &HttpRequest,
     event: Event,
-    outcome: audit::Outcome,
+    outcome: audit::EventOutcome,
     user: &User,
 ) {
     let entry = Entry::new(event, outcome)

@@ -6,7 +6,7 @@ use passport_actix::session::RefreshError;
 use passport_actix::{AuthRequest, ErrorBody, Failure, failure_response, read_fields};
 
 use super::login::token_response;
-use crate::audit::{Audit, Entry, Event, Outcome};
+use crate::audit::{Audit, Entry, Event, EventOutcome};
 use crate::auth::Auth;
 use crate::errors::unexpected;
 
@@ -32,7 +32,7 @@ pub async fn refresh(
     };
     match auth.sessions.refresh(&presented).await {
         Ok((session, user)) => {
-            let entry = Entry::new(Event::Refresh, Outcome::Success)
+            let entry = Entry::new(Event::Refresh, EventOutcome::Success)
                 .user(user.id)
                 .session(Some(&session.session_id));
             audit.record(&req, entry).await;
@@ -44,8 +44,8 @@ pub async fn refresh(
         Err(refused) => {
             tracing::info!(reason = %refused, "refresh refused");
             if let RefreshError::ReuseDetected { session_id } = &refused {
-                let entry =
-                    Entry::new(Event::RefreshReuse, Outcome::Revoked).session(Some(session_id));
+                let entry = Entry::new(Event::RefreshReuse, EventOutcome::Revoked)
+                    .session(Some(session_id));
                 audit.record(&req, entry).await;
             }
             match refused.failure() {

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::Authenticated;
 use serde_json::json;
 
-use crate::audit::{Audit, Entry, Event, Outcome};
+use crate::audit::{Audit, Entry, Event, EventOutcome};
 use crate::store::User;
 
 /// `201 {"message":"Signup successful","user":{"id","email"}}`.
@@ -17,7 +17,7 @@ pub async fn signup(
     audit
         .record(
             &req,
-            Entry::new(Event::Signup, Outcome::Success).user(user.id),
+            Entry::new(Event::Signup, EventOutcome::Success).user(user.id),
         )
         .await;
     HttpResponse::Created().json(json!({ "message": "Signup successful", "user": user.user() }))

@@ -4,12 +4,12 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
-use passport_actix::session::now_ms;
+use passport_actix::clock::now_ms;
 use passport_actix::{Authenticated, ErrorBody};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::audit::{Audit, Entry, Event, Outcome};
+use crate::audit::{Audit, Entry, Event, EventOutcome};
 use crate::auth::Auth;
 use crate::browser;
 use crate::errors::unexpected;
@@ -76,7 +76,7 @@ pub async fn delete_session(
     match store.revoke_own_session(user.id, id).await {
         Ok(true) => {
             tracing::info!(user_id = %user.id, session_id = %id, "session deleted");
-            let entry = Entry::new(Event::SessionDeletion, Outcome::Success)
+            let entry = Entry::new(Event::SessionDeletion, EventOutcome::Success)
                 .user(user.id)
                 .session(Some(&id.to_string()));
             audit.record(&req, entry).await;

@@ -13,7 +13,8 @@
 use std::time::{Duration, Instant};
 
 use passport_actix::StoreError;
-use passport_actix::session::{NewCookieSession, RefreshTokenHash, now_ms};
+use passport_actix::clock::now_ms;
+use passport_actix::session::{NewCookieSession, RefreshTokenHash};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 use uuid::Uuid;
 

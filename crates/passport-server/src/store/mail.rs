@@ -7,8 +7,8 @@
 //! atomic `UPDATE` under SQLite's single writer), so several instances send each mail once.
 
 use passport_actix::StoreError;
+use passport_actix::clock::now_ms;
 use passport_actix::link::{LinkPurpose, LinkStore, LinkTokenHash, NewLink};
-use passport_actix::session::now_ms;
 use sqlx::{
     ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Transaction, Type,
 };

@@ -4,7 +4,7 @@
 //! NULL`, an `mfa_token` by `… WHERE used_at IS NULL AND failures < 5`.
 
 use passport_actix::StoreError;
-use passport_actix::session::now_ms;
+use passport_actix::clock::now_ms;
 use sqlx::{ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Type};
 use uuid::Uuid;
 

@@ -7,11 +7,12 @@ mod queries;
 mod sqlite;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use std::sync::Arc;
 
 use passport_actix::StoreError;
+use passport_actix::clock::{now_secs, now_secs_f64};
 use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
@@ -19,7 +20,6 @@ use passport_actix::session::{
     LivenessCache, NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms,
 };
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use error::Unique;
@@ -232,7 +232,9 @@ pub enum Database {
     Sqlite(sqlx::SqlitePool),
 }
 
-/// The database and the time limit on each of its calls.
+/// The database and the time limit on each of its calls: every table of the server, and the
+/// library's `SessionStore` among the traits it implements (`passport_actix::session::Sessions`
+/// holds the rules that store serves).
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Database,
@@ -465,7 +467,7 @@ impl Store {
 
     /// Deletes expired throttling rows; returns how many.
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
-        let cutoff = unix_now() - self.login_window.as_secs() as i64;
+        let cutoff = now_secs() as i64 - self.login_window.as_secs() as i64;
         run!(self, purge_attempts(cutoff))
     }
 }
@@ -502,7 +504,7 @@ impl UserStore for Store {
             Database::Postgres(pool) => {
                 // The insert takes effect only if the database runs it within half the
                 // timeout: a 503 (given at the full timeout) then means nothing was written.
-                let deadline = unix_now_f64() + self.timeout.as_secs_f64() / 2.0;
+                let deadline = now_secs_f64() + self.timeout.as_secs_f64() / 2.0;
                 match on_postgres!(self, pool, |conn| postgres::insert_user(
                     conn,
                     &user,
@@ -624,7 +626,7 @@ impl SessionStore for Store {
 impl LoginThrottle for Store {
     async fn register_attempt(&self, email: &str) -> Result<Attempt, StoreError> {
         let key = account_key(email);
-        let now = unix_now();
+        let now = now_secs() as i64;
         let window = self.login_window.as_secs() as i64;
         let (attempts, started) = run!(self, register_attempt(&key, now, window))?;
         if attempts <= i64::from(self.login_max_attempts) {
@@ -645,20 +647,5 @@ impl LoginThrottle for Store {
 /// The throttling key of an email: its SHA-256, so the table holds digests rather than the
 /// submitted addresses (a digest of a guessable address can still be confirmed by guessing).
 fn account_key(email: &str) -> String {
-    Sha256::digest(email.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn unix_now_f64() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    passport_actix::sha256_hex(email)
 }
