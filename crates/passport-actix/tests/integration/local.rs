@@ -962,16 +962,37 @@ impl std::io::Write for CapturedLogs {
     }
 }
 
+/// Keeps a capture running: the thread's subscriber until dropped.
+struct Capturing {
+    _guard: tracing::dispatcher::DefaultGuard,
+    _dispatchers: [tracing::Dispatch; 2],
+}
+
 impl CapturedLogs {
-    /// Makes this sink the thread's subscriber until the guard drops.
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+    /// Makes this sink the thread's subscriber until the returned value drops.
+    ///
+    /// tracing caches each callsite's interest process-wide, and with a single live
+    /// dispatcher it asks only the thread that reaches the callsite first: a sibling test
+    /// without a subscriber would cache "never" and silence the event here too. A second
+    /// live dispatcher makes every such decision ask both, so the capture cannot be starved.
+    fn capture() -> (Self, Capturing) {
         let logs = Self::default();
         let sink = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || sink.clone())
-            .with_ansi(false)
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+        let capture = tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .with_writer(move || sink.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        let anchor = tracing::Dispatch::new(tracing_subscriber::registry());
+        let guard = tracing::dispatcher::set_default(&capture);
+        (
+            logs,
+            Capturing {
+                _guard: guard,
+                _dispatchers: [capture, anchor],
+            },
+        )
     }
 
     /// What was logged so far.
@@ -983,7 +1004,7 @@ impl CapturedLogs {
 #[actix_web::test]
 async fn a_login_without_a_throttle_warns_once_and_a_throttled_login_never() {
     const WARNING: &str = "without a login throttle";
-    let (logs, _guard) = CapturedLogs::capture();
+    let (logs, _capturing) = CapturedLogs::capture();
     let users = Arc::new(MemoryUsers::default());
     let unthrottled = LocalStrategy::new(Mode::Login, Arc::clone(&users), hasher());
     let throttled = LocalStrategy::new(Mode::Login, users, hasher())
@@ -1007,6 +1028,10 @@ async fn a_login_without_a_throttle_warns_once_and_a_throttled_login_never() {
         let _ = unthrottled.check_password("ada@example.com", "wrong").await;
     }
     let text = logs.text();
-    assert_eq!(text.matches(WARNING).count(), 1, "once, not per request: {text}");
+    assert_eq!(
+        text.matches(WARNING).count(),
+        1,
+        "once, not per request: {text}"
+    );
     assert!(text.contains("WARN"), "{text}");
 }
