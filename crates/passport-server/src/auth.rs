@@ -10,7 +10,8 @@ use passport_actix::{BlockingPool, Callback, Passport};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::configuration::{PasswordScheme, Settings};
+use crate::configuration::Settings;
+use crate::configuration::passwords::{PasswordScheme, PasswordSettings};
 use crate::store::{Store, User};
 
 /// The application's own token claims, beside `sub`, `iss`, `aud`, `iat`, `exp` and the `jti`
@@ -86,8 +87,8 @@ impl Auth {
 
 /// Registers the strategies; password hashing runs on `hashing`.
 pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow::Result<Auth> {
-    let jwt = crate::keys::jwt_config(settings)?;
-    let hasher = password_hasher(settings)?;
+    let jwt = crate::keys::jwt_config(&settings.tokens)?;
+    let hasher = password_hasher(&settings.passwords)?;
     let store = Arc::new(store);
     let tokens = || {
         ExtractJwt::from_extractors([
@@ -96,7 +97,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
         ])
     };
 
-    let hashing = admission_limited(hashing, settings);
+    let hashing = admission_limited(hashing, &settings.passwords);
     let client_ip = crate::client_ip::ClientIp::new(settings.server.trusted_proxies.clone());
     let admission_key = move |req: &actix_web::HttpRequest| {
         client_ip.client(req).map(|client| admission_key(&client))
@@ -151,7 +152,11 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
     );
     // Browser sessions: the cookie names a session of the same table, looked up through the
     // same liveness cache. A request that carries a token is judged by the token alone.
-    let browser = crate::browser::Browser::new(settings)?;
+    let browser = crate::browser::Browser::new(
+        &settings.session_cookie,
+        settings.sessions.ttl,
+        &settings.cors,
+    )?;
     let cookie_users = Arc::clone(&store);
     let carried = tokens();
     passport.register(
@@ -184,8 +189,8 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
 /// `hashing` (the process's hashing threads: one per core, nice 4) with `HASH_QUEUE_LIMIT` as
 /// this server's admission limit (its own count: two servers in one process do not share
 /// it), shared by signup, login, re-authentication and new-password hashing.
-fn admission_limited(hashing: BlockingPool, settings: &Settings) -> BlockingPool {
-    let limit = match settings.passwords.hash_queue_limit {
+fn admission_limited(hashing: BlockingPool, passwords: &PasswordSettings) -> BlockingPool {
+    let limit = match passwords.hash_queue_limit {
         0 => hashing
             .threads()
             .saturating_mul(passport_actix::DEFAULT_ADMITTED_PER_THREAD),
@@ -226,10 +231,10 @@ fn admission_key(client: &crate::client_ip::Client) -> String {
 
 /// The configured scheme for new hashes; hashes of the other scheme (or of other costs) are
 /// verified and upgraded at the next successful login.
-fn password_hasher(settings: &Settings) -> anyhow::Result<Arc<dyn PasswordHasher>> {
-    let bcrypt = Bcrypt::new(settings.passwords.bcrypt_cost)?;
-    let argon2 = Argon2id::new(settings.passwords.argon2)?;
-    Ok(match settings.passwords.hasher {
+fn password_hasher(passwords: &PasswordSettings) -> anyhow::Result<Arc<dyn PasswordHasher>> {
+    let bcrypt = Bcrypt::new(passwords.bcrypt_cost)?;
+    let argon2 = Argon2id::new(passwords.argon2)?;
+    Ok(match passwords.hasher {
         PasswordScheme::Bcrypt => Arc::new(Migrating::new(bcrypt).previous(argon2)),
         PasswordScheme::Argon2id => Arc::new(Migrating::new(argon2).previous(bcrypt)),
     })

@@ -1,12 +1,19 @@
-//! Signing keys: `JWT_ALGORITHM`, `JWT_PRIVATE_KEY_FILE` and `JWT_VERIFY_KEY_FILES` read
-//! into key material, and the [`JwtConfig`] built from the settings.
+//! The access tokens section: `JWT_SECRET`, the signing keys (`JWT_ALGORITHM`,
+//! `JWT_PRIVATE_KEY_FILE` and `JWT_VERIFY_KEY_FILES` read into key material), the lifetimes
+//! and claims, and the [`JwtConfig`] built from them.
 
+use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
 use passport_actix::jwt::{Algorithm, JwtConfig, SigningKey, VerifyingKey};
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::configuration::{ConfigError, Settings};
+use crate::configuration::env::{ConfigError, Env, Environment};
+
+/// The shortest `JWT_SECRET` accepted, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = passport_actix::jwt::MIN_HMAC_SECRET_BYTES;
 
 /// The largest key file read, in bytes (a 4096-bit RSA PKCS#8 PEM is about 3.3 KiB).
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
@@ -14,6 +21,156 @@ pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// How long a client may cache `/.well-known/jwks.json`. A new verification key must be
 /// published at least this long before it signs anything (README, "Keys and rotation").
 pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
+
+/// Access tokens.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// `JWT_SECRET` (HS256 only), or a random one for this process.
+    pub secret: JwtSecret,
+    /// `JWT_ALGORITHM`, `JWT_PRIVATE_KEY_FILE`, `JWT_VERIFY_KEY_FILES`.
+    pub keys: KeySettings,
+    /// `JWT_TTL_SECONDS`.
+    pub ttl: Duration,
+    /// `JWT_ISSUER`.
+    pub issuer: String,
+    /// `JWT_AUDIENCE`.
+    pub audience: String,
+    /// `JWT_LEEWAY_SECONDS`.
+    pub leeway: Duration,
+    /// `JWT_MAX_LIFETIME_SECONDS`: the longest `exp - iat` a token accepted may claim.
+    pub max_lifetime: Duration,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            secret: JwtSecret::Ephemeral {
+                secret: random_secret(),
+                given_bytes: None,
+            },
+            keys: KeySettings::default(),
+            ttl: Duration::from_secs(3600),
+            issuer: "passport-server".to_owned(),
+            audience: "passport-api".to_owned(),
+            leeway: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// The JWT signing secret: configured, or generated for this process in development.
+#[derive(Clone)]
+pub enum JwtSecret {
+    /// From `JWT_SECRET`.
+    Configured(SecretString),
+    /// Random, for this process only (`JWT_SECRET` unset or too short).
+    Ephemeral {
+        /// The generated secret.
+        secret: SecretString,
+        /// The length of the `JWT_SECRET` refused as too short (`None`: unset).
+        given_bytes: Option<usize>,
+    },
+}
+
+impl JwtSecret {
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        match self {
+            Self::Configured(secret) | Self::Ephemeral { secret, .. } => {
+                secret.expose_secret().as_bytes()
+            }
+        }
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Configured(_) => f.write_str("JwtSecret::Configured([redacted])"),
+            Self::Ephemeral { .. } => f.write_str("JwtSecret::Ephemeral([redacted])"),
+        }
+    }
+}
+
+impl TokenSettings {
+    /// Reads the section: a `JWT_SECRET` shorter than [`MIN_JWT_SECRET_BYTES`] is replaced by
+    /// a random one (refused in production by [`TokenSettings::problems`]).
+    pub fn read(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let default = Self::default();
+        Ok(Self {
+            secret: match env.get("JWT_SECRET") {
+                Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => {
+                    JwtSecret::Configured(SecretString::from(secret))
+                }
+                given => JwtSecret::Ephemeral {
+                    secret: random_secret(),
+                    given_bytes: given.map(|s| s.len()),
+                },
+            },
+            keys: KeySettings::from_lookup(&|name: &str| env.get(name))?,
+            ttl: env.seconds("JWT_TTL_SECONDS", default.ttl)?,
+            issuer: env.get("JWT_ISSUER").unwrap_or(default.issuer),
+            audience: env.get("JWT_AUDIENCE").unwrap_or(default.audience),
+            leeway: Duration::from_secs(env.parse(
+                "JWT_LEEWAY_SECONDS",
+                default.leeway.as_secs(),
+                "a number of seconds",
+            )?),
+            max_lifetime: env.seconds("JWT_MAX_LIFETIME_SECONDS", default.max_lifetime)?,
+        })
+    }
+}
+
+fn random_secret() -> SecretString {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    SecretString::from(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+impl TokenSettings {
+    /// The production rules of this section: a configured `JWT_SECRET` when tokens are signed
+    /// with HMAC, and key files no one else can read.
+    pub fn problems(&self, environment: Environment) -> Vec<String> {
+        let production = environment == Environment::Production;
+        let mut problems = Vec::new();
+        if let JwtSecret::Ephemeral { given_bytes, .. } = &self.secret
+            && production
+            && self.keys.is_hmac()
+        {
+            let got = given_bytes.map_or("unset".to_owned(), |n| format!("{n} bytes"));
+            problems.push(format!(
+                "JWT_SECRET must be set to at least {MIN_JWT_SECRET_BYTES} bytes when \
+                 APP_ENV=production (got {got}); generate one with: openssl rand -base64 48"
+            ));
+        }
+        if production {
+            problems.extend(
+                self.keys
+                    .warnings
+                    .iter()
+                    .map(|warning| format!("{warning} (required with APP_ENV=production)")),
+            );
+        }
+        problems
+    }
+
+    /// The lifetime rule: the server's own tokens must be accepted.
+    pub fn lifetime_problem(&self) -> Option<String> {
+        (self.max_lifetime < self.ttl).then(|| {
+            format!(
+                "JWT_MAX_LIFETIME_SECONDS={} must be at least JWT_TTL_SECONDS={} (the server's \
+                 own tokens must be accepted)",
+                self.max_lifetime.as_secs(),
+                self.ttl.as_secs()
+            )
+        })
+    }
+
+    /// Whether tokens are signed with an HMAC secret generated for this process.
+    pub fn uses_ephemeral_secret(&self) -> bool {
+        self.keys.is_hmac() && matches!(self.secret, JwtSecret::Ephemeral { .. })
+    }
+}
 
 /// The signing keys read from the settings.
 #[derive(Debug, Clone, Default)]
@@ -42,7 +199,7 @@ impl KeySettings {
 
     /// Reads the key settings through `get` (trimmed, non-empty values). A private key file
     /// readable by others is a warning here, refused in production by
-    /// [`Settings::validate`].
+    /// [`TokenSettings::problems`].
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let algorithm = match get("JWT_ALGORITHM") {
             None => None,
@@ -115,8 +272,7 @@ impl KeySettings {
 
 /// The token settings: HS256 with `JWT_SECRET`, or the asymmetric signing key plus the
 /// verify-only keys.
-pub fn jwt_config(settings: &Settings) -> anyhow::Result<JwtConfig> {
-    let tokens = &settings.tokens;
+pub fn jwt_config(tokens: &TokenSettings) -> anyhow::Result<JwtConfig> {
     let config = match &tokens.keys.signing_key {
         None => JwtConfig::hmac(tokens.secret.expose(), &tokens.issuer, &tokens.audience)?,
         Some(key) => JwtConfig::asymmetric(key.clone(), &tokens.issuer, &tokens.audience)
@@ -195,6 +351,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
+    use crate::configuration::Settings;
 
     /// A private directory removed on drop.
     struct Dir(PathBuf);
@@ -268,7 +425,7 @@ mod tests {
             "{:?}",
             s.tokens.keys.warnings
         );
-        let config = jwt_config(&s).unwrap();
+        let config = jwt_config(&s.tokens).unwrap();
         let kids: Vec<_> = config.jwks()["keys"]
             .as_array()
             .unwrap()
@@ -385,7 +542,7 @@ mod tests {
             .collect();
         assert_eq!(kids, [old.kid()]);
         assert_eq!(
-            jwt_config(&s).unwrap().jwks()["keys"]
+            jwt_config(&s.tokens).unwrap().jwks()["keys"]
                 .as_array()
                 .unwrap()
                 .len(),
@@ -418,7 +575,7 @@ mod tests {
     fn hs256_stays_the_default_with_an_empty_jwks() {
         let s = settings(&[("JWT_SECRET", &"x".repeat(32))]).unwrap();
         assert_eq!(s.tokens.keys.algorithm(), Algorithm::HS256);
-        let config = jwt_config(&s).unwrap();
+        let config = jwt_config(&s.tokens).unwrap();
         assert_eq!(config.jwks(), serde_json::json!({"keys": []}));
         let explicit =
             settings(&[("JWT_SECRET", &"x".repeat(32)), ("JWT_ALGORITHM", "HS256")]).unwrap();

@@ -38,7 +38,7 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::audit::{Entry, Event, EventOutcome};
+use crate::audit::event::{Entry, Event, EventOutcome};
 use crate::store::{Database, Store};
 
 /// The routes behind a token guard, whose answers count as token verifications.

@@ -26,7 +26,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::task::JoinHandle;
 
-use crate::configuration::{DatabaseUrl, Settings};
+use crate::configuration::database::{DatabaseSettings, DatabaseUrl};
 use crate::store::{Database, Store, User};
 
 /// The notification channel the triggers publish on.
@@ -60,11 +60,11 @@ impl RevocationListener {
     /// Starts listening when the store is PostgreSQL (on SQLite the cache is never trusted, so
     /// there is nothing to keep coherent). Must be called inside
     /// a Tokio runtime.
-    pub fn start(settings: &Settings, store: &Store) -> anyhow::Result<Option<Self>> {
+    pub fn start(database: &DatabaseSettings, store: &Store) -> anyhow::Result<Option<Self>> {
         let Database::Postgres(_) = store.database() else {
             return Ok(None);
         };
-        let Some(options) = listen_options(settings) else {
+        let Some(options) = listen_options(database) else {
             return Ok(None);
         };
         let instance = format!("ping:{}:", uuid::Uuid::new_v4().simple());
@@ -86,13 +86,12 @@ impl RevocationListener {
 
 /// The listener's connection: `DATABASE_LISTEN_URL`, else `DATABASE_DIRECT_URL`, else
 /// `DATABASE_URL` (`None` on SQLite).
-fn listen_options(settings: &Settings) -> Option<PgConnectOptions> {
-    let direct = settings
-        .database
+fn listen_options(database: &DatabaseSettings) -> Option<PgConnectOptions> {
+    let direct = database
         .listen_url
         .as_ref()
-        .or(settings.database.direct_url.as_ref());
-    let options = match (direct, &settings.database.url) {
+        .or(database.direct_url.as_ref());
+    let options = match (direct, &database.url) {
         (Some(listen), _) => listen.clone(),
         (None, DatabaseUrl::Postgres(options)) => options.clone(),
         (None, DatabaseUrl::Sqlite(_)) => return None,

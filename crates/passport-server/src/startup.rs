@@ -127,8 +127,8 @@ impl Application {
         let limits = self.limits;
         let audit = self.audit;
         let audit_retention = self.settings.audit.retention;
-        let revocations =
-            RevocationListener::start(&self.settings, &store).map_err(std::io::Error::other)?;
+        let revocations = RevocationListener::start(&self.settings.database, &store)
+            .map_err(std::io::Error::other)?;
         let mail = self.mail;
         let outbox =
             tokio::spawn(crate::mail::outbox::Worker::new(mail.clone(), self.mailer).run());
@@ -348,18 +348,18 @@ fn serve(
                 // Mounted only when providers are configured (the OpenAPI document says so).
                 if openid {
                     cfg.service(
-                        web::resource("/auth/{provider}").route(web::get().to(crate::oidc::begin)),
+                        web::resource("/auth/{provider}").route(web::get().to(routes::oidc_begin)),
                     )
                     .service(
                         web::resource("/auth/{provider}/callback")
                             .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
                                 callback_limit.clone().enforce(req, next)
                             }))
-                            .route(web::get().to(crate::oidc::callback)),
+                            .route(web::get().to(routes::oidc_callback)),
                     );
                 }
             })
-            .configure(move |cfg| crate::mail::mount(cfg, &mail_routes))
+            .configure(move |cfg| crate::mail::routes::mount(cfg, &mail_routes))
             .route("/.well-known/jwks.json", web::get().to(routes::jwks))
             .route("/health", web::get().to(routes::health))
             .route("/ready", web::get().to(routes::ready))

@@ -18,17 +18,16 @@ pub mod settings;
 
 use std::sync::Arc;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::ServiceRequest;
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{Route, web};
-
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use passport_actix::clock::now_ms;
 use passport_actix::link::{LinkPurpose, LinkToken, MagicLinkStrategy, NewLink, OneTimeLinks};
+use passport_actix::{Failure, failure_response};
 use prometheus::{IntCounterVec, IntGauge, Opts};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+use crate::errors::unexpected;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
 use crate::store::{OutgoingMail, Store, User};
@@ -239,34 +238,22 @@ fn describe(ttl: std::time::Duration) -> String {
     }
 }
 
-/// Mounts the mail routes these settings turn on, each behind the per-address rate limit
-/// (`/signup` keeps its own route and limit).
-pub fn mount(cfg: &mut web::ServiceConfig, mail: &Mail) {
-    let settings = &mail.settings;
-    let mut routes: Vec<(&str, Route)> = Vec::new();
-    if settings.password_reset {
-        routes.push(("/password/forgot", web::post().to(routes::forgot_password)));
-        routes.push(("/password/reset", web::post().to(routes::reset_password)));
+/// For `POST /login`: with `EMAIL_VERIFICATION=required`, the right password of an address not
+/// yet confirmed is `403 email_not_verified` (a wrong one stays the usual `401`).
+pub async fn refuse_unverified(req: &HttpRequest, user: &User) -> Option<HttpResponse> {
+    let mail = req.app_data::<web::Data<Mail>>()?;
+    if mail.verification_off() {
+        return None;
     }
-    if settings.magic_links {
-        routes.push(("/login/email", web::post().to(routes::login_email)));
-        routes.push((
-            "/login/email/verify",
-            web::post().to(routes::login_email_verify),
-        ));
-    }
-    if settings.email_verification == EmailVerification::Required {
-        routes.push(("/email/verify", web::post().to(routes::verify_email)));
-        routes.push(("/email/resend", web::post().to(routes::resend_verification)));
-    }
-    for (path, route) in routes {
-        let limit = mail.limit.clone();
-        cfg.service(
-            web::resource(path)
-                .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
-                    limit.clone().enforce(req, next)
-                }))
-                .route(route),
-        );
+    match mail.store.email_verified(user.id).await {
+        Ok(true) => None,
+        Ok(false) => Some(failure_response(&[Failure::new(
+            StatusCode::FORBIDDEN,
+            "email_not_verified",
+            "Confirm your address first: open the link mailed to you (or ask for a new one)",
+        )])),
+        Err(error) => Some(unexpected(
+            error.into_strategy_error("checking the address"),
+        )),
     }
 }

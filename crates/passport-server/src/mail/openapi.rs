@@ -6,7 +6,7 @@ use utoipa::openapi::ResponseBuilder;
 use utoipa::{OpenApi, ToSchema};
 
 use super::{EmailVerification, MailSettings};
-use crate::openapi::{CookieLogin, Error, TokenPair};
+use crate::openapi::schemas::{CookieLogin, Error, TokenPair};
 
 /// `202 {"message"}`: the same bytes whatever the address.
 #[derive(Serialize, ToSchema)]

@@ -3,8 +3,11 @@
 //! transaction, so neither the body, the status nor the time tells whether the address has an
 //! account.
 
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceRequest;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpRequest, HttpResponse, Route, web};
 use passport_actix::link::{LinkPurpose, LinkTokenHash, invalid_link};
 use passport_actix::local::{NewPasswordError, normalize_email};
 use passport_actix::{
@@ -366,23 +369,32 @@ pub async fn resend_verification(
     accepted(RESEND_MESSAGE)
 }
 
-/// For `POST /login`: with `EMAIL_VERIFICATION=required`, the right password of an address not
-/// yet confirmed is `403 email_not_verified` (a wrong one stays the usual `401`).
-pub async fn refuse_unverified(req: &HttpRequest, user: &User) -> Option<HttpResponse> {
-    let mail = req.app_data::<web::Data<Mail>>()?;
-    if mail.verification_off() {
-        return None;
+/// Mounts the mail routes these settings turn on, each behind the per-address rate limit
+/// (`/signup` keeps its own route and limit).
+pub fn mount(cfg: &mut web::ServiceConfig, mail: &Mail) {
+    let settings = &mail.settings;
+    let mut routes: Vec<(&str, Route)> = Vec::new();
+    if settings.password_reset {
+        routes.push(("/password/forgot", web::post().to(forgot_password)));
+        routes.push(("/password/reset", web::post().to(reset_password)));
     }
-    match mail.store.email_verified(user.id).await {
-        Ok(true) => None,
-        Ok(false) => Some(failure_response(&[Failure::new(
-            StatusCode::FORBIDDEN,
-            "email_not_verified",
-            "Confirm your address first: open the link mailed to you (or ask for a new one)",
-        )])),
-        Err(error) => Some(unexpected(
-            error.into_strategy_error("checking the address"),
-        )),
+    if settings.magic_links {
+        routes.push(("/login/email", web::post().to(login_email)));
+        routes.push(("/login/email/verify", web::post().to(login_email_verify)));
+    }
+    if settings.email_verification == EmailVerification::Required {
+        routes.push(("/email/verify", web::post().to(verify_email)));
+        routes.push(("/email/resend", web::post().to(resend_verification)));
+    }
+    for (path, route) in routes {
+        let limit = mail.limit.clone();
+        cfg.service(
+            web::resource(path)
+                .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                    limit.clone().enforce(req, next)
+                }))
+                .route(route),
+        );
     }
 }
 

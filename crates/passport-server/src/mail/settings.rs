@@ -14,7 +14,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::configuration::{ConfigError, Environment};
+use crate::configuration::env::{ConfigError, Environment};
 
 /// `EMAIL_VERIFICATION`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -6,7 +6,7 @@
 //! `passport_actix::mfa`; this module only stores and wires them.
 
 mod cipher;
-mod settings;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;

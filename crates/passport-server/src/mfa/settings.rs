@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretBox};
 
-use crate::configuration::ConfigError;
+use crate::configuration::env::ConfigError;
 
 /// A 256-bit key that encrypts TOTP secrets.
 pub struct KeyBytes(SecretBox<[u8; 32]>);

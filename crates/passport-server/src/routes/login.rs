@@ -28,7 +28,7 @@ pub async fn login(
     match auth.login.run(AuthRequest::from_handler(&req, body)).await {
         Outcome::Success { user, .. } => {
             // EMAIL_VERIFICATION=required: the right password of an unconfirmed address.
-            if let Some(refusal) = crate::mail::routes::refuse_unverified(&req, &user).await {
+            if let Some(refusal) = crate::mail::refuse_unverified(&req, &user).await {
                 return refusal;
             }
             complete_login(&req, &auth, &audit, user, LoginMethod::Password).await

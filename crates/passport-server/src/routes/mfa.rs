@@ -8,8 +8,8 @@ use passport_actix::local::Attempt;
 use passport_actix::mfa::Amr;
 use passport_actix::{AuthRequest, Authenticated, Failure, failure_response, read_fields};
 
-use super::account::{reauthenticate, refused, required};
 use super::login::{LoginMethod, complete_login};
+use super::reauth::{reauthenticate, refused, required};
 use crate::audit::{self, Audit, Entry, Event};
 use crate::auth::Auth;
 use crate::errors::unexpected;

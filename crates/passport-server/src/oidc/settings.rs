@@ -1,21 +1,13 @@
-//! "Log in with an OpenID provider": providers from configuration and the two routes,
-//! `GET /auth/{provider}` and `GET /auth/{provider}/callback`.
+//! The OpenID section: `OIDC_PROVIDERS`, each provider's `OIDC_<NAME>_*`, `OIDC_COOKIE_KEY`
+//! and `OIDC_JWKS_COOLDOWN_SECONDS`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::CACHE_CONTROL;
-use actix_web::{HttpRequest, HttpResponse, web};
-use passport_actix::oidc::{OidcClaims, OidcConfig, OidcStrategy};
-use passport_actix::{ErrorBody, Outcome, failure_response};
-use secrecy::{ExposeSecret, SecretString};
+use passport_actix::oidc::OidcConfig;
+use secrecy::SecretString;
 
-use crate::auth::Auth;
-use crate::configuration::ConfigError;
-use crate::errors::unexpected;
-use crate::store::{NewIdentity, Store};
+use crate::configuration::env::{ConfigError, Environment};
 
 /// One provider's settings (`OIDC_<NAME>_*`).
 #[derive(Debug, Clone)]
@@ -123,163 +115,25 @@ impl OidcSettings {
     }
 }
 
-/// The verify callback: the claims go to the route, which links them to a user.
-type PassClaims = fn(OidcClaims) -> std::future::Ready<Outcome<OidcClaims>>;
-
-fn pass_claims(claims: OidcClaims) -> std::future::Ready<Outcome<OidcClaims>> {
-    std::future::ready(Outcome::success(claims))
-}
-
-/// The configured providers, by name.
-#[derive(Clone, Default)]
-pub struct Providers(Arc<BTreeMap<String, OidcStrategy<OidcClaims, PassClaims>>>);
-
-impl Providers {
-    /// Builds a strategy per configured provider (discovery happens at first use).
-    pub fn build(settings: &OidcSettings) -> anyhow::Result<Self> {
-        let key = match &settings.cookie_key {
-            Some(key) => key.expose_secret().as_bytes().to_vec(),
-            None => {
-                use rand::Rng;
-                rand::rng().random::<[u8; 32]>().to_vec()
-            }
-        };
-        let mut providers = BTreeMap::new();
-        for (name, provider) in &settings.providers {
-            let mut config = OidcConfig::new(
-                &provider.issuer,
-                &provider.client_id,
-                &provider.redirect_url,
-                &key,
-            )
-            .map_err(|e| anyhow::anyhow!("OIDC provider {name}: {e}"))?
-            .scopes(provider.scopes.clone())
-            .cookie_name(&format!("passport_oidc_{name}"));
-            if let Some(secret) = &provider.client_secret {
-                config = config.client_secret(secret.clone());
-            }
-            if let Some(cooldown) = settings.jwks_cooldown {
-                config = config.jwks_cooldown(cooldown);
-            }
-            providers.insert(
-                name.clone(),
-                OidcStrategy::new(config, pass_claims as PassClaims),
-            );
+impl OidcSettings {
+    /// The production rule of this section: every issuer is https (plain http is allowed on
+    /// loopback for a local test provider, never in production).
+    pub fn problems(&self, environment: Environment) -> Vec<String> {
+        if environment != Environment::Production {
+            return Vec::new();
         }
-        Ok(Self(Arc::new(providers)))
-    }
-
-    fn get(&self, name: &str) -> Option<&OidcStrategy<OidcClaims, PassClaims>> {
-        self.0.get(name)
-    }
-}
-
-fn unknown_provider() -> HttpResponse {
-    ErrorBody::new("unknown_provider", "No OpenID provider has this name")
-        .response(StatusCode::NOT_FOUND)
-}
-
-/// `GET /auth/{provider}`: `302` to the provider, with the flow cookie.
-pub async fn begin(path: web::Path<String>, providers: web::Data<Providers>) -> HttpResponse {
-    let Some(strategy) = providers.get(&path) else {
-        return unknown_provider();
-    };
-    match strategy.begin().await {
-        Outcome::Redirect(redirect) => redirect.into_response(),
-        Outcome::Error(error) => unexpected(error),
-        Outcome::Fail(failure) => failure_response(&[failure]),
-        Outcome::Success { .. } | Outcome::Pass => unexpected(passport_actix::StrategyError::msg(
-            "OIDC first leg gave no redirect",
-        )),
-    }
-}
-
-/// `GET /auth/{provider}/callback`: like `/login`, a token pair and a new session.
-pub async fn callback(
-    req: HttpRequest,
-    path: web::Path<String>,
-    providers: web::Data<Providers>,
-    store: web::Data<Store>,
-    auth: web::Data<Auth>,
-    audit: web::Data<crate::audit::Audit>,
-) -> HttpResponse {
-    let Some(strategy) = providers.get(&path) else {
-        return unknown_provider();
-    };
-    // The flow cookie is deleted once the flow is over; a callback whose `state` is not this
-    // browser's (a forged link) leaves the browser's own flow alone.
-    let mut keep_cookie = false;
-    let mut response = match strategy.callback(&req).await {
-        Outcome::Success { user: claims, .. } => login(&req, &claims, &store, &auth, &audit).await,
-        Outcome::Fail(failure) => {
-            if let Some(reason) = failure.reason() {
-                tracing::info!(provider = %path, code = failure.code(), reason, "OIDC login refused");
-            }
-            keep_cookie = failure.code() == "state_mismatch";
-            failure_response(&[failure])
-        }
-        Outcome::Error(error) => unexpected(error),
-        Outcome::Redirect(redirect) => redirect.into_response(),
-        Outcome::Pass => unexpected(passport_actix::StrategyError::msg("OIDC callback passed")),
-    };
-    if !keep_cookie {
-        let _ = response.add_cookie(&strategy.removal_cookie());
-    }
-    response.headers_mut().insert(
-        CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    response
-}
-
-/// Finds or creates the user of a verified identity and starts a session.
-async fn login(
-    req: &HttpRequest,
-    claims: &OidcClaims,
-    store: &Store,
-    auth: &Auth,
-    audit: &crate::audit::Audit,
-) -> HttpResponse {
-    let user = match store.identity_user(&claims.issuer, &claims.subject).await {
-        Ok(Some(user)) => user,
-        Ok(None) => {
-            // A new identity: a new account, only for a verified email nobody has.
-            let email = match (&claims.email, claims.email_verified) {
-                (Some(email), Some(true)) => {
-                    passport_actix::local::normalize_email(email).unwrap_or_default()
-                }
-                _ => String::new(),
-            };
-            if email.is_empty() {
-                return ErrorBody::new(
-                    "email_not_verified",
-                    "The provider did not give a verified email address for this account",
+        self.providers
+            .iter()
+            .filter(|(_, provider)| provider.issuer.to_ascii_lowercase().starts_with("http://"))
+            .map(|(name, _)| {
+                format!(
+                    "OIDC_{}_ISSUER must be an https URL with APP_ENV=production (plain \
+                     http, even on loopback, is for local tests)",
+                    name.to_ascii_uppercase()
                 )
-                .response(StatusCode::FORBIDDEN);
-            }
-            match store
-                .create_identity_user(&claims.issuer, &claims.subject, &email)
-                .await
-            {
-                Ok(NewIdentity::User(user)) => {
-                    tracing::info!(user_id = %user.id, "user created by an OpenID login");
-                    user
-                }
-                Ok(NewIdentity::EmailTaken) => {
-                    return ErrorBody::new(
-                        "account_exists",
-                        "An account with this email already exists; it is not linked automatically",
-                    )
-                    .response(StatusCode::CONFLICT);
-                }
-                Err(error) => {
-                    return unexpected(error.into_strategy_error("creating an OIDC user"));
-                }
-            }
-        }
-        Err(error) => return unexpected(error.into_strategy_error("finding an OIDC identity")),
-    };
-    crate::routes::complete_login(req, auth, audit, user, crate::routes::LoginMethod::OpenId).await
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
