@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use passport_e2e::{Backend, TcpProxy, TestApp, TestInstance, median, within};
 use serde_json::{Value, json};
 
@@ -267,16 +269,13 @@ async fn propagation_of_50_revocations_stays_within_a_second() {
     );
 }
 
-/// Security round 3 (issue 20, defect 8): the heartbeat's own connection has the main pool's
-/// bounded checks. After a silent partition that black-holes every existing connection (no
-/// FIN, no RST; new connections work), a heartbeat that times out drops its connection and
-/// the next one opens a fresh connection, so the cache is trusted again within seconds
-/// instead of staying off until the TCP timeout.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_heartbeat_recovers_from_a_silent_partition_within_seconds() {
-    let a = TestApp::spawn(Backend::Postgres).await;
-    let proxy = TcpProxy::to_postgres().await;
-    let pool_url = a.db.url_through(&proxy);
+/// An instance whose pooled connections go through `proxy` (its revocation listener connects
+/// directly), with metrics on; and a check of whether it trusts its liveness cache now.
+async fn instance_behind(
+    a: &TestApp,
+    proxy: &TcpProxy,
+) -> (TestInstance, impl Fn() -> BoxFuture<'static, bool>) {
+    let pool_url = a.db.url_through(proxy);
     let direct = a.db.url.clone();
     let b = a
         .spawn_sharing(|env| {
@@ -286,8 +285,9 @@ async fn the_heartbeat_recovers_from_a_silent_partition_within_seconds() {
         })
         .await;
     let metrics = format!("http://127.0.0.1:{}/metrics", b.metrics_port.unwrap());
-    let trusted = || {
-        let (client, metrics) = (b.client.clone(), metrics.clone());
+    let client = b.client.clone();
+    let trusted = move || {
+        let (client, metrics) = (client.clone(), metrics.clone());
         async move {
             let Ok(response) = client.get(&metrics).send().await else {
                 return false;
@@ -296,9 +296,54 @@ async fn the_heartbeat_recovers_from_a_silent_partition_within_seconds() {
             text.lines()
                 .any(|line| line == "passport_session_cache_trusted 1")
         }
+        .boxed()
+    };
+    (b, trusted)
+}
+
+/// Security round 3 (issue 20, defect 8), the partition striking while a heartbeat waits for
+/// its reply: the heartbeat times out, and its connection must not go back to the pool, where
+/// sqlx's unbounded check-on-return would hold the pool's only place until the TCP timeout
+/// (the heartbeat, and so the cache, off for good). The heartbeat's pool has the main pool's
+/// bounded checks and a timed-out heartbeat detaches its connection, so a fresh connection
+/// brings the cache back within seconds. (Fails on the code before the fix: the heartbeat
+/// never came back.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_recovers_when_a_partition_strikes_while_it_waits_for_a_reply() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let proxy = TcpProxy::to_postgres().await;
+    let (_b, trusted) = instance_behind(&a, &proxy).await;
+    assert!(
+        within(Duration::from_secs(10), &trusted).await.is_some(),
+        "the cache is trusted once the heartbeat is heard"
+    );
+    proxy.silence_existing_after_their_next_query();
+    let untrusted = || {
+        let check = trusted();
+        async move { !check.await }
     };
     assert!(
-        within(Duration::from_secs(10), trusted).await.is_some(),
+        within(Duration::from_secs(5), untrusted).await.is_some(),
+        "a heartbeat that gets no reply turns the cache off"
+    );
+    assert!(
+        within(Duration::from_secs(10), &trusted).await.is_some(),
+        "the heartbeat never recovered from the connection that went silent mid-query"
+    );
+}
+
+/// Security round 3 (issue 20, defect 8): the heartbeat's own connection has the main pool's
+/// bounded checks. After a silent partition that black-holes every existing connection (no
+/// FIN, no RST; new connections work), a heartbeat that times out drops its connection and
+/// the next one opens a fresh connection, so the cache is trusted again within seconds
+/// instead of staying off until the TCP timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_heartbeat_recovers_from_a_silent_partition_within_seconds() {
+    let a = TestApp::spawn(Backend::Postgres).await;
+    let proxy = TcpProxy::to_postgres().await;
+    let (_b, trusted) = instance_behind(&a, &proxy).await;
+    assert!(
+        within(Duration::from_secs(10), &trusted).await.is_some(),
         "the cache is trusted once the heartbeat is heard"
     );
     proxy.restore_dropping_existing();
@@ -312,7 +357,7 @@ async fn the_heartbeat_recovers_from_a_silent_partition_within_seconds() {
         "a silent heartbeat turns the cache off"
     );
     // … and comes back on a fresh connection, long before any TCP timeout.
-    let back = within(Duration::from_secs(10), trusted).await;
+    let back = within(Duration::from_secs(10), &trusted).await;
     assert!(
         back.is_some(),
         "the heartbeat never recovered from the black-holed connection"

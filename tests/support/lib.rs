@@ -538,6 +538,9 @@ pub struct TcpProxy {
     mode: std::sync::Arc<tokio::sync::watch::Sender<ProxyMode>>,
     /// Connections accepted before this generation are black-holed for good.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Connections accepted before this generation go silent for good right after their next
+    /// query (see [`TcpProxy::silence_existing_after_their_next_query`]).
+    query_trap: std::sync::Arc<std::sync::atomic::AtomicU64>,
     accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     bytes_up: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     accept_loop: tokio::task::JoinHandle<()>,
@@ -566,11 +569,13 @@ impl TcpProxy {
         let accepted = Arc::new(AtomicUsize::new(0));
         let bytes_up = Arc::new(AtomicUsize::new(0));
         let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let query_trap = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let accept_loop = tokio::spawn({
             let mode = Arc::clone(&mode);
             let accepted = Arc::clone(&accepted);
             let bytes_up = Arc::clone(&bytes_up);
             let generation = Arc::clone(&generation);
+            let query_trap = Arc::clone(&query_trap);
             async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -587,6 +592,9 @@ impl TcpProxy {
                     let live = Liveness {
                         born: generation.load(Ordering::SeqCst),
                         current: Arc::clone(&generation),
+                        born_trap: query_trap.load(Ordering::SeqCst),
+                        trap: Arc::clone(&query_trap),
+                        silenced: Arc::new(std::sync::atomic::AtomicBool::new(false)),
                     };
                     tokio::spawn(async move {
                         let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
@@ -611,6 +619,7 @@ impl TcpProxy {
             addr,
             mode,
             generation,
+            query_trap,
             accepted,
             bytes_up,
             accept_loop,
@@ -655,6 +664,19 @@ impl TcpProxy {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.mode.send_replace(ProxyMode::Open);
     }
+
+    /// A partition that strikes mid-query: every connection that exists now forwards its next
+    /// PostgreSQL message other than a bare `Sync` (a query; a `Sync` alone is a client's
+    /// liveness ping and still goes through) to the server, and from then on stays silent for
+    /// good in both directions (no reply, no FIN, no RST). New connections work.
+    ///
+    /// Unlike [`restore_dropping_existing`](Self::restore_dropping_existing), which catches
+    /// connections wherever they are (mostly idle in a pool), this one makes sure the client
+    /// is waiting for a reply when the silence begins.
+    pub fn silence_existing_after_their_next_query(&self) {
+        self.query_trap
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Drop for TcpProxy {
@@ -665,16 +687,29 @@ impl Drop for TcpProxy {
 }
 
 /// Whether a proxied connection still carries bytes (it was accepted in the current
-/// generation; see [`TcpProxy::restore_dropping_existing`]).
+/// generation, see [`TcpProxy::restore_dropping_existing`], and was not silenced after a
+/// query, see [`TcpProxy::silence_existing_after_their_next_query`]).
 #[derive(Clone)]
 struct Liveness {
     born: u64,
     current: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    born_trap: u64,
+    trap: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    silenced: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Liveness {
     fn dropped(&self) -> bool {
-        self.born < self.current.load(std::sync::atomic::Ordering::SeqCst)
+        use std::sync::atomic::Ordering;
+        self.born < self.current.load(Ordering::SeqCst) || self.silenced.load(Ordering::SeqCst)
+    }
+
+    /// Whether `upstream_bytes` (a client's write) springs the query trap on this connection:
+    /// it was armed and this is a message other than a bare `Sync` (`S`, length 4).
+    fn springs_trap(&self, upstream_bytes: &[u8]) -> bool {
+        const SYNC: [u8; 5] = [b'S', 0, 0, 0, 4];
+        self.born_trap < self.trap.load(std::sync::atomic::Ordering::SeqCst)
+            && upstream_bytes != SYNC
     }
 }
 
@@ -711,6 +746,11 @@ async fn pump(
                     }
                 }
             }
+        }
+        if counter.is_some() && live.springs_trap(&buffer[..n]) {
+            // This query reaches the server; its reply and everything after it do not.
+            live.silenced
+                .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         if to.write_all(&buffer[..n]).await.is_err() {
             return;
