@@ -298,6 +298,12 @@ pub mod rate_limit;
 mod request;
 mod responder;
 pub mod session;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "test-util"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "test-util")))
+)]
+pub mod store;
 mod strategy;
 
 #[cfg(feature = "local")]
