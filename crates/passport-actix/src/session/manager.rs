@@ -38,7 +38,7 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
 /// #     }
 /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
 /// #         let sid = rows[i].1.clone();
 /// #         match r.classify(rows[i].2) {
 /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -127,7 +127,7 @@ pub struct IssuedCookieSession {
 /// #     }
 /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
 /// #         let sid = rows[i].1.clone();
 /// #         match r.classify(rows[i].2) {
 /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -160,6 +160,11 @@ pub enum RefreshError {
     /// The token is unknown, used up, expired or revoked (RFC 6749 §5.2 `invalid_grant`).
     #[error("the refresh token is not valid: {0}")]
     InvalidGrant(&'static str),
+    /// The session already holds the most unused refresh tokens it may
+    /// ([`MAX_UNUSED_REFRESH_TOKENS`](super::MAX_UNUSED_REFRESH_TOKENS)): too many retries
+    /// inside the grace. Nothing changed.
+    #[error("the session holds too many unused refresh tokens")]
+    CapReached,
     /// A used-up token was presented after the grace: its session was revoked as stolen.
     #[error("a used refresh token was presented again; session {session_id} was revoked")]
     ReuseDetected {
@@ -188,7 +193,7 @@ impl RefreshError {
     /// ```
     pub fn failure(&self) -> Option<Failure> {
         match self {
-            Self::InvalidGrant(_) | Self::ReuseDetected { .. } => Some(
+            Self::InvalidGrant(_) | Self::CapReached | Self::ReuseDetected { .. } => Some(
                 Failure::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
@@ -197,6 +202,7 @@ impl RefreshError {
                 .with_kind(FailureKind::InvalidCredentials)
                 .with_reason(match self {
                     Self::InvalidGrant(reason) => reason,
+                    Self::CapReached => "too many unused refresh tokens",
                     _ => "refresh token reuse detected",
                 }),
             ),
@@ -228,7 +234,7 @@ impl RefreshError {
 /// #     type User = String;
 /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
 /// #         let sid = rows[i].1.clone();
 /// #         match r.classify(rows[i].2) {
 /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -297,7 +303,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -354,7 +360,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -401,7 +407,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -450,7 +456,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -504,7 +510,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -550,7 +556,7 @@ impl<S: SessionStore> Sessions<S> {
     /// # impl SessionStore for Memory {
     /// #     type User = String;
     /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
-    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// # }
@@ -591,7 +597,7 @@ impl<S: SessionStore> Sessions<S> {
     ///     async fn create_session_checked(&self, _: &NewSession, credential: &str) -> Result<bool, StoreError> {
     ///         Ok(credential == "2")
     ///     }
-    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
     /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// }
@@ -664,7 +670,7 @@ impl<S: SessionStore> Sessions<S> {
     ///         Ok(())
     ///     }
     /// #   async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
-    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
     /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// }
@@ -699,7 +705,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     type User = String;
     /// #     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
     /// #     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
-    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// # }
@@ -753,7 +759,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -814,9 +820,10 @@ impl<S: SessionStore> Sessions<S> {
                 },
                 user,
             )),
-            Rotated::Invalid => Err(RefreshError::InvalidGrant(
+            Rotated::Unknown => Err(RefreshError::InvalidGrant(
                 "unknown, expired or revoked refresh token",
             )),
+            Rotated::CapReached => Err(RefreshError::CapReached),
             Rotated::ReuseDetected { session_id } => {
                 tracing::warn!(session_id, "refresh token reuse detected; session revoked");
                 Err(RefreshError::ReuseDetected { session_id })
@@ -841,7 +848,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -887,7 +894,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),

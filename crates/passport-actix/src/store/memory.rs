@@ -10,8 +10,8 @@ use super::{NO_PASSWORD, User, account_key, unix_now};
 use crate::StoreError;
 use crate::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
 use crate::session::{
-    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,
-    SessionStore, TokenUse, now_ms,
+    LoadedSession, MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation,
+    SessionLoader, SessionRecord, SessionStore, TokenUse, now_ms,
 };
 
 /// Users, sessions (token and cookie) and a windowed login throttle in memory: the same rules
@@ -33,7 +33,7 @@ use crate::session::{
 ///     unreachable!("a new email");
 /// };
 /// let sessions = Sessions::new(Arc::new(store.clone()));
-/// let login = sessions.start(ada.id.to_string()).await.unwrap();
+/// let login = sessions.start(&ada.id.to_string()).await.unwrap();
 /// assert!(store.live_session(login.session_id.parse().unwrap()).await.unwrap().is_some());
 /// sessions.revoke(&login.session_id).await.unwrap(); // logout
 /// assert!(store.live_session(login.session_id.parse().unwrap()).await.unwrap().is_none());
@@ -305,10 +305,10 @@ impl SessionStore for MemoryStore {
         let mut state = self.lock()?;
         let Some((session_id, used_at)) = state.tokens.get(rotation.presented.as_str()).copied()
         else {
-            return Ok(Rotated::Invalid);
+            return Ok(Rotated::Unknown);
         };
         let Some((user, expires_at)) = state.live_session(session_id, rotation.now_ms) else {
-            return Ok(Rotated::Invalid);
+            return Ok(Rotated::Unknown);
         };
         let use_ = rotation.classify(used_at);
         if use_ == TokenUse::Reuse {
@@ -327,7 +327,7 @@ impl SessionStore for MemoryStore {
                 .count() as i64;
             let unused_after = unused + 1 - i64::from(use_ == TokenUse::First);
             if unused_after > MAX_UNUSED_REFRESH_TOKENS {
-                return Ok(Rotated::Invalid);
+                return Ok(Rotated::CapReached);
             }
             state
                 .tokens
@@ -379,6 +379,31 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(revoked)
+    }
+}
+
+impl SessionLoader for MemoryStore {
+    type User = User;
+
+    async fn load_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<LoadedSession<User>>, StoreError> {
+        let Ok(id) = Uuid::parse_str(session_id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .live_session(id)
+            .await?
+            .map(|(user, expires_at_ms)| LoadedSession {
+                user_id: user.id.to_string(),
+                user,
+                expires_at_ms,
+            }))
+    }
+
+    fn user_id(user: &User) -> String {
+        user.id.to_string()
     }
 }
 

@@ -60,10 +60,10 @@ pub(super) async fn rotate(
         ..r.clone()
     };
     let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
-        return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
+        return Ok(Rotated::Unknown); // unknown token, or its session ended: nothing changed
     };
     let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
-        return Ok(Rotated::Invalid);
+        return Ok(Rotated::Unknown);
     };
     Sql::finish_rotation(tx, r, session, used_at).await
 }

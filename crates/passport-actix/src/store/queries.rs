@@ -428,7 +428,7 @@ where
             .fetch_optional(&mut *tx)
             .await?;
             if ours.is_none() {
-                return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
+                return Ok(Rotated::CapReached); // too many retries inside the grace: rolled back
             }
         }
         tx.commit().await?;

@@ -42,10 +42,10 @@ pub(super) async fn rotate(
     // The clock is this host's, which is the database's own (an embedded file): no read
     // first, so the transaction still starts with its write.
     let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
-        return Ok(Rotated::Invalid);
+        return Ok(Rotated::Unknown);
     };
     let Some(session) = Sql::token_session(&mut *tx, r, Lock::None).await? else {
-        return Ok(Rotated::Invalid); // dropped: rolled back, nothing changed
+        return Ok(Rotated::Unknown); // dropped: rolled back, nothing changed
     };
     Sql::finish_rotation(tx, r, session, used_at).await
 }

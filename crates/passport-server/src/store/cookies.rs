@@ -67,7 +67,7 @@ impl Store {
         if let Some((session_id, user_id)) = self.cookies.sessions.get(digest.as_str()) {
             return self.session_user(session_id, user_id).await;
         }
-        let ticket = self.liveness.ticket();
+        let ticket = self.liveness.cache().ticket();
         let Some((session_id, expires_at, user)) = self.sql.cookie_session(digest.as_str()).await?
         else {
             return Ok(None);
@@ -75,7 +75,7 @@ impl Store {
         self.cookies
             .sessions
             .insert(digest.as_str().to_owned(), (session_id, user.id));
-        self.liveness.insert(
+        self.liveness.cache().insert(
             ticket,
             &session_id.to_string(),
             &user.id.to_string(),
@@ -125,7 +125,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let revoked = run!(self, revoke_own_session(user_id, session_id, now_ms()));
         // Invalidated even on error: the revocation may have committed before a timeout.
-        self.liveness.invalidate(&session_id.to_string());
+        self.liveness.cache().invalidate(&session_id.to_string());
         revoked
     }
 }

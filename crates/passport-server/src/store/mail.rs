@@ -719,7 +719,7 @@ impl Store {
         let now = now_ms();
         let done = run!(self, reset_password(hash.as_str(), password_hash, now))?;
         Ok(done.map(|(user, _revoked)| {
-            self.liveness.invalidate_user(&user.id.to_string());
+            self.liveness.cache().invalidate_user(&user.id.to_string());
             user
         }))
     }

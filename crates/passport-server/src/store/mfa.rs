@@ -371,7 +371,7 @@ impl Store {
             self,
             confirm_totp(user_id, secret, step, code_hashes, keep, now_ms())
         );
-        self.liveness.invalidate_user(&user_id.to_string());
+        self.liveness.cache().invalidate_user(&user_id.to_string());
         confirmed
     }
 

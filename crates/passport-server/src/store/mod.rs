@@ -16,7 +16,7 @@ use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
 use passport_actix::session::{
-    LivenessCache, NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms,
+    Liveness, LivenessCache, NewCookieSession, NewSession, Rotated, Rotation, SessionStore,
 };
 pub use passport_actix::store::{Database, NO_PASSWORD, User, classify};
 use passport_actix::store::{SqlStore, Unique, account_key, unique_violation};
@@ -85,7 +85,8 @@ pub use cookies::{LAST_SEEN_RESOLUTION, SessionView};
 pub struct Store {
     /// Users, sessions and the login throttle (and the pool every call here runs on).
     sql: SqlStore,
-    liveness: Arc<LivenessCache<(User, i64)>>,
+    /// The session check (cache → ticket → database) over `sql`, the library's.
+    liveness: Liveness<SqlStore>,
     /// Browser sessions: cookie digests and last-seen stamps (see `cookies.rs`).
     cookies: Arc<cookies::CookieCaches>,
     refresh_key: RefreshKey,
@@ -125,8 +126,8 @@ impl Store {
                 settings.rate_limits.login_failure_window,
             );
         let store = Self {
+            liveness: Liveness::with_cache(Arc::new(sql.clone()), Arc::new(liveness)),
             sql,
-            liveness: Arc::new(liveness),
             cookies: Arc::default(),
             refresh_key: RefreshKey::default(),
         };
@@ -233,38 +234,22 @@ impl Store {
 
     /// The in-process cache of live sessions (kept coherent by the revocation listener).
     pub fn liveness(&self) -> &Arc<LivenessCache<(User, i64)>> {
-        &self.liveness
+        self.liveness.cache()
     }
 
     /// The user of session `session_id` if the session is live and belongs to `user_id`:
-    /// from the liveness cache when it can be trusted, else from the database.
+    /// the library's check ([`Liveness::check`]: the liveness cache when it can be trusted,
+    /// else the database).
     pub async fn session_user(
         &self,
         session_id: Uuid,
         user_id: Uuid,
     ) -> Result<Option<User>, StoreError> {
-        let sid = session_id.to_string();
-        let now = now_ms();
-        let cached = self.liveness.get(&sid);
-        let live = match cached.as_deref() {
-            Some((user, expires_at)) => Some((user.clone(), *expires_at)),
-            None => {
-                let ticket = self.liveness.ticket();
-                let found = self.sql.live_session(session_id).await?;
-                if let Some((user, expires_at)) = &found {
-                    self.liveness.insert(
-                        ticket,
-                        &sid,
-                        &user.id.to_string(),
-                        (user.clone(), *expires_at),
-                    );
-                }
-                found
-            }
-        };
-        let user = live
-            .filter(|(user, expires_at)| user.id == user_id && *expires_at > now)
-            .map(|(user, _)| User {
+        let user = self
+            .liveness
+            .check(&session_id.to_string(), &user_id.to_string())
+            .await?
+            .map(|user| User {
                 session_id: Some(session_id),
                 ..user
             });
@@ -277,7 +262,7 @@ impl Store {
     /// Deletes a user with every session; `true` if there was such a user.
     pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
         let deleted = self.sql.delete_user(id).await;
-        self.liveness.invalidate_user(&id.to_string());
+        self.liveness.cache().invalidate_user(&id.to_string());
         deleted
     }
 
@@ -300,7 +285,7 @@ impl Store {
     ) -> Result<Vec<Uuid>, StoreError> {
         let revoked = self.sql.change_password(user.id, hash, keep).await;
         // Whatever happened, forget this user's cached sessions (the triggers tell the others).
-        self.liveness.invalidate_user(&user.id.to_string());
+        self.liveness.cache().invalidate_user(&user.id.to_string());
         revoked
     }
 
@@ -362,7 +347,7 @@ impl SessionStore for Store {
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
         let rotated = self.sql.rotate_refresh_token(rotation).await?;
         if let Rotated::ReuseDetected { session_id } = &rotated {
-            self.liveness.invalidate(session_id);
+            self.liveness.cache().invalidate(session_id);
         }
         Ok(rotated)
     }
@@ -370,7 +355,7 @@ impl SessionStore for Store {
     async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError> {
         let revoked = self.sql.revoke_session(session_id).await;
         // Invalidated even on error: the revocation may have committed before a timeout.
-        self.liveness.invalidate(session_id);
+        self.liveness.cache().invalidate(session_id);
         revoked
     }
 
@@ -381,7 +366,7 @@ impl SessionStore for Store {
     ) -> Result<Vec<String>, StoreError> {
         let revoked = self.sql.revoke_user_sessions(user_id, keep).await;
         // Forget the user's cached sessions even on error: the revocation may have committed.
-        self.liveness.invalidate_user(user_id);
+        self.liveness.cache().invalidate_user(user_id);
         revoked
     }
 }
