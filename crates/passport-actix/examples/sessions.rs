@@ -1,13 +1,8 @@
-//! A notes-style API with sessions, on the shipped SQLite store: signup, login with a refresh
-//! token, refresh, a logout that revokes the session's access tokens at once, a JWT-guarded
-//! route, an optional route and an API-key route.
-//!
-//! ```sh
-//! cargo run -p passport-actix --example sessions --features sqlite
-//! ```
-//!
-//! No setup: the database is a new SQLite file in the temporary folder, the JWT secret and
-//! the API key are random for this run. `PORT` picks the port (default 8080; 0: any free one).
+//! A notes API on the shipped SQLite store: signup, login with a refresh token, refresh, a
+//! logout that revokes the session's access tokens at once, a JWT-guarded route, an optional
+//! route and an API-key route. `cargo run -p passport-actix --example sessions -F sqlite`
+//! needs no setup (a new SQLite file in the temporary folder, a random JWT secret and API
+//! key); `PORT` picks the port (default 8080; 0: any free one).
 
 use std::sync::Arc;
 
@@ -18,16 +13,16 @@ use passport_actix::session::{IssuedSession, Liveness, RefreshToken, Sessions};
 use passport_actix::store::sqlx::sqlite::SqliteConnectOptions;
 use passport_actix::store::{SqlStore, User, migrate, sqlite};
 use passport_actix::{
-    AuthRequest, Authenticated, MaybeAuthenticated, Passport, constant_time_eq, read_fields,
+    AuthRequest, Authenticated, Authenticator, MaybeAuthenticated, Passport, constant_time_eq,
+    read_fields,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// The access token's own claim: the session it belongs to.
 #[derive(Serialize, Deserialize)]
 struct Sid {
     sid: String,
 }
-
 struct State {
     sessions: Sessions<Liveness<SqlStore>>,
     issuer: TokenIssuer,
@@ -35,122 +30,91 @@ struct State {
 }
 
 type Data = web::Data<State>;
-
 fn token_pair(state: &State, user: &User, session: &IssuedSession) -> HttpResponse {
-    let sid = Sid {
-        sid: session.session_id.clone(),
-    };
-    match state.issuer.issue(user.id.to_string(), sid) {
-        Ok(access) => HttpResponse::Ok().json(serde_json::json!({
+    let sid = session.session_id.clone();
+    match state.issuer.issue(user.id.to_string(), Sid { sid }) {
+        Ok(access) => HttpResponse::Ok().json(json!({
             "token": access.token,
             "refresh_token": session.refresh_token.as_str(),
         })),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
 }
-
-async fn signup(user: Authenticated<User>) -> HttpResponse {
+async fn signup_route(user: Authenticated<User>) -> HttpResponse {
     HttpResponse::Created().json(user.user())
 }
-
-async fn login(user: Authenticated<User>, state: Data) -> HttpResponse {
+async fn login_route(user: Authenticated<User>, state: Data) -> HttpResponse {
     match state.sessions.start(&user.user().id.to_string()).await {
         Ok(session) => token_pair(&state, user.user(), &session),
         Err(_) => HttpResponse::ServiceUnavailable().finish(),
     }
 }
-
 async fn refresh(req: HttpRequest, body: web::Payload, state: Data) -> HttpResponse {
     let fields = read_fields(&AuthRequest::from_handler(&req, body), ["refresh_token"]).await;
     let Ok([Some(presented)]) = fields else {
-        return HttpResponse::BadRequest().json(serde_json::json!({"error": "invalid_request"}));
+        return HttpResponse::BadRequest().json(json!({"error": "invalid_request"}));
     };
     match state.sessions.refresh(&presented).await {
         Ok((session, user)) => token_pair(&state, &user, &session),
-        Err(_) => HttpResponse::BadRequest().json(serde_json::json!({"error": "invalid_grant"})),
+        Err(_) => HttpResponse::BadRequest().json(json!({"error": "invalid_grant"})),
     }
 }
-
 async fn logout(user: Authenticated<User>, state: Data) -> HttpResponse {
-    let sid = user
-        .user()
-        .session_id
-        .map(|id| id.to_string())
-        .unwrap_or_default();
+    let sid = user.user().session_id.unwrap_or_default().to_string();
     match state.sessions.revoke(&sid).await {
         Ok(_) => HttpResponse::NoContent().finish(),
         Err(_) => HttpResponse::ServiceUnavailable().finish(),
     }
 }
-
 async fn notes(user: Authenticated<User>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"owner": user.user(), "notes": []}))
+    HttpResponse::Ok().json(json!({"owner": user.user(), "notes": []}))
 }
-
 async fn hello(user: MaybeAuthenticated<User>) -> HttpResponse {
     let who = user.user().map_or("stranger", |u| u.email.as_str());
-    HttpResponse::Ok().json(serde_json::json!({"hello": who}))
+    HttpResponse::Ok().json(json!({"hello": who}))
 }
 
 /// The API-key route: a minimal check (a non-empty key, compared in constant time).
 async fn stats(req: HttpRequest, state: Data) -> HttpResponse {
-    let given = req.headers().get("x-api-key").map(|v| v.as_bytes());
-    match given {
-        Some(key) if !key.is_empty() && constant_time_eq(key, state.api_key.as_bytes()) => {
-            HttpResponse::Ok().json(serde_json::json!({"service": "ok"}))
-        }
-        _ => HttpResponse::Unauthorized().json(serde_json::json!({"error": "api_key_invalid"})),
+    let key = req
+        .headers()
+        .get("x-api-key")
+        .map_or(&[][..], |v| v.as_bytes());
+    if !key.is_empty() && constant_time_eq(key, state.api_key.as_bytes()) {
+        return HttpResponse::Ok().json(json!({"service": "ok"}));
     }
+    HttpResponse::Unauthorized().json(json!({"error": "api_key_invalid"}))
 }
 
 #[actix_web::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let file = std::env::temp_dir().join(format!("passport-sessions-{}.db", std::process::id()));
     let options = SqliteConnectOptions::new().filename(&file);
-    let pool = sqlite::open(options, 4, std::time::Duration::from_secs(5))
-        .await
-        .map_err(std::io::Error::other)?;
-    migrate(&pool).await.map_err(std::io::Error::other)?;
+    let pool = sqlite::open(options, 4, std::time::Duration::from_secs(5)).await?;
+    migrate(&pool).await?;
     let store = Arc::new(SqlStore::new(pool));
-    // One process makes every change: the liveness cache may be trusted, and a logout
-    // through `sessions` forgets the session at once.
+    // One process makes every change, so the cache is trusted; a logout through it forgets.
     let liveness = Liveness::new(Arc::clone(&store));
     liveness.cache().trust_always();
 
-    let secret = RefreshToken::generate();
-    let jwt = JwtConfig::hmac(secret.as_str().as_bytes(), "notes", "notes")
-        .map_err(std::io::Error::other)?;
+    let jwt = JwtConfig::hmac(RefreshToken::generate().as_str(), "notes", "notes")?;
     let hasher = Arc::new(Bcrypt::default());
     let mut passport = Passport::<User>::new();
-    passport.register(
-        "signup",
-        LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone()),
-    );
-    let login_strategy = LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher);
-    passport.register("login", login_strategy.throttle(Arc::clone(&store)));
+    let signup = LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone());
+    passport.register("signup", signup);
+    let login = LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher);
+    passport.register("login", login.throttle(Arc::clone(&store)));
     let check = liveness.clone();
     let verify = async move |claims: Claims<Sid>| {
         let user = check.check(&claims.custom.sid, &claims.sub).await?;
-        Ok(user.map(|user| User {
-            session_id: claims.custom.sid.parse().ok(),
-            ..user
-        }))
+        Ok(user.map(|u| u.in_session(claims.custom.sid.parse().ok())))
     };
     let bearer = ExtractJwt::from_auth_header_as_bearer_token();
     passport.register("jwt", JwtStrategy::new(jwt.verifier(), bearer, verify));
-    let guard = passport
-        .authenticate("jwt")
-        .map_err(std::io::Error::other)?;
-    let optional = passport
-        .authenticate("jwt")
-        .map_err(std::io::Error::other)?
-        .optional();
-    let signup_guard = passport
-        .authenticate("signup")
-        .map_err(std::io::Error::other)?;
-    let login_guard = passport
-        .authenticate("login")
-        .map_err(std::io::Error::other)?;
+    let jwt_guard = passport.authenticate("jwt")?;
+    let optional = passport.authenticate("jwt")?.optional();
+    let signup_guard = passport.authenticate("signup")?;
+    let login_guard = passport.authenticate("login")?;
     let state = web::Data::new(State {
         sessions: Sessions::new(Arc::new(liveness)),
         issuer: jwt.issuer(),
@@ -158,27 +122,17 @@ async fn main() -> std::io::Result<()> {
     });
     let api_key = state.api_key.clone();
 
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(8080);
+    let port: u16 = std::env::var("PORT").map_or(Ok(8080), |p| p.parse())?;
     let server = HttpServer::new(move || {
+        let at = |path: &str, guard: &Authenticator<User>| web::resource(path).wrap(guard.clone());
         App::new()
             .app_data(state.clone())
-            .service(
-                web::resource("/signup")
-                    .wrap(signup_guard.clone())
-                    .post(signup),
-            )
-            .service(
-                web::resource("/login")
-                    .wrap(login_guard.clone())
-                    .post(login),
-            )
+            .service(at("/signup", &signup_guard).post(signup_route))
+            .service(at("/login", &login_guard).post(login_route))
             .route("/token/refresh", web::post().to(refresh))
-            .service(web::resource("/logout").wrap(guard.clone()).post(logout))
-            .service(web::resource("/notes").wrap(guard.clone()).get(notes))
-            .service(web::resource("/hello").wrap(optional.clone()).get(hello))
+            .service(at("/logout", &jwt_guard).post(logout))
+            .service(at("/notes", &jwt_guard).get(notes))
+            .service(at("/hello", &optional).get(hello))
             .route("/stats", web::get().to(stats))
     })
     .workers(2)
@@ -189,10 +143,8 @@ async fn main() -> std::io::Result<()> {
     println!("  curl -X POST {url}/login  -d 'email=a@b.co&password=correct horse battery'");
     println!("  curl {url}/notes -H \"authorization: Bearer $TOKEN\"");
     println!("  curl -X POST {url}/token/refresh -d \"refresh_token=$REFRESH\"");
-    println!(
-        "  curl -X POST {url}/logout -H \"authorization: Bearer $TOKEN\"   # the token stops working"
-    );
+    println!("  curl -X POST {url}/logout -H \"authorization: Bearer $TOKEN\"  # revokes $TOKEN");
     println!("  curl {url}/hello   # optional: with or without a token");
     println!("  curl {url}/stats -H 'x-api-key: {api_key}'");
-    server.run().await
+    Ok(server.run().await?)
 }

@@ -114,6 +114,13 @@ impl User {
     }
 }
 
+impl User {
+    /// The same user, in session `session_id` (what a guarded request's user carries).
+    pub fn in_session(self, session_id: Option<Uuid>) -> Self {
+        Self { session_id, ..self }
+    }
+}
+
 impl crate::mfa::Assurance for User {
     fn amr(&self) -> &[String] {
         &self.amr
