@@ -19,7 +19,7 @@ use passport_actix::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct Sid {
     sid: String,
 }

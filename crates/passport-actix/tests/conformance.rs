@@ -193,13 +193,17 @@ async fn sessions_reuse_after_grace_revokes<S: Shipped>(store: S) {
     let first = RefreshToken::generate();
     let session = new_session(&user, &first);
     store.create_session(&session).await.unwrap();
-    // A negative grace: any second use is past it, whatever the clocks say.
-    let (r, second) = rotation(&first, -1);
+    // No grace: a second use a millisecond or more after the first is a reuse.
+    let (r, second) = rotation(&first, 0);
     assert!(matches!(
         store.rotate_refresh_token(&r).await.unwrap(),
         Rotated::Rotated { .. }
     ));
-    let (again, _) = rotation(&first, -1);
+    let (mut again, _) = rotation(&first, 0);
+    // A second later by the stores that take the caller's clock; PostgreSQL reads its own
+    // (millisecond) clock, which a short pause moves on.
+    again.now_ms = r.now_ms + 1_000;
+    tokio::time::sleep(Duration::from_millis(5)).await;
     match store.rotate_refresh_token(&again).await.unwrap() {
         Rotated::ReuseDetected { session_id } => assert_eq!(session_id, session.session_id),
         other => panic!("expected a reuse detection, got {other:?}"),
@@ -211,7 +215,7 @@ async fn sessions_reuse_after_grace_revokes<S: Shipped>(store: S) {
             .unwrap()
             .is_none()
     );
-    let (late, _) = rotation(&second, -1);
+    let (late, _) = rotation(&second, 0);
     assert!(matches!(
         store.rotate_refresh_token(&late).await.unwrap(),
         Rotated::Unknown

@@ -266,7 +266,7 @@ impl SqlStore {
         Self {
             db: db.into(),
             timeout: DEFAULT_TIMEOUT,
-            ping_timeout: DEFAULT_TIMEOUT / 4,
+            ping_timeout: (DEFAULT_TIMEOUT / 4).min(Duration::from_secs(1)),
             login_window: Duration::from_secs(15 * 60),
             login_max_attempts: 10,
             pooled_begin: None,
