@@ -255,7 +255,7 @@ where
         .bind(MAX_CODE_FAILURES)
         .fetch_optional(conn)
         .await?;
-        row.map(|r| Ok(passport_actix::store::user_from_row(&r)?))
+        row.map(|r| passport_actix::store::user_from_row(&r))
             .transpose()
     }
 
