@@ -64,7 +64,7 @@ impl Unique {
 /// ([`sqlx::error::DatabaseError::constraint`]). SQLite does not: its message says
 /// `UNIQUE constraint failed: index 'users_email_lower_key'` for an index on an expression,
 /// and lists the columns for a key (`UNIQUE constraint failed: users.id`), which
-/// [`sqlite_constraint`] maps to the PostgreSQL name of the same key.
+/// `sqlite_constraint` maps to the PostgreSQL name of the same key.
 pub fn unique_violation(error: &StoreError) -> Option<Unique> {
     let StoreError::Other(source) = error else {
         return None;
