@@ -194,7 +194,17 @@
 //! detection (a used-up token presented after a grace revokes the session), over a
 //! [`session::SessionStore`] you implement. Put the session id in your access tokens and
 //! check it in the JWT strategy's verify callback through a [`session::LivenessCache`], so
-//! that revocation is honoured without a database round trip per request.
+//! that revocation is honoured without a database round trip per request: a
+//! [`session::Liveness`] does the whole check (cache, ticket, store) and, wrapped around the
+//! store of your [`session::Sessions`], forgets a session from the cache when it is revoked.
+//!
+//! # Shipped stores
+//!
+//! You need not write the stores: with the `postgres` or `sqlite` feature, `store::SqlStore`
+//! implements the user store, the session store (token and cookie sessions) and a windowed
+//! login throttle over sqlx, and `store::migrate` creates its tables; with `test-util`,
+//! `store::MemoryStore` does the same in memory. `examples/sessions.rs` is a whole API with
+//! signup, login, refresh and a logout that revokes, on the SQLite store.
 //!
 //! # Browser sessions
 //!
@@ -252,6 +262,9 @@
 //! | `jwks-rustls` | no | `jwks` over HTTPS (rustls with the webpki roots) |
 //! | `oidc` | no | `oidc::OidcStrategy`: "log in with an OpenID provider" (authorization code + PKCE, ID token checked against the provider's JWKS; implies `jwks`) |
 //! | `totp` | no | `mfa::Totp`: TOTP codes for authenticator apps (RFC 6238, over `totp-rs`) |
+//! | `postgres` | no | `store::SqlStore` on PostgreSQL (sqlx): users, sessions, the login throttle, with `store::migrate` (implies `local`) |
+//! | `sqlite` | no | `store::SqlStore` on SQLite (sqlx, bundled SQLite), the same (implies `local`) |
+//! | `test-util` | no | `store::MemoryStore`: the same stores in memory, for tests and examples (implies `local`) |
 //!
 //! A service that only verifies tokens needs `default-features = false, features = ["jwt"]`:
 //! no bcrypt, no hashing pool, no password list.
@@ -265,7 +278,8 @@
 //! | [`clock`] | `since_epoch`, `now_secs`, `now_ms`, `now_secs_f64` |
 //! | [`jwt`] | `JwtConfig`, `TokenIssuer`, `IssuedToken`, `JwtVerifier`, `Claims`, `Audience`, `ExtractJwt`, `Extracted`, `JwtStrategy`, `SigningKey`, `VerifyingKey`, `KeySet`, `TokenError`, `IssueError`, `KeyError`; `RemoteKeySet` and `JwksError` with `jwks` |
 //! | [`local`] | `LocalStrategy`, `Mode`, `UserStore`, `StoredCredentials`, `Created`, `LoginThrottle`, `Attempt`, `PasswordHasher`, `PasswordHash`, `Bcrypt`, `Migrating`, `PasswordPolicy`, `PolicyViolation`, `Credentials`, `FieldNames`, `normalize_email`, `NewPasswordError`; `Argon2id` and `Argon2idParams` with `argon2` |
-//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket`; browsers: `SessionCookie`, `Presented`, `SessionStrategy`, `IssuedCookieSession`, `NewCookieSession`, `InvalidCookieName`, `DEFAULT_COOKIE_NAME`, `DEFAULT_SECURE_COOKIE_NAME` |
+//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket`, `Liveness`, `SessionLoader`, `LoadedSession`, `DEFAULT_LIVENESS_MAX_AGE`; browsers: `SessionCookie`, `Presented`, `SessionStrategy`, `IssuedCookieSession`, `NewCookieSession`, `InvalidCookieName`, `DEFAULT_COOKIE_NAME`, `DEFAULT_SECURE_COOKIE_NAME` |
+//! | `store` (features `postgres`, `sqlite`, `test-util`) | `SqlStore`, `Database`, `migrate`, `MemoryStore`, `User`, `NO_PASSWORD`, `account_key`, `DEFAULT_TIMEOUT`; for statements of your own on the same tables: `Sql`, `Id`, `RowsAffected`, `Lock`, `TokenSession`, `user_from_row`, `with_amr`, `stored_amr`, `classify`, `unique_violation`, `Unique`, `connection_lost`; `postgres::bounded_ping`, `sqlite::open` |
 //! | `oidc` (feature `oidc`) | `OidcStrategy`, `OidcConfig`, `OidcClaims`, `OidcError`, `ProviderMetadata` |
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -314,6 +328,12 @@ pub mod rate_limit;
 mod request;
 mod responder;
 pub mod session;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "test-util"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "test-util")))
+)]
+pub mod store;
 mod strategy;
 
 #[cfg(feature = "local")]

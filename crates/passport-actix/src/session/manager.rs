@@ -39,7 +39,7 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
 /// #     }
 /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
 /// #         let sid = rows[i].1.clone();
 /// #         match r.classify(rows[i].2) {
 /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -128,7 +128,7 @@ pub struct IssuedCookieSession {
 /// #     }
 /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
 /// #         let sid = rows[i].1.clone();
 /// #         match r.classify(rows[i].2) {
 /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -161,6 +161,11 @@ pub enum RefreshError {
     /// The token is unknown, used up, expired or revoked (RFC 6749 §5.2 `invalid_grant`).
     #[error("the refresh token is not valid: {0}")]
     InvalidGrant(&'static str),
+    /// The session already holds the most unused refresh tokens it may
+    /// ([`MAX_UNUSED_REFRESH_TOKENS`](super::MAX_UNUSED_REFRESH_TOKENS)): too many retries
+    /// inside the grace. Nothing changed.
+    #[error("the session holds too many unused refresh tokens")]
+    CapReached,
     /// A used-up token was presented after the grace: its session was revoked as stolen.
     #[error("a used refresh token was presented again; session {session_id} was revoked")]
     ReuseDetected {
@@ -189,7 +194,7 @@ impl RefreshError {
     /// ```
     pub fn failure(&self) -> Option<Failure> {
         match self {
-            Self::InvalidGrant(_) | Self::ReuseDetected { .. } => Some(
+            Self::InvalidGrant(_) | Self::CapReached | Self::ReuseDetected { .. } => Some(
                 Failure::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
@@ -198,6 +203,7 @@ impl RefreshError {
                 .with_kind(FailureKind::InvalidCredentials)
                 .with_reason(match self {
                     Self::InvalidGrant(reason) => reason,
+                    Self::CapReached => "too many unused refresh tokens",
                     _ => "refresh token reuse detected",
                 }),
             ),
@@ -233,7 +239,7 @@ impl RefreshError {
 /// #     type User = String;
 /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
 /// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
 /// #         let sid = rows[i].1.clone();
 /// #         match r.classify(rows[i].2) {
 /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -302,7 +308,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -359,7 +365,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -406,7 +412,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -455,7 +461,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -509,7 +515,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -555,7 +561,7 @@ impl<S: SessionStore> Sessions<S> {
     /// # impl SessionStore for Memory {
     /// #     type User = String;
     /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
-    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// # }
@@ -596,7 +602,7 @@ impl<S: SessionStore> Sessions<S> {
     ///     async fn create_session_checked(&self, _: &NewSession, credential: &str) -> Result<bool, StoreError> {
     ///         Ok(credential == "2")
     ///     }
-    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
     /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// }
@@ -669,7 +675,7 @@ impl<S: SessionStore> Sessions<S> {
     ///         Ok(())
     ///     }
     /// #   async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
-    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
     /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// }
@@ -704,7 +710,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     type User = String;
     /// #     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
     /// #     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
-    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
     /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// # }
@@ -758,7 +764,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -819,9 +825,10 @@ impl<S: SessionStore> Sessions<S> {
                 },
                 user,
             )),
-            Rotated::Invalid => Err(RefreshError::InvalidGrant(
+            Rotated::Unknown => Err(RefreshError::InvalidGrant(
                 "unknown, expired or revoked refresh token",
             )),
+            Rotated::CapReached => Err(RefreshError::CapReached),
             Rotated::ReuseDetected { session_id } => {
                 tracing::warn!(session_id, "refresh token reuse detected; session revoked");
                 Err(RefreshError::ReuseDetected { session_id })
@@ -846,7 +853,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
@@ -892,7 +899,7 @@ impl<S: SessionStore> Sessions<S> {
     /// #     }
     /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
     /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Invalid) };
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
     /// #         let sid = rows[i].1.clone();
     /// #         match r.classify(rows[i].2) {
     /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),

@@ -14,10 +14,13 @@
 //!   requests by it (Passport's `serializeUser` / `deserializeUser`), refusing cross-site
 //!   unsafe requests with a [`CrossOriginProtection`](crate::CrossOriginProtection).
 //! * [`LivenessCache`] remembers live sessions for the JWT strategy's verify callback, and
-//!   stops answering the moment it cannot be sure it heard every revocation.
+//!   stops answering the moment it cannot be sure it heard every revocation; [`Liveness`]
+//!   is the whole check (cache, ticket, store) over a [`SessionLoader`] such as the shipped
+//!   stores.
 
 mod cache;
 mod cookie;
+mod liveness;
 mod manager;
 mod store;
 mod strategy;
@@ -39,6 +42,7 @@ pub use cache::{DEFAULT_LIVENESS_CAPACITY, LivenessCache, Ticket};
 pub use cookie::{
     DEFAULT_COOKIE_NAME, DEFAULT_SECURE_COOKIE_NAME, InvalidCookieName, Presented, SessionCookie,
 };
+pub use liveness::{DEFAULT_LIVENESS_MAX_AGE, Liveness, LoadedSession, SessionLoader};
 pub use manager::{
     DEFAULT_REUSE_GRACE, DEFAULT_SESSION_TTL, IssuedCookieSession, IssuedSession, RefreshError,
     Sessions,

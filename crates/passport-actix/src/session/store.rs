@@ -198,11 +198,12 @@ pub struct SessionRecord {
 /// fn describe(rotated: &Rotated<String>) -> &'static str {
 ///     match rotated {
 ///         Rotated::Rotated { .. } => "new refresh token stored",
-///         Rotated::Invalid => "unknown, expired or revoked",
+///         Rotated::Unknown => "unknown, expired or revoked",
+///         Rotated::CapReached => "too many unused refresh tokens",
 ///         Rotated::ReuseDetected { .. } => "session revoked",
 ///     }
 /// }
-/// assert_eq!(describe(&Rotated::Invalid), "unknown, expired or revoked");
+/// assert_eq!(describe(&Rotated::Unknown), "unknown, expired or revoked");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotated<U> {
@@ -216,7 +217,10 @@ pub enum Rotated<U> {
         user: U,
     },
     /// No such token, or its session is expired, revoked or gone. Nothing changed.
-    Invalid,
+    Unknown,
+    /// The session already holds [`MAX_UNUSED_REFRESH_TOKENS`] unused tokens: the replacement
+    /// was refused. Nothing changed.
+    CapReached,
     /// A used-up token was presented after the grace: the session is now revoked.
     ReuseDetected {
         /// The revoked session.
@@ -233,13 +237,13 @@ pub enum Rotated<U> {
 /// locks the presented token's row (PostgreSQL `SELECT … FOR UPDATE`, SQLite by starting with
 /// a write), so that concurrent refreshes with one token are serialized:
 ///
-/// 1. no row for `presented`, or its session revoked or expired → [`Rotated::Invalid`];
+/// 1. no row for `presented`, or its session revoked or expired → [`Rotated::Unknown`];
 /// 2. otherwise [`Rotation::classify`] on the row's first-use time:
 ///    [`TokenUse::First`] sets it to `now_ms` and inserts `replacement` into the same session;
 ///    [`TokenUse::WithinGrace`] only inserts `replacement`;
 ///    [`TokenUse::Reuse`] marks the session revoked and answers [`Rotated::ReuseDetected`];
 /// 3. a session never holds more than [`MAX_UNUSED_REFRESH_TOKENS`] unused tokens: a
-///    replacement beyond that is refused ([`Rotated::Invalid`], nothing changed), so retries
+///    replacement beyond that is refused ([`Rotated::CapReached`], nothing changed), so retries
 ///    inside the grace cannot multiply tokens without bound.
 ///
 /// Used tokens must be kept until their session ends: a used token presented late is how
@@ -289,13 +293,13 @@ pub enum Rotated<U> {
 ///     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<String>, StoreError> {
 ///         let mut state = self.0.lock().map_err(|_| StoreError::other("poisoned"))?;
 ///         let Some((session_id, used_at)) = state.tokens.get(rotation.presented.as_str()).cloned() else {
-///             return Ok(Rotated::Invalid);
+///             return Ok(Rotated::Unknown);
 ///         };
 ///         let Some((session, revoked)) = state.sessions.get_mut(&session_id) else {
-///             return Ok(Rotated::Invalid);
+///             return Ok(Rotated::Unknown);
 ///         };
 ///         if *revoked || session.expires_at_ms <= rotation.now_ms {
-///             return Ok(Rotated::Invalid);
+///             return Ok(Rotated::Unknown);
 ///         }
 ///         let use_ = rotation.classify(used_at);
 ///         if use_ == TokenUse::Reuse {
@@ -306,7 +310,7 @@ pub enum Rotated<U> {
 ///         let unused = state.tokens.values().filter(|(id, used)| *id == session_id && used.is_none()).count();
 ///         let unused_after = unused as i64 + 1 - i64::from(use_ == TokenUse::First);
 ///         if unused_after > MAX_UNUSED_REFRESH_TOKENS {
-///             return Ok(Rotated::Invalid);
+///             return Ok(Rotated::CapReached);
 ///         }
 ///         if use_ == TokenUse::First {
 ///             state.tokens.insert(rotation.presented.as_str().to_owned(), (session_id.clone(), Some(rotation.now_ms)));
@@ -382,7 +386,7 @@ pub trait SessionStore: Send + Sync + 'static {
     ///         }
     ///         self.create_session(s).await.map(|()| true)
     ///     }
-    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Invalid) }
+    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
     /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
     /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
     /// }

@@ -48,6 +48,13 @@ pub async fn refresh(
                     .session(Some(session_id));
                 audit.record(&req, entry).await;
             }
+            // Told apart from an unknown or ended token (which leaves no row): a client
+            // retrying inside the reuse grace until the session's unused-token cap.
+            if let RefreshError::CapReached = &refused {
+                let entry =
+                    Entry::new(Event::Refresh, EventOutcome::Failure).detail("unused_token_cap");
+                audit.record(&req, entry).await;
+            }
             match refused.failure() {
                 Some(failure) => failure_response(&[failure]),
                 None => ErrorBody::new("internal_error", "An internal error occurred")

@@ -3,12 +3,13 @@
 //! Written straight on the pool, without [`Store`]'s retry: the caller bounds the call with its
 //! own, shorter deadline, and a repeated insert would record an event twice.
 
-use super::{AuditRow, Database, Sql, Store};
+use super::statements::Sql;
+use super::{AuditRow, Database, Store};
 
 impl Store {
     /// Writes one row of `audit_events`.
     pub async fn insert_audit_row(&self, row: &AuditRow<'_>) -> Result<(), sqlx::Error> {
-        match &self.db {
+        match self.database() {
             Database::Postgres(pool) => {
                 let mut pooled_conn = pool.acquire().await?;
                 let conn: &mut sqlx::PgConnection = &mut pooled_conn;
@@ -28,7 +29,7 @@ impl Store {
     /// Deletes the audit rows written before `cutoff` (milliseconds since the epoch); returns
     /// how many.
     pub async fn purge_audit_rows(&self, cutoff: i64) -> Result<u64, sqlx::Error> {
-        match &self.db {
+        match self.database() {
             Database::Postgres(pool) => {
                 let mut pooled_conn = pool.acquire().await?;
                 let conn: &mut sqlx::PgConnection = &mut pooled_conn;

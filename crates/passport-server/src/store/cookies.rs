@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use passport_actix::StoreError;
 use passport_actix::clock::now_ms;
-use passport_actix::session::{NewCookieSession, RefreshTokenHash};
+use passport_actix::session::RefreshTokenHash;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Row, Type};
 use uuid::Uuid;
 
-use super::id::Id;
-use super::queries::{RowsAffected, Sql};
+use super::statements::Sql;
 use super::{Store, User};
+use passport_actix::store::{Id, RowsAffected};
 
 /// The finest `last_seen_at` is kept at: one write per session per minute at most.
 pub const LAST_SEEN_RESOLUTION: Duration = Duration::from_secs(60);
@@ -68,17 +68,15 @@ impl Store {
         if let Some((session_id, user_id)) = self.cookies.sessions.get(digest.as_str()) {
             return self.session_user(session_id, user_id).await;
         }
-        let now = now_ms();
-        let ticket = self.liveness.ticket();
-        let Some((session_id, expires_at, user)) =
-            run!(self, cookie_session(digest.as_str(), now))?
+        let ticket = self.liveness.cache().ticket();
+        let Some((session_id, expires_at, user)) = self.sql.cookie_session(digest.as_str()).await?
         else {
             return Ok(None);
         };
         self.cookies
             .sessions
             .insert(digest.as_str().to_owned(), (session_id, user.id));
-        self.liveness.insert(
+        self.liveness.cache().insert(
             ticket,
             &session_id.to_string(),
             &user.id.to_string(),
@@ -128,22 +126,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let revoked = run!(self, revoke_own_session(user_id, session_id, now_ms()));
         // Invalidated even on error: the revocation may have committed before a timeout.
-        self.liveness.invalidate(&session_id.to_string());
+        self.liveness.cache().invalidate(&session_id.to_string());
         revoked
-    }
-
-    /// Stores a browser session (see [`passport_actix::session::SessionStore`]).
-    pub(super) async fn insert_cookie_session(
-        &self,
-        session: &NewCookieSession,
-    ) -> Result<(), StoreError> {
-        let (Ok(id), Ok(user_id)) = (
-            Uuid::parse_str(&session.session_id),
-            Uuid::parse_str(&session.user_id),
-        ) else {
-            return Err(StoreError::other("session and user ids must be UUIDs"));
-        };
-        run!(self, create_cookie_session(id, user_id, session))
     }
 }
 
@@ -159,57 +143,6 @@ where
     for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
-    /// Inserts a session named by a cookie digest (no refresh token). A conflict on the id can
-    /// only be this very insert retried after a lost acknowledgement.
-    pub(super) async fn create_cookie_session(
-        conn: &mut DB::Connection,
-        id: Uuid,
-        user_id: Uuid,
-        s: &NewCookieSession,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at, cookie_hash, amr)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(Id(id))
-        .bind(Id(user_id))
-        .bind(s.created_at_ms)
-        .bind(s.expires_at_ms)
-        .bind(s.cookie.as_str())
-        .bind(super::queries::stored_amr(&s.amr).as_str())
-        .execute(conn)
-        .await
-        .map(|_| ())
-    }
-
-    /// The live session named by a cookie digest: its id, its end and its user.
-    pub(super) async fn cookie_session(
-        conn: &mut DB::Connection,
-        digest: &str,
-        now: i64,
-    ) -> Result<Option<(Uuid, i64, User)>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT s.id AS session_id, s.expires_at, s.amr, u.id, u.email
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.cookie_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-        )
-        .bind(digest)
-        .bind(now)
-        .fetch_optional(conn)
-        .await?;
-        row.map(|r| {
-            Ok((
-                r.try_get::<Id, _>("session_id")?.0,
-                r.try_get("expires_at")?,
-                super::queries::with_amr(
-                    User::new(r.try_get::<Id, _>("id")?.0, r.try_get("email")?),
-                    &r,
-                )?,
-            ))
-        })
-        .transpose()
-    }
-
     /// Sets `last_seen_at` (never backwards).
     pub(super) async fn touch_session(
         conn: &mut DB::Connection,

@@ -3,12 +3,10 @@
 use passport_actix::StoreError;
 use uuid::Uuid;
 
-use super::error::{Unique, unique_violation};
 use super::{Store, User};
+use passport_actix::store::{Unique, unique_violation};
 
-/// The `password_hash` of a user without a password: no hasher recognizes it, and
-/// [`Store`]'s login look-up treats its owner as unknown.
-pub const NO_PASSWORD: &str = "!";
+use passport_actix::store::NO_PASSWORD;
 
 /// What creating a user for a new identity gave.
 #[derive(Debug)]

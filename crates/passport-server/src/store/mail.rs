@@ -14,9 +14,9 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use super::id::Id;
-use super::queries::{RowsAffected, Sql};
+use super::statements::Sql;
 use super::{Store, User, account_key};
+use passport_actix::store::{Id, RowsAffected, Sql as Lib};
 
 /// Statements run, with the user id as `$1`, in the transaction of a password reset after
 /// every session is revoked: the extension point for whatever else a reset must end (a
@@ -164,7 +164,7 @@ where
         .await?;
         row.map(|r| {
             Ok(Account {
-                user: User::new(r.try_get::<Id, _>("id")?.0, r.try_get("email")?),
+                user: passport_actix::store::user_from_row(&r)?,
                 unverified: r.try_get::<Option<i64>, _>("unverified_since")?.is_some(),
             })
         })
@@ -306,7 +306,7 @@ where
                 PendingSignup::Noticed(account.user.id)
             }
             Some(account) => {
-                Self::update_hash(&mut *tx, account.user.id, plan.password_hash).await?;
+                Lib::<DB>::update_hash(&mut *tx, account.user.id, plan.password_hash).await?;
                 let (link, mail) = (plan.verification)(&account.user);
                 Self::revoke_links(&mut *tx, account.user.id, None, now).await?;
                 Self::insert_link(&mut *tx, &link).await?;
@@ -355,7 +355,7 @@ where
         .await?;
         row.map(|r| {
             Ok((
-                User::new(r.try_get::<Id, _>("id")?.0, r.try_get("email")?),
+                passport_actix::store::user_from_row(&r)?,
                 r.try_get("password_hash")?,
             ))
         })
@@ -395,7 +395,7 @@ where
         let Some(user_id) = Self::consume_link(&mut *tx, hash, purpose, now).await? else {
             return Ok(None);
         };
-        let user = Self::user_by_id(&mut *tx, user_id).await?;
+        let user = Lib::<DB>::user_by_id(&mut *tx, user_id).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -443,7 +443,7 @@ where
         let Some(user_id) = Self::consume_link(&mut *tx, hash, purpose, now).await? else {
             return Ok(None);
         };
-        let Some(user) = Self::user_by_id(&mut *tx, user_id).await? else {
+        let Some(user) = Lib::<DB>::user_by_id(&mut *tx, user_id).await? else {
             return Ok(None);
         };
         // The credentials version moves on as with a password change: a login that checked
@@ -457,9 +457,9 @@ where
         .bind(Id(user_id))
         .execute(&mut *tx)
         .await?;
-        let revoked = Self::revoke_user_sessions(&mut *tx, user_id, None, now).await?;
+        let revoked = Lib::<DB>::revoke_user_sessions(&mut *tx, user_id, None, now).await?;
         Self::revoke_links(&mut *tx, user_id, None, now).await?;
-        Self::clear_attempts(&mut *tx, &account_key(&user.email)).await?;
+        Lib::<DB>::clear_attempts(&mut *tx, &account_key(&user.email)).await?;
         for statement in REVOKED_ON_PASSWORD_RESET {
             sqlx::query(statement)
                 .bind(Id(user_id))
@@ -681,7 +681,7 @@ impl Store {
     /// violation) is answered by running once more, as the second one.
     pub async fn signup_pending(&self, plan: &SignupPlan<'_>) -> Result<PendingSignup, StoreError> {
         match run!(self, signup_pending(plan, now_ms())) {
-            Err(error) if super::error::unique_violation(&error).is_some() => {
+            Err(error) if passport_actix::store::unique_violation(&error).is_some() => {
                 run!(self, signup_pending(plan, now_ms()))
             }
             other => other,
@@ -719,7 +719,7 @@ impl Store {
         let now = now_ms();
         let done = run!(self, reset_password(hash.as_str(), password_hash, now))?;
         Ok(done.map(|(user, _revoked)| {
-            self.liveness.invalidate_user(&user.id.to_string());
+            self.liveness.cache().invalidate_user(&user.id.to_string());
             user
         }))
     }

@@ -8,9 +8,9 @@ use passport_actix::clock::now_ms;
 use sqlx::{ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Type};
 use uuid::Uuid;
 
-use super::id::Id;
-use super::queries::{RowsAffected, Sql};
+use super::statements::Sql;
 use super::{Store, User};
+use passport_actix::store::{Id, RowsAffected, Sql as Lib};
 
 /// Wrong codes one `mfa_token` takes before it is dead.
 pub const MAX_CODE_FAILURES: i64 = 5;
@@ -155,7 +155,7 @@ where
                 .execute(&mut *tx)
                 .await?;
         }
-        let revoked = Self::revoke_user_sessions(&mut *tx, user_id, keep, now).await?;
+        let revoked = Lib::<DB>::revoke_user_sessions(&mut *tx, user_id, keep, now).await?;
         tx.commit().await?;
         Ok(Some(revoked))
     }
@@ -255,7 +255,7 @@ where
         .bind(MAX_CODE_FAILURES)
         .fetch_optional(conn)
         .await?;
-        row.map(|r| Ok(User::new(r.try_get::<Id, _>("id")?.0, r.try_get("email")?)))
+        row.map(|r| passport_actix::store::user_from_row(&r))
             .transpose()
     }
 
@@ -371,7 +371,7 @@ impl Store {
             self,
             confirm_totp(user_id, secret, step, code_hashes, keep, now_ms())
         );
-        self.liveness.invalidate_user(&user_id.to_string());
+        self.liveness.cache().invalidate_user(&user_id.to_string());
         confirmed
     }
 

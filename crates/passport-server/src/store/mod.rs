@@ -1,31 +1,28 @@
-//! User storage and login throttling on PostgreSQL or the embedded SQLite file, through sqlx.
+//! The server's store: the library's [`SqlStore`] (users, sessions, the login throttle) on
+//! PostgreSQL or the embedded SQLite file, with what is the server's own beside it — the
+//! liveness cache, browser-session caches, mail, second factors, the audit trail, identities,
+//! shared rate-limit buckets and secrets.
 
-mod error;
-mod id;
 mod postgres;
-mod queries;
 mod sqlite;
+mod statements;
 
-use std::future::Future;
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use passport_actix::StoreError;
-use passport_actix::clock::{now_secs, now_secs_f64};
 use passport_actix::local::{
     Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore,
 };
 use passport_actix::session::{
-    LivenessCache, NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms,
+    Liveness, LivenessCache, NewCookieSession, NewSession, Rotated, Rotation, SessionStore,
 };
-use serde::Serialize;
+pub use passport_actix::store::{Database, NO_PASSWORD, User, classify};
+use passport_actix::store::{SqlStore, Unique, account_key, unique_violation};
 use uuid::Uuid;
 
-use error::Unique;
-pub use error::classify;
-pub use queries::AuditRow;
-use queries::Sql;
+pub use statements::AuditRow;
 
 /// The longest a cached session is served without reading the database again, even while
 /// the revocation listener vouches for the cache (a safety net; invalidation is by
@@ -34,184 +31,44 @@ use queries::Sql;
 /// operator's `sqlite3`, a second server on the same file) are seen at once.
 pub const SESSION_CACHE_MAX_AGE: Duration = Duration::from_secs(300);
 
-use crate::configuration::{DatabaseUrl, Settings};
+use crate::configuration::{DatabaseUrl, PoolMode, Settings};
 
-/// A user as handlers and responses see it: never the password hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct User {
-    /// The user id (a UUID, serialized as a string).
-    pub id: Uuid,
-    /// The normalized email.
-    pub email: String,
-    /// The session the request's access token belongs to (never serialized).
-    #[serde(skip)]
-    pub session_id: Option<Uuid>,
-    /// The credentials version the password login checked (never serialized): its session
-    /// is started only while the user's row still holds it (see `Store::change_password`).
-    #[serde(skip)]
-    pub credentials_version: Option<i64>,
-    /// How that session's login was authenticated (RFC 8176 `amr`; empty outside a session;
-    /// never serialized).
-    #[serde(skip)]
-    pub amr: Vec<String>,
-}
-
-impl User {
-    /// A user outside any session.
-    pub fn new(id: Uuid, email: String) -> Self {
-        Self {
-            id,
-            email,
-            session_id: None,
-            credentials_version: None,
-            amr: Vec::new(),
-        }
-    }
-}
-
-impl passport_actix::mfa::Assurance for User {
-    fn amr(&self) -> &[String] {
-        &self.amr
-    }
-}
-
-/// Runs one PostgreSQL call on a pooled connection within the store's deadline, healing the
-/// pool as it goes:
-///
-/// - a call that times out detaches its connection (closed, never pinged or reused: after a
-///   silent partition it would hang every later user);
-/// - a call that fails because its connection is gone (I/O, protocol, 08xxx, 57P0x — e.g. the
-///   backend was terminated) detaches it and runs once more, on a connection that first
-///   answered a bounded ping, within what is left of the same deadline.
-///
-/// Every call here is safe to repeat: reads and idempotent writes, the login-attempt counter
-/// (a repeat counts one attempt twice, erring on the safe side) and the signup insert (a
-/// repeat that hits the unique index checks whether its own id got in).
+/// Runs one PostgreSQL call on the store's pool within its deadline, healing the pool as it
+/// goes (see `passport_actix::store::SqlStore`): every call here is safe to repeat.
 macro_rules! on_postgres {
     ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
         let store: &$crate::store::Store = $store;
-        on_postgres!(store, $pool, within store.timeout, |$conn| $call)
+        passport_actix::__store_on_postgres!(store.sql(), $pool, |$conn| $call)
     }};
     // The same within a shorter time than the store's deadline.
     ($store:expr, $pool:expr, within $limit:expr, |$conn:ident| $call:expr) => {{
         let store: &$crate::store::Store = $store;
-        let pool: &sqlx::PgPool = $pool;
-        let deadline = tokio::time::Instant::now() + $limit;
-        let mut retried = false;
-        loop {
-            let mut pooled = match tokio::time::timeout_at(deadline, pool.acquire()).await {
-                Ok(Ok(pooled)) => pooled,
-                Ok(Err(error)) => break Err($crate::store::classify(error)),
-                Err(elapsed) => break Err(passport_actix::StoreError::unavailable(elapsed)),
-            };
-            if retried {
-                let bound = store.ping_timeout.min(deadline - tokio::time::Instant::now());
-                if $crate::store::postgres::bounded_ping(&mut pooled, bound).await.is_err() {
-                    drop(pooled.detach());
-                    if tokio::time::Instant::now() >= deadline {
-                        break Err(passport_actix::StoreError::unavailable(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "no live database connection in time",
-                        )));
-                    }
-                    continue;
-                }
-            }
-            let result = {
-                let $conn: &mut sqlx::PgConnection = &mut pooled;
-                tokio::time::timeout_at(deadline, pooled!(store, $conn, $call)).await
-            };
-            match result {
-                Ok(Ok(value)) => break Ok(value),
-                Ok(Err(error)) if $crate::store::error::connection_lost(&error) => {
-                    drop(pooled.detach());
-                    if retried {
-                        break Err($crate::store::classify(error));
-                    }
-                    tracing::info!(%error, "a pooled database connection was gone; retrying once");
-                    retried = true;
-                }
-                Ok(Err(error)) => break Err($crate::store::classify(error)),
-                Err(elapsed) => {
-                    drop(pooled.detach());
-                    break Err(passport_actix::StoreError::unavailable(elapsed));
-                }
-            }
-        }
+        passport_actix::__store_on_postgres!(store.sql(), $pool, within $limit, |$conn| $call)
     }};
 }
 
-/// `$call` on `$conn` (a `&mut PgConnection`) as `DATABASE_POOL_MODE` requires: as it is in
-/// session mode; behind a transaction pooler, in a transaction of its own opened by
-/// [`postgres::pooled_begin`] (so every statement of the call runs on one backend, with the
-/// statement timeout, after the backend's leftover prepared statements are dropped), committed
-/// when the call succeeds and rolled back when it fails. A call that opens a transaction of
-/// its own gets a savepoint inside this one.
-///
-/// Every PostgreSQL call on the pool goes through here (by [`on_postgres!`] or directly):
-/// a statement run on a pooled connection outside it is not safe behind a transaction pooler.
+/// `$call` on `$conn` (a `&mut PgConnection`) as `DATABASE_POOL_MODE` requires (in a
+/// transaction of its own behind a transaction pooler).
 macro_rules! pooled {
-    ($store:expr, $conn:ident, $call:expr) => {
-        async {
-            let store: &$crate::store::Store = $store;
-            match &store.pooled_begin {
-                None => $call.await,
-                Some(begin) => {
-                    let mut tx = sqlx::Connection::begin_with(&mut *$conn, begin.clone()).await?;
-                    let result = {
-                        let $conn: &mut sqlx::PgConnection = &mut tx;
-                        $call.await
-                    };
-                    match result {
-                        Ok(value) => tx.commit().await.map(|()| value),
-                        Err(error) => {
-                            // The pooler keeps the backend until the transaction ends: end it
-                            // now (a failure here changes nothing: the call failed anyway).
-                            let _ = tx.rollback().await;
-                            Err(error)
-                        }
-                    }
-                }
-            }
-        }
-    };
-}
-
-/// Runs one SQLite call on a pooled connection within the store's deadline.
-macro_rules! on_sqlite {
-    ($store:expr, $pool:expr, |$conn:ident| $call:expr) => {{
+    ($store:expr, $conn:ident, $call:expr) => {{
         let store: &$crate::store::Store = $store;
-        let pool: &sqlx::SqlitePool = $pool;
-        store
-            .timed(async {
-                let mut pooled = pool.acquire().await?;
-                let $conn: &mut sqlx::SqliteConnection = &mut pooled;
-                $call.await
-            })
-            .await
+        passport_actix::__store_pooled!(store.sql(), $conn, $call)
     }};
 }
 
-/// Runs the statement `f(args…)` of [`queries::Sql`], written once for both backends, on the
-/// configured one: through [`on_postgres!`] or [`on_sqlite!`].
+/// Runs the server's statement `f(args…)` of [`statements::Sql`], written once for both
+/// backends, on the configured one.
 macro_rules! run {
     ($store:expr, $f:ident($($arg:expr),* $(,)?)) => {{
         let store: &$crate::store::Store = $store;
-        match &store.db {
-            $crate::store::Database::Postgres(pool) => on_postgres!(store, pool, |conn| {
-                $crate::store::Sql::<sqlx::Postgres>::$f(conn, $($arg),*)
-            }),
-            $crate::store::Database::Sqlite(pool) => on_sqlite!(store, pool, |conn| {
-                $crate::store::Sql::<sqlx::Sqlite>::$f(conn, $($arg),*)
-            }),
-        }
+        passport_actix::__store_run!(store.sql(), [$crate::store::statements::Sql], $f($($arg),*))
     }};
 }
 
 mod audit;
 mod identities;
 mod rate_limits;
-pub use identities::{NO_PASSWORD, NewIdentity};
+pub use identities::NewIdentity;
 mod mfa;
 pub use mfa::{Factor, MAX_CODE_FAILURES, Proof, Redeemed};
 
@@ -223,31 +80,18 @@ pub use mail::{
 mod cookies;
 pub use cookies::{LAST_SEEN_RESOLUTION, SessionView};
 
-/// A connection pool to the configured database.
-#[derive(Clone, Debug)]
-pub enum Database {
-    /// PostgreSQL, the production backend.
-    Postgres(sqlx::PgPool),
-    /// The embedded SQLite file.
-    Sqlite(sqlx::SqlitePool),
-}
-
-/// The database and the time limit on each of its calls: every table of the server, and the
+/// The library's store and the server's own parts: every table of the server, and the
 /// library's `SessionStore` among the traits it implements (`passport_actix::session::Sessions`
 /// holds the rules that store serves).
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: Database,
-    timeout: Duration,
-    ping_timeout: Duration,
-    login_window: Duration,
-    login_max_attempts: u32,
-    liveness: Arc<LivenessCache<(User, i64)>>,
+    /// Users, sessions and the login throttle (and the pool every call here runs on).
+    sql: SqlStore,
+    /// The session check (cache → ticket → database) over `sql`, the library's.
+    liveness: Liveness<SqlStore>,
     /// Browser sessions: cookie digests and last-seen stamps (see `cookies.rs`).
     cookies: Arc<cookies::CookieCaches>,
     refresh_key: RefreshKey,
-    /// `BEGIN …` for every PostgreSQL call behind a transaction pooler (see [`pooled!`]).
-    pooled_begin: Option<String>,
 }
 
 /// The key refresh tokens' replacements are derived from, shared through the database by
@@ -276,16 +120,18 @@ impl Store {
         // Trusted only while the revocation listener hears its own heartbeat (PostgreSQL);
         // never on SQLite, which has no listener.
         let liveness = LivenessCache::new(settings.sessions.cache_capacity, SESSION_CACHE_MAX_AGE);
+        let sql = SqlStore::new(db)
+            .timeout(database.timeout)
+            .transaction_pooling(database.pool_mode == PoolMode::Transaction)
+            .login_throttle(
+                settings.rate_limits.login_max_failures,
+                settings.rate_limits.login_failure_window,
+            );
         let store = Self {
-            db,
-            timeout: database.timeout,
-            ping_timeout: postgres::ping_timeout(database),
-            login_window: settings.rate_limits.login_failure_window,
-            login_max_attempts: settings.rate_limits.login_max_failures,
-            liveness: Arc::new(liveness),
+            liveness: Liveness::with_cache(Arc::new(sql.clone()), Arc::new(liveness)),
+            sql,
             cookies: Arc::default(),
             refresh_key: RefreshKey::default(),
-            pooled_begin: postgres::pooled_begin(database),
         };
         store
             .renormalize_emails()
@@ -340,7 +186,7 @@ impl Store {
             }
             match run!(self, update_email(id, &normalized)) {
                 Ok(()) => changed += 1,
-                Err(error) if error::unique_violation(&error) == Some(Unique::Email) => {
+                Err(error) if unique_violation(&error) == Some(Unique::Email) => {
                     tracing::warn!(user_id = %id, "another account holds this email's normalized form; left unchanged")
                 }
                 Err(error) => return Err(error),
@@ -357,73 +203,55 @@ impl Store {
     /// bounded checks: a connection a silent partition black-holed is found within the ping
     /// bound and replaced, never waited on until the TCP timeout.
     pub fn side_pool(&self, acquire: Duration) -> Option<sqlx::PgPool> {
-        match &self.db {
-            Database::Postgres(pool) => {
-                Some(postgres::side_pool(pool, 1, acquire, self.ping_timeout))
-            }
+        match self.database() {
+            Database::Postgres(pool) => Some(postgres::side_pool(
+                pool,
+                1,
+                acquire,
+                self.sql.ping_timeout(),
+            )),
             Database::Sqlite(_) => None,
         }
     }
 
     /// The underlying pool.
     pub fn database(&self) -> &Database {
-        &self.db
+        self.sql.database()
     }
 
-    async fn timed<T>(
-        &self,
-        call: impl Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result.map_err(classify),
-            Err(elapsed) => Err(passport_actix::StoreError::unavailable(elapsed)),
-        }
+    /// The library's store (users, sessions, the login throttle) this one is built on.
+    pub fn sql(&self) -> &SqlStore {
+        &self.sql
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        run!(self, ping())
+        self.sql.ping().await
     }
 
     /// The user with this id, if it still exists.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
-        run!(self, user_by_id(id))
+        self.sql.user_by_id(id).await
     }
 
     /// The in-process cache of live sessions (kept coherent by the revocation listener).
     pub fn liveness(&self) -> &Arc<LivenessCache<(User, i64)>> {
-        &self.liveness
+        self.liveness.cache()
     }
 
     /// The user of session `session_id` if the session is live and belongs to `user_id`:
-    /// from the liveness cache when it can be trusted, else from the database.
+    /// the library's check ([`Liveness::check`]: the liveness cache when it can be trusted,
+    /// else the database).
     pub async fn session_user(
         &self,
         session_id: Uuid,
         user_id: Uuid,
     ) -> Result<Option<User>, StoreError> {
-        let sid = session_id.to_string();
-        let now = now_ms();
-        let cached = self.liveness.get(&sid);
-        let live = match cached.as_deref() {
-            Some((user, expires_at)) => Some((user.clone(), *expires_at)),
-            None => {
-                let ticket = self.liveness.ticket();
-                let found = run!(self, live_session(session_id, now))?;
-                if let Some((user, expires_at)) = &found {
-                    self.liveness.insert(
-                        ticket,
-                        &sid,
-                        &user.id.to_string(),
-                        (user.clone(), *expires_at),
-                    );
-                }
-                found
-            }
-        };
-        let user = live
-            .filter(|(user, expires_at)| user.id == user_id && *expires_at > now)
-            .map(|(user, _)| User {
+        let user = self
+            .liveness
+            .check(&session_id.to_string(), &user_id.to_string())
+            .await?
+            .map(|user| User {
                 session_id: Some(session_id),
                 ..user
             });
@@ -435,15 +263,14 @@ impl Store {
 
     /// Deletes a user with every session; `true` if there was such a user.
     pub async fn delete_user(&self, id: Uuid) -> Result<bool, StoreError> {
-        let deleted = run!(self, delete_user(id));
-        self.liveness.invalidate_user(&id.to_string());
+        let deleted = self.sql.delete_user(id).await;
+        self.liveness.cache().invalidate_user(&id.to_string());
         deleted
     }
 
     /// Deletes ended (expired or revoked) sessions with their refresh tokens; returns how many.
     pub async fn purge_sessions(&self) -> Result<u64, StoreError> {
-        let now = now_ms();
-        let sessions = run!(self, purge_sessions(now))?;
+        let sessions = self.sql.purge_sessions().await?;
         // Expired second-step logins (`mfa_token`s) go with them.
         Ok(sessions + self.purge_mfa_challenges().await?)
     }
@@ -458,17 +285,15 @@ impl Store {
         hash: &PasswordHash,
         keep: Option<Uuid>,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let now = now_ms();
-        let revoked = run!(self, change_password(user.id, hash.as_str(), keep, now));
+        let revoked = self.sql.change_password(user.id, hash, keep).await;
         // Whatever happened, forget this user's cached sessions (the triggers tell the others).
-        self.liveness.invalidate_user(&user.id.to_string());
+        self.liveness.cache().invalidate_user(&user.id.to_string());
         revoked
     }
 
     /// Deletes expired throttling rows; returns how many.
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
-        let cutoff = now_secs() as i64 - self.login_window.as_secs() as i64;
-        run!(self, purge_attempts(cutoff))
+        self.sql.purge_expired_attempts().await
     }
 }
 impl UserStore for Store {
@@ -478,18 +303,7 @@ impl UserStore for Store {
         &self,
         email: &str,
     ) -> Result<Option<StoredCredentials<User>>, StoreError> {
-        let row = run!(self, credentials_by_email(email))?;
-        // A user without a password (created by an OpenID login) is unknown to local login:
-        // the same answer and the same (dummy-hash) work as for an email nobody has.
-        Ok(row
-            .filter(|(_, hash, _)| hash != NO_PASSWORD)
-            .map(|(user, hash, version)| StoredCredentials {
-                user: User {
-                    credentials_version: Some(version),
-                    ..user
-                },
-                password_hash: PasswordHash::new(hash),
-            }))
+        self.sql.find_for_login(email).await
     }
 
     async fn create_user(
@@ -497,52 +311,7 @@ impl UserStore for Store {
         email: &str,
         hash: &PasswordHash,
     ) -> Result<Created<User>, StoreError> {
-        let user = User::new(Uuid::new_v4(), email.to_owned());
-        let inserted = match &self.db {
-            // PostgreSQL only: the insert has a deadline, and a retried insert may collide
-            // with its own first attempt.
-            Database::Postgres(pool) => {
-                // The insert takes effect only if the database runs it within half the
-                // timeout: a 503 (given at the full timeout) then means nothing was written.
-                let deadline = now_secs_f64() + self.timeout.as_secs_f64() / 2.0;
-                match on_postgres!(self, pool, |conn| postgres::insert_user(
-                    conn,
-                    &user,
-                    hash.as_str(),
-                    deadline
-                )) {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(passport_actix::StoreError::unavailable(
-                        std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "the insert reached the database after its deadline; nothing was written",
-                        ),
-                    )),
-                    Err(error) if error::unique_violation(&error).is_some() => {
-                        match run!(self, user_exists(user.id)) {
-                            Ok(true) => Ok(()),
-                            Ok(false) => Err(error),
-                            Err(other) => Err(other),
-                        }
-                    }
-                    Err(other) => Err(other),
-                }
-            }
-            Database::Sqlite(pool) => {
-                on_sqlite!(self, pool, |conn| Sql::<sqlx::Sqlite>::insert_user(
-                    conn,
-                    &user,
-                    hash.as_str()
-                ))
-            }
-        };
-        match inserted {
-            Ok(()) => Ok(Created::User(user)),
-            Err(error) if error::unique_violation(&error) == Some(Unique::Email) => {
-                Ok(Created::AlreadyExists)
-            }
-            Err(other) => Err(other),
-        }
+        self.sql.create_user(email, hash).await
     }
 
     async fn update_password_hash(
@@ -551,7 +320,7 @@ impl UserStore for Store {
         verified: &PasswordHash,
         new: &PasswordHash,
     ) -> Result<bool, StoreError> {
-        run!(self, swap_hash(user.id, verified.as_str(), new.as_str()))
+        self.sql.update_password_hash(user, verified, new).await
     }
 
     async fn has_second_factor(&self, user: &User) -> Result<bool, StoreError> {
@@ -562,7 +331,7 @@ impl SessionStore for Store {
     type User = User;
 
     async fn create_session(&self, session: &NewSession) -> Result<(), StoreError> {
-        run!(self, create_session(session, None)).map(|_| ())
+        self.sql.create_session(session).await
     }
 
     async fn create_session_checked(
@@ -570,40 +339,25 @@ impl SessionStore for Store {
         session: &NewSession,
         credential: &str,
     ) -> Result<bool, StoreError> {
-        let Ok(version) = credential.parse::<i64>() else {
-            return Ok(false);
-        };
-        run!(self, create_session(session, Some(version)))
+        self.sql.create_session_checked(session, credential).await
     }
 
     async fn create_cookie_session(&self, session: &NewCookieSession) -> Result<(), StoreError> {
-        self.insert_cookie_session(session).await
+        self.sql.create_cookie_session(session).await
     }
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
-        // The order of a rotation's locks is each backend's own.
-        let rotated = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::rotate(conn, rotation))?
-            }
-            Database::Sqlite(pool) => {
-                on_sqlite!(self, pool, |conn| sqlite::rotate(conn, rotation))?
-            }
-        };
+        let rotated = self.sql.rotate_refresh_token(rotation).await?;
         if let Rotated::ReuseDetected { session_id } = &rotated {
-            self.liveness.invalidate(session_id);
+            self.liveness.cache().invalidate(session_id);
         }
         Ok(rotated)
     }
 
     async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError> {
-        let Ok(id) = Uuid::parse_str(session_id) else {
-            return Ok(false);
-        };
-        let now = now_ms();
-        let revoked = run!(self, revoke_session(id, now));
+        let revoked = self.sql.revoke_session(session_id).await;
         // Invalidated even on error: the revocation may have committed before a timeout.
-        self.liveness.invalidate(session_id);
+        self.liveness.cache().invalidate(session_id);
         revoked
     }
 
@@ -612,40 +366,18 @@ impl SessionStore for Store {
         user_id: &str,
         keep: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
-        let Ok(user) = Uuid::parse_str(user_id) else {
-            return Ok(Vec::new());
-        };
-        let keep = keep.and_then(|k| Uuid::parse_str(k).ok());
-        let now = now_ms();
-        let revoked = run!(self, revoke_user_sessions(user, keep, now));
+        let revoked = self.sql.revoke_user_sessions(user_id, keep).await;
         // Forget the user's cached sessions even on error: the revocation may have committed.
-        self.liveness.invalidate_user(user_id);
-        Ok(revoked?.iter().map(Uuid::to_string).collect())
+        self.liveness.cache().invalidate_user(user_id);
+        revoked
     }
 }
 impl LoginThrottle for Store {
     async fn register_attempt(&self, email: &str) -> Result<Attempt, StoreError> {
-        let key = account_key(email);
-        let now = now_secs() as i64;
-        let window = self.login_window.as_secs() as i64;
-        let (attempts, started) = run!(self, register_attempt(&key, now, window))?;
-        if attempts <= i64::from(self.login_max_attempts) {
-            return Ok(Attempt::Allowed);
-        }
-        let remaining = (started + window - now).max(1) as u64;
-        Ok(Attempt::Throttled {
-            retry_after: Duration::from_secs(remaining),
-        })
+        self.sql.register_attempt(email).await
     }
 
     async fn clear(&self, email: &str) -> Result<(), StoreError> {
-        let key = account_key(email);
-        run!(self, clear_attempts(&key))
+        self.sql.clear(email).await
     }
-}
-
-/// The throttling key of an email: its SHA-256, so the table holds digests rather than the
-/// submitted addresses (a digest of a guessable address can still be confirmed by guessing).
-fn account_key(email: &str) -> String {
-    passport_actix::sha256_hex(email)
 }

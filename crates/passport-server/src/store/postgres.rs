@@ -1,5 +1,6 @@
-//! What only PostgreSQL does: its connection pool (bounded pings, server-side timeouts), the
-//! signup insert's deadline, and the row lock of a refresh-token rotation.
+//! Connecting to PostgreSQL: the connection pool (bounded pings, server-side timeouts) and the
+//! migrations. (The signup insert's deadline and the rotation's row lock are the library's:
+//! `passport_actix::store::postgres`.)
 //!
 //! ## Behind a transaction pooler (`DATABASE_POOL_MODE=transaction`)
 //!
@@ -18,7 +19,7 @@
 //!   refuses (`unsupported startup parameter`), and any session-level `SET`.
 //! - session-level advisory locks (sqlx's migration lock) and `LISTEN`.
 //!
-//! So in that mode every call runs inside a transaction of its own (see [`pooled_begin`]):
+//! So in that mode every call runs inside a transaction of its own (see `passport_actix::store::SqlStore::transaction_pooling`):
 //! one round trip opens it with `BEGIN; SET LOCAL statement_timeout = …; DEALLOCATE ALL`, which
 //! pins the backend for the whole call, gives the statement timeout for this transaction only,
 //! and drops whatever statements an earlier client left on that backend before sqlx parses
@@ -29,15 +30,11 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use sqlx::{Connection, PgConnection, PgPool};
 
-use passport_actix::session::{Rotated, Rotation};
+use passport_actix::store::postgres::bounded_ping;
 
-use super::User;
-use super::queries::Lock;
 use crate::configuration::{DatabaseSettings, PoolMode};
-
-type Sql = super::queries::Sql<Postgres>;
 
 /// Connections idle for longer than this are pinged (with [`ping_timeout`]) before use: a
 /// connection a silent partition killed is found and replaced instead of failing a request.
@@ -51,33 +48,6 @@ const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// database timeout, at most one second.
 pub(super) fn ping_timeout(settings: &DatabaseSettings) -> Duration {
     (settings.timeout / 4).min(Duration::from_secs(1))
-}
-
-/// A ping that gives up after `bound`: `Err` for a dead or silent connection.
-pub(super) async fn bounded_ping(
-    conn: &mut PgConnection,
-    bound: Duration,
-) -> Result<(), sqlx::Error> {
-    match tokio::time::timeout(bound, conn.ping()).await {
-        Ok(result) => result,
-        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            "the connection did not answer a ping in time",
-        ))),
-    }
-}
-
-/// The statement that opens every call's transaction behind a transaction pooler (`None`
-/// in session mode): it pins one backend for the call, sets the statement timeout for this
-/// transaction only, and drops the prepared statements an earlier client left on that
-/// backend (sqlx names its statements per client connection, from `sqlx_s_1`).
-pub(super) fn pooled_begin(settings: &DatabaseSettings) -> Option<String> {
-    (settings.pool_mode == PoolMode::Transaction).then(|| {
-        format!(
-            "BEGIN; SET LOCAL statement_timeout = {}; DEALLOCATE ALL",
-            settings.timeout.as_millis()
-        )
-    })
 }
 
 /// The pool on `options` (`DATABASE_URL`), with the migrations applied first (on a
@@ -199,50 +169,4 @@ pub(super) fn side_pool(
 /// returned (sqlx then pings once more without a bound, which a live connection answers at once).
 async fn bounded_ping_kept(conn: &mut PgConnection, bound: Duration) -> Result<bool, sqlx::Error> {
     bounded_ping(conn, bound).await.map(|()| true)
-}
-
-/// Inserts the user only if the database runs the statement before `deadline` (seconds since
-/// the epoch, by the database's clock); returns whether it did.
-///
-/// A request that gave up with 503 may have left its statement in a partitioned network;
-/// delivered later, it must not create an account the client was told was not created.
-pub(super) async fn insert_user(
-    conn: &mut PgConnection,
-    user: &User,
-    hash: &str,
-    deadline: f64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO users (id, email, password_hash)
-         SELECT $1, $2, $3 WHERE extract(epoch FROM clock_timestamp()) < $4",
-    )
-    .bind(user.id)
-    .bind(&user.email)
-    .bind(hash)
-    .bind(deadline)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// One transaction. It locks the session row first (the same order as a revocation or a
-/// deletion, so they cannot deadlock), which also serializes concurrent refreshes of one
-/// session; then marks the token used, keeping an earlier use time.
-pub(super) async fn rotate(
-    conn: &mut PgConnection,
-    r: &Rotation,
-) -> Result<Rotated<User>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    // The grace is measured on the database's clock, not on each instance's.
-    let r = &Rotation {
-        now_ms: Sql::db_now_ms(&mut *tx).await?,
-        ..r.clone()
-    };
-    let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
-        return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
-    };
-    let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
-        return Ok(Rotated::Invalid);
-    };
-    Sql::finish_rotation(tx, r, session, used_at).await
 }

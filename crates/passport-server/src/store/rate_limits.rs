@@ -30,7 +30,7 @@ impl Store {
     /// Whether this store can hold rate limits shared by the instances (PostgreSQL; on
     /// SQLite each server keeps its own).
     pub fn shares_rate_limits(&self) -> bool {
-        matches!(self.db, Database::Postgres(_))
+        matches!(self.database(), Database::Postgres(_))
     }
 
     /// Counts one request against `key` (for instance `login:203.0.113.7`): at most
@@ -42,14 +42,14 @@ impl Store {
         key: &str,
         per_minute: NonZeroU32,
     ) -> Result<Option<RateDecision>, StoreError> {
-        let Database::Postgres(pool) = &self.db else {
+        let Database::Postgres(pool) = self.database() else {
             return Ok(None);
         };
         let burst_ms: i64 = 60_000;
         let interval_ms = burst_ms / i64::from(per_minute.get());
         // A quarter of the store's deadline at most (the limiter falls back to counting per
         // instance): a slow database must not double the wait of the route it guards.
-        let limit = self.ping_timeout;
+        let limit = self.sql.ping_timeout();
         let (allowed, tat, now): (bool, i64, i64) = on_postgres!(self, pool, within limit, |conn| {
             sqlx::query_as(HIT)
                 .bind(key)
@@ -70,7 +70,7 @@ impl Store {
     /// Deletes the buckets whose budget is full again; returns how many (PostgreSQL; `0` on
     /// SQLite).
     pub async fn purge_rate_limits(&self) -> Result<u64, StoreError> {
-        let Database::Postgres(pool) = &self.db else {
+        let Database::Postgres(pool) = self.database() else {
             return Ok(0);
         };
         on_postgres!(self, pool, |conn| async {

@@ -1,6 +1,6 @@
 //! Sorting sqlx errors into "unavailable, retry later" and everything else.
 
-use passport_actix::StoreError;
+use crate::StoreError;
 
 /// Maps a sqlx error to a [`StoreError`]: connection trouble is `Unavailable` (503).
 pub fn classify(error: sqlx::Error) -> StoreError {
@@ -36,7 +36,7 @@ pub fn classify(error: sqlx::Error) -> StoreError {
 /// A unique constraint the store gives a meaning to, recognized by its name (the
 /// migrations give both backends the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Unique {
+pub enum Unique {
     /// `users_email_lower_key`: the email (case-insensitive) belongs to an account.
     Email,
     /// `users_pkey`: a user with this id exists.
@@ -64,8 +64,8 @@ impl Unique {
 /// ([`sqlx::error::DatabaseError::constraint`]). SQLite does not: its message says
 /// `UNIQUE constraint failed: index 'users_email_lower_key'` for an index on an expression,
 /// and lists the columns for a key (`UNIQUE constraint failed: users.id`), which
-/// [`sqlite_constraint`] maps to the PostgreSQL name of the same key.
-pub(super) fn unique_violation(error: &StoreError) -> Option<Unique> {
+/// `sqlite_constraint` maps to the PostgreSQL name of the same key.
+pub fn unique_violation(error: &StoreError) -> Option<Unique> {
     let StoreError::Other(source) = error else {
         return None;
     };
@@ -95,7 +95,7 @@ fn sqlite_constraint(message: &str) -> Option<&str> {
 /// Whether `error` says the connection itself is gone (so the statement did not run on a live
 /// session and the call may be repeated on another connection): I/O and protocol errors,
 /// PostgreSQL class 08 (connection exception) and 57P01–57P03 (the backend was terminated).
-pub(super) fn connection_lost(error: &sqlx::Error) -> bool {
+pub fn connection_lost(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(io) => io.kind() != std::io::ErrorKind::TimedOut,
         sqlx::Error::Protocol(_) => true,

@@ -1,11 +1,12 @@
-//! Every statement the store runs, written once for both backends (`$N` placeholders, which
-//! SQLite accepts too; ids through [`Id`]). What must differ lives in `postgres.rs` and
-//! `sqlite.rs`: connecting, the signup insert's deadline, and the order of a rotation's locks.
+//! Every statement the shipped stores run, written once for both backends (`$N` placeholders,
+//! which SQLite accepts too; ids through [`Id`]). What must differ lives in `postgres.rs` and
+//! `sqlite.rs`: the signup insert's deadline and the order of a rotation's locks.
 
 use std::marker::PhantomData;
 
-use passport_actix::session::{
-    MAX_UNUSED_REFRESH_TOKENS, NewSession, Rotated, Rotation, SessionRecord, TokenUse,
+use crate::session::{
+    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,
+    TokenUse,
 };
 use sqlx::{
     ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Transaction, Type,
@@ -16,17 +17,19 @@ use super::User;
 use super::id::Id;
 
 /// The number of rows a statement changed (each backend's result type has its own method).
-pub(super) trait RowsAffected {
+pub trait RowsAffected {
     /// How many rows the statement inserted, updated or deleted.
     fn rows(&self) -> u64;
 }
 
+#[cfg(feature = "postgres")]
 impl RowsAffected for sqlx::postgres::PgQueryResult {
     fn rows(&self) -> u64 {
         self.rows_affected()
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
     fn rows(&self) -> u64 {
         self.rows_affected()
@@ -35,7 +38,7 @@ impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
 
 /// Whether a read locks the rows it returns until the transaction ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Lock {
+pub enum Lock {
     /// A plain read (SQLite, whose write transaction already excludes every other writer).
     None,
     /// `FOR UPDATE OF s`: the session row (PostgreSQL).
@@ -44,37 +47,21 @@ pub(super) enum Lock {
 
 /// A presented refresh token's live session, with its user.
 #[derive(Debug)]
-pub(super) struct TokenSession {
-    id: Uuid,
-    expires_at: i64,
-    user: User,
+pub struct TokenSession {
+    /// The session id.
+    pub id: Uuid,
+    /// When it ends, in milliseconds since the epoch.
+    pub expires_at: i64,
+    /// Its user.
+    pub user: User,
 }
 
 /// The statements, for backend `DB` (`sqlx::Postgres` or `sqlx::Sqlite`).
-pub(super) struct Sql<DB>(PhantomData<DB>);
-
-/// One row of the audit trail (see [`crate::audit`]).
 #[derive(Debug)]
-pub struct AuditRow<'a> {
-    /// When, in milliseconds since the epoch.
-    pub occurred_at: i64,
-    /// The event's name.
-    pub event: &'a str,
-    /// Its outcome's name.
-    pub outcome: &'a str,
-    /// A short, non-secret detail.
-    pub detail: Option<&'a str>,
-    /// The user (else read from the session, when there is one).
-    pub user_id: Option<Uuid>,
-    /// The session.
-    pub session_id: Option<Uuid>,
-    /// The client address.
-    pub client_addr: Option<&'a str>,
-    /// The user agent.
-    pub user_agent: Option<&'a str>,
-}
+pub struct Sql<DB>(PhantomData<DB>);
 
-fn user<R: Row>(row: &R) -> Result<User, sqlx::Error>
+/// The [`User`] of a row's `id` and `email` columns.
+pub fn user_from_row<R: Row>(row: &R) -> Result<User, sqlx::Error>
 where
     Id: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
@@ -87,20 +74,20 @@ where
 }
 
 /// `user` with the `amr` column of `row` (a session's).
-pub(super) fn with_amr<R: Row>(mut user: User, row: &R) -> Result<User, sqlx::Error>
+pub fn with_amr<R: Row>(mut user: User, row: &R) -> Result<User, sqlx::Error>
 where
     String: for<'r> Decode<'r, R::Database> + Type<R::Database>,
     for<'a> &'a str: ColumnIndex<R>,
 {
     let amr: String = row.try_get("amr")?;
-    user.amr = passport_actix::mfa::Amr::from_stored(&amr).into_vec();
+    user.amr = crate::mfa::Amr::from_stored(&amr).into_vec();
     Ok(user)
 }
 
 /// A session's `amr` as stored: space-separated, `pwd` when none was given.
-pub(super) fn stored_amr(amr: &[String]) -> String {
+pub fn stored_amr(amr: &[String]) -> String {
     match amr {
-        [] => passport_actix::mfa::Amr::PWD.to_owned(),
+        [] => crate::mfa::Amr::PWD.to_owned(),
         methods => methods.join(" "),
     }
 }
@@ -120,11 +107,13 @@ where
     for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'a> &'a str: ColumnIndex<DB::Row>,
 {
-    pub(super) async fn ping(conn: &mut DB::Connection) -> Result<(), sqlx::Error> {
+    /// `SELECT 1`.
+    pub async fn ping(conn: &mut DB::Connection) -> Result<(), sqlx::Error> {
         sqlx::query("SELECT 1").execute(conn).await.map(|_| ())
     }
 
-    pub(super) async fn user_by_id(
+    /// The user with this id.
+    pub async fn user_by_id(
         conn: &mut DB::Connection,
         id: Uuid,
     ) -> Result<Option<User>, sqlx::Error> {
@@ -132,15 +121,12 @@ where
             .bind(Id(id))
             .fetch_optional(conn)
             .await?;
-        row.as_ref().map(user).transpose()
+        row.as_ref().map(user_from_row).transpose()
     }
 
     /// Whether a user with this id exists (after a retried insert hit a unique index: was it
     /// our own first attempt that got through?).
-    pub(super) async fn user_exists(
-        conn: &mut DB::Connection,
-        id: Uuid,
-    ) -> Result<bool, sqlx::Error> {
+    pub async fn user_exists(conn: &mut DB::Connection, id: Uuid) -> Result<bool, sqlx::Error> {
         let row = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
             .bind(Id(id))
             .fetch_optional(conn)
@@ -149,7 +135,7 @@ where
     }
 
     /// The user with this email (case-insensitive) and their password hash.
-    pub(super) async fn credentials_by_email(
+    pub async fn credentials_by_email(
         conn: &mut DB::Connection,
         email: &str,
     ) -> Result<Option<(User, String, i64)>, sqlx::Error> {
@@ -162,7 +148,7 @@ where
         .await?;
         row.map(|r| {
             Ok((
-                user(&r)?,
+                user_from_row(&r)?,
                 r.try_get("password_hash")?,
                 r.try_get("credentials_version")?,
             ))
@@ -171,7 +157,7 @@ where
     }
 
     /// A plain insert (PostgreSQL's signup adds a deadline: see `postgres::insert_user`).
-    pub(super) async fn insert_user(
+    pub async fn insert_user(
         conn: &mut DB::Connection,
         user: &User,
         hash: &str,
@@ -186,7 +172,7 @@ where
     }
 
     /// A new password: the hash is replaced and the credentials version bumped.
-    pub(super) async fn update_hash(
+    pub async fn update_hash(
         conn: &mut DB::Connection,
         id: Uuid,
         hash: &str,
@@ -205,7 +191,7 @@ where
     /// The rehash at login: a compare-and-swap on the hash that was verified (PostgreSQL
     /// re-checks the condition on the row a concurrent change committed), leaving the
     /// credentials version alone (the password is the same); whether it swapped.
-    pub(super) async fn swap_hash(
+    pub async fn swap_hash(
         conn: &mut DB::Connection,
         id: Uuid,
         verified: &str,
@@ -222,10 +208,7 @@ where
     }
 
     /// Deletes a user; their sessions and refresh tokens go with them (foreign-key cascade).
-    pub(super) async fn delete_user(
-        conn: &mut DB::Connection,
-        id: Uuid,
-    ) -> Result<bool, sqlx::Error> {
+    pub async fn delete_user(conn: &mut DB::Connection, id: Uuid) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(Id(id))
             .execute(conn)
@@ -234,7 +217,7 @@ where
     }
 
     /// Counts one attempt atomically; a window that has run out starts again at 1.
-    pub(super) async fn register_attempt(
+    pub async fn register_attempt(
         conn: &mut DB::Connection,
         key: &str,
         now: i64,
@@ -257,10 +240,8 @@ where
         Ok((row.try_get("attempts")?, row.try_get("window_started_at")?))
     }
 
-    pub(super) async fn clear_attempts(
-        conn: &mut DB::Connection,
-        key: &str,
-    ) -> Result<(), sqlx::Error> {
+    /// Forgets an account's failed logins.
+    pub async fn clear_attempts(conn: &mut DB::Connection, key: &str) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM login_attempts WHERE account_key = $1")
             .bind(key)
             .execute(conn)
@@ -268,7 +249,8 @@ where
             .map(|_| ())
     }
 
-    pub(super) async fn purge_attempts(
+    /// Deletes the throttle rows whose window started at or before `cutoff` (seconds).
+    pub async fn purge_attempts(
         conn: &mut DB::Connection,
         cutoff: i64,
     ) -> Result<u64, sqlx::Error> {
@@ -283,7 +265,7 @@ where
     /// credentials version is still that one (PostgreSQL: `FOR SHARE` waits for a password
     /// change in progress and re-checks its committed row; SQLite: the insert takes the write
     /// lock). Whether the session was inserted.
-    pub(super) async fn create_session(
+    pub async fn create_session(
         conn: &mut DB::Connection,
         s: &NewSession,
         version: Option<i64>,
@@ -341,7 +323,7 @@ where
 
     /// The database's clock, in milliseconds since the epoch: every instance measures the
     /// reuse grace (and session expiry at rotation) on this one clock.
-    pub(super) async fn db_now_ms(conn: &mut DB::Connection) -> Result<i64, sqlx::Error> {
+    pub async fn db_now_ms(conn: &mut DB::Connection) -> Result<i64, sqlx::Error> {
         let sql = match DB::NAME {
             "PostgreSQL" => {
                 "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) AS now"
@@ -351,33 +333,9 @@ where
         sqlx::query(sql).fetch_one(conn).await?.try_get("now")
     }
 
-    /// The shared secret `name`: `candidate` (hex) is stored if there is none yet, and the
-    /// stored one is returned (the first instance to start decides).
-    pub(super) async fn server_secret(
-        conn: &mut DB::Connection,
-        name: &str,
-        candidate: &str,
-    ) -> Result<String, sqlx::Error> {
-        let mut tx = conn.begin().await?;
-        sqlx::query(
-            "INSERT INTO server_secrets (name, secret) VALUES ($1, $2)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(candidate)
-        .execute(&mut *tx)
-        .await?;
-        let row = sqlx::query("SELECT secret FROM server_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        row.try_get("secret")
-    }
-
     /// Marks the presented refresh token used (keeping an earlier use time); returns its use
     /// time, or `None` for an unknown token.
-    pub(super) async fn mark_used(
+    pub async fn mark_used(
         conn: &mut DB::Connection,
         r: &Rotation,
     ) -> Result<Option<i64>, sqlx::Error> {
@@ -393,7 +351,7 @@ where
     }
 
     /// The presented token's session if it is live, with its user.
-    pub(super) async fn token_session(
+    pub async fn token_session(
         conn: &mut DB::Connection,
         r: &Rotation,
         lock: Lock,
@@ -419,7 +377,7 @@ where
             Ok(TokenSession {
                 id: row.try_get::<Id, _>("session_id")?.0,
                 expires_at: row.try_get("expires_at")?,
-                user: with_amr(user(&row)?, &row)?,
+                user: with_amr(user_from_row(&row)?, &row)?,
             })
         })
         .transpose()
@@ -428,7 +386,7 @@ where
     /// The rest of a rotation, once the token is marked used and its session is known: a
     /// reuse revokes the session; otherwise the replacement is inserted (at most
     /// [`MAX_UNUSED_REFRESH_TOKENS`] unused per session) and the transaction committed.
-    pub(super) async fn finish_rotation(
+    pub async fn finish_rotation(
         mut tx: Transaction<'_, DB>,
         r: &Rotation,
         session: TokenSession,
@@ -470,7 +428,7 @@ where
             .fetch_optional(&mut *tx)
             .await?;
             if ours.is_none() {
-                return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
+                return Ok(Rotated::CapReached); // too many retries inside the grace: rolled back
             }
         }
         tx.commit().await?;
@@ -487,7 +445,7 @@ where
 
     /// Replaces the password hash and revokes every other session, in one transaction: a
     /// password change either fully happened or not at all.
-    pub(super) async fn change_password(
+    pub async fn change_password(
         conn: &mut DB::Connection,
         user_id: Uuid,
         hash: &str,
@@ -501,7 +459,8 @@ where
         Ok(revoked)
     }
 
-    pub(super) async fn revoke_session(
+    /// Revokes a live session; whether it was live.
+    pub async fn revoke_session(
         conn: &mut DB::Connection,
         id: Uuid,
         now: i64,
@@ -515,7 +474,8 @@ where
         Ok(done.rows() > 0)
     }
 
-    pub(super) async fn revoke_user_sessions(
+    /// Revokes a user's live sessions but `keep`; the revoked ids.
+    pub async fn revoke_user_sessions(
         conn: &mut DB::Connection,
         user_id: Uuid,
         keep: Option<Uuid>,
@@ -537,7 +497,7 @@ where
     }
 
     /// The user of a live session, and when the session ends.
-    pub(super) async fn live_session(
+    pub async fn live_session(
         conn: &mut DB::Connection,
         id: Uuid,
         now: i64,
@@ -550,16 +510,13 @@ where
         .bind(now)
         .fetch_optional(conn)
         .await?;
-        row.map(|r| Ok((with_amr(user(&r)?, &r)?, r.try_get("expires_at")?)))
+        row.map(|r| Ok((with_amr(user_from_row(&r)?, &r)?, r.try_get("expires_at")?)))
             .transpose()
     }
 
     /// Deletes ended sessions; their refresh tokens, used or not, go with them (cascade). Used
     /// tokens are kept until then: presenting one late is how theft is detected.
-    pub(super) async fn purge_sessions(
-        conn: &mut DB::Connection,
-        now: i64,
-    ) -> Result<u64, sqlx::Error> {
+    pub async fn purge_sessions(conn: &mut DB::Connection, now: i64) -> Result<u64, sqlx::Error> {
         let done =
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL")
                 .bind(now)
@@ -568,132 +525,51 @@ where
         Ok(done.rows())
     }
 
-    /// The user linked to (`issuer`, `subject`), if any.
-    pub(super) async fn identity_user(
-        conn: &mut DB::Connection,
-        issuer: &str,
-        subject: &str,
-    ) -> Result<Option<User>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT u.id, u.email FROM identities i JOIN users u ON u.id = i.user_id
-             WHERE i.issuer = $1 AND i.subject = $2",
-        )
-        .bind(issuer)
-        .bind(subject)
-        .fetch_optional(conn)
-        .await?;
-        row.as_ref().map(user).transpose()
-    }
-
-    /// Inserts `user` (with `hash`) and links it to (`issuer`, `subject`), in one transaction:
-    /// both rows or neither.
-    pub(super) async fn insert_identity_user(
-        conn: &mut DB::Connection,
-        user: &User,
-        hash: &str,
-        issuer: &str,
-        subject: &str,
-    ) -> Result<(), sqlx::Error> {
-        let mut tx = conn.begin().await?;
-        Self::insert_user(&mut *tx, user, hash).await?;
-        sqlx::query("INSERT INTO identities (issuer, subject, user_id) VALUES ($1, $2, $3)")
-            .bind(issuer)
-            .bind(subject)
-            .bind(Id(user.id))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await
-    }
-
-    /// Whether the data migration `name` has run.
-    pub(super) async fn data_migration_done(
-        conn: &mut DB::Connection,
-        name: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT name FROM data_migrations WHERE name = $1")
-            .bind(name)
-            .fetch_optional(conn)
-            .await?;
-        Ok(row.is_some())
-    }
-
-    /// Records that the data migration `name` has run.
-    pub(super) async fn mark_data_migration(
-        conn: &mut DB::Connection,
-        name: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO data_migrations (name) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(name)
-            .execute(conn)
-            .await
-            .map(|_| ())
-    }
-
-    /// Users whose email may change under today's normalization: those with non-ASCII
-    /// characters (more bytes than characters) or quotes. (`octet_length` is PostgreSQL's and
-    /// SQLite's since 3.43; sqlx bundles SQLite 3.46.)
-    pub(super) async fn emails_to_renormalize(
-        conn: &mut DB::Connection,
-    ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT id, email FROM users
-             WHERE octet_length(email) <> length(email) OR email LIKE '%\"%'",
-        )
-        .fetch_all(conn)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get::<Id, _>("id")?.0, r.try_get("email")?)))
-            .collect()
-    }
-
-    pub(super) async fn update_email(
+    /// Inserts a session named by a cookie digest (no refresh token). A conflict on the id can
+    /// only be this very insert retried after a lost acknowledgement.
+    pub async fn create_cookie_session(
         conn: &mut DB::Connection,
         id: Uuid,
-        email: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
-            .bind(email)
-            .bind(Id(id))
-            .execute(conn)
-            .await
-            .map(|_| ())
-    }
-
-    /// Writes one audit row; the user of a session-only entry (a reuse detection) is read
-    /// from the session.
-    pub(super) async fn insert_audit_row(
-        conn: &mut DB::Connection,
-        row: &AuditRow<'_>,
+        user_id: Uuid,
+        s: &NewCookieSession,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO audit_events
-             (occurred_at, event, outcome, detail, user_id, session_id, client_addr, user_agent)
-             VALUES ($1, $2, $3, $4,
-                     COALESCE($5, (SELECT user_id FROM sessions WHERE id = $6)),
-                     $6, $7, $8)",
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, cookie_hash, amr)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
         )
-        .bind(row.occurred_at)
-        .bind(row.event)
-        .bind(row.outcome)
-        .bind(row.detail)
-        .bind(row.user_id.map(Id))
-        .bind(row.session_id.map(Id))
-        .bind(row.client_addr)
-        .bind(row.user_agent)
+        .bind(Id(id))
+        .bind(Id(user_id))
+        .bind(s.created_at_ms)
+        .bind(s.expires_at_ms)
+        .bind(s.cookie.as_str())
+        .bind(stored_amr(&s.amr).as_str())
         .execute(conn)
         .await
         .map(|_| ())
     }
 
-    /// Deletes audit rows older than `cutoff` (milliseconds since the epoch).
-    pub(super) async fn purge_audit_rows(
+    /// The live session named by a cookie digest: its id, its end and its user.
+    pub async fn cookie_session(
         conn: &mut DB::Connection,
-        cutoff: i64,
-    ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM audit_events WHERE occurred_at < $1")
-            .bind(cutoff)
-            .execute(conn)
-            .await?;
-        Ok(done.rows())
+        digest: &str,
+        now: i64,
+    ) -> Result<Option<(Uuid, i64, User)>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, s.expires_at, s.amr, u.id, u.email
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.cookie_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+        )
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(conn)
+        .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get::<Id, _>("session_id")?.0,
+                r.try_get("expires_at")?,
+                with_amr(user_from_row(&r)?, &r)?,
+            ))
+        })
+        .transpose()
     }
 }
