@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::client_ip::ClientIp;
 use crate::metrics::Metrics;
-use crate::store::{AuditRow, Store};
+use crate::store::{AuditRow, RotationAudit, Store};
 
 /// The longest an audit write may add to a request.
 pub const AUDIT_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -197,24 +197,7 @@ impl Audit {
     /// Records `entry` for the request `req`: a log line, then a row. Never fails: a row that
     /// cannot be written is logged as a warning.
     pub async fn record(&self, req: &HttpRequest, entry: Entry) {
-        self.metrics.count(&entry);
-        let client_addr = self.client_ip.client(req).map(|client| client.to_string());
-        let user_agent = req
-            .headers()
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
-        tracing::info!(
-            target: "audit",
-            event = entry.event.as_str(),
-            outcome = entry.outcome.as_str(),
-            detail = entry.detail,
-            user_id = entry.user_id.map(|id| id.to_string()),
-            session_id = entry.session_id.map(|id| id.to_string()),
-            client_addr,
-            user_agent,
-            "audit event"
-        );
+        let (client_addr, user_agent) = self.note(req, &entry);
         let row = AuditRow {
             occurred_at: passport_actix::session::now_ms(),
             event: entry.event.as_str(),
@@ -239,6 +222,49 @@ impl Audit {
                 )
             }
         }
+    }
+
+    /// Records `entry`, whose row the store already wrote in the transaction of the change
+    /// it describes (see [`RotationAudit`]): the log line and the metrics only.
+    pub fn record_written(&self, req: &HttpRequest, entry: Entry) {
+        self.note(req, &entry);
+    }
+
+    /// The audit context of a refresh-token rotation for `req`: run the rotation within
+    /// [`Store::with_rotation_audit`] and the store writes its row in the rotation's own
+    /// transaction (then [`record_written`](Self::record_written) its entry).
+    pub fn rotation_context(&self, req: &HttpRequest) -> RotationAudit {
+        let (client_addr, user_agent) = self.client(req);
+        RotationAudit::new(client_addr, user_agent)
+    }
+
+    /// The client address and the (cut) user agent of `req`.
+    fn client(&self, req: &HttpRequest) -> (Option<String>, Option<String>) {
+        let client_addr = self.client_ip.client(req).map(|client| client.to_string());
+        let user_agent = req
+            .headers()
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+        (client_addr, user_agent)
+    }
+
+    /// Counts `entry` and writes its log line; the client address and user agent.
+    fn note(&self, req: &HttpRequest, entry: &Entry) -> (Option<String>, Option<String>) {
+        self.metrics.count(entry);
+        let (client_addr, user_agent) = self.client(req);
+        tracing::info!(
+            target: "audit",
+            event = entry.event.as_str(),
+            outcome = entry.outcome.as_str(),
+            detail = entry.detail,
+            user_id = entry.user_id.map(|id| id.to_string()),
+            session_id = entry.session_id.map(|id| id.to_string()),
+            client_addr,
+            user_agent,
+            "audit event"
+        );
+        (client_addr, user_agent)
     }
 
     /// Deletes rows older than `retention`; returns how many.

@@ -9,6 +9,7 @@ use super::login::token_response;
 use crate::audit::{Audit, Entry, Event, Outcome};
 use crate::auth::Auth;
 use crate::errors::unexpected;
+use crate::store::Store;
 
 /// `200` with the login body (a new access token for the same `sid`, a new refresh token);
 /// `400 invalid_grant` for an unknown, used-up, expired or revoked refresh token;
@@ -30,12 +31,19 @@ pub async fn refresh(
         }
         Err(failure) => return failure_response(&[failure]),
     };
-    match auth.sessions.refresh(&presented).await {
+    // The store writes the audit row in the rotation's transaction (one commit, never lost).
+    let trail = audit.rotation_context(&req);
+    let refreshed = Store::with_rotation_audit(trail.clone(), auth.sessions.refresh(&presented));
+    match refreshed.await {
         Ok((session, user)) => {
             let entry = Entry::new(Event::Refresh, Outcome::Success)
                 .user(user.id)
                 .session(Some(&session.session_id));
-            audit.record(&req, entry).await;
+            if trail.written() {
+                audit.record_written(&req, entry);
+            } else {
+                audit.record(&req, entry).await;
+            }
             token_response(auth.token_pair(&user, &session))
         }
         Err(RefreshError::Store(error)) => {
@@ -46,7 +54,11 @@ pub async fn refresh(
             if let RefreshError::ReuseDetected { session_id } = &refused {
                 let entry =
                     Entry::new(Event::RefreshReuse, Outcome::Revoked).session(Some(session_id));
-                audit.record(&req, entry).await;
+                if trail.written() {
+                    audit.record_written(&req, entry);
+                } else {
+                    audit.record(&req, entry).await;
+                }
             }
             match refused.failure() {
                 Some(failure) => failure_response(&[failure]),

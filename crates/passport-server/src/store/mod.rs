@@ -209,6 +209,7 @@ macro_rules! run {
 }
 
 mod audit;
+pub use audit::RotationAudit;
 mod identities;
 mod rate_limits;
 pub use identities::{NO_PASSWORD, NewIdentity};
@@ -579,15 +580,30 @@ impl SessionStore for Store {
     }
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
-        // The order of a rotation's locks is each backend's own.
+        // The order of a rotation's locks is each backend's own. With the caller's audit
+        // context, the audit row is written in the rotation's transaction.
+        let audit = audit::rotation_audit();
         let rotated = match &self.db {
             Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::rotate(conn, rotation))?
+                on_postgres!(self, pool, |conn| postgres::rotate(
+                    conn,
+                    rotation,
+                    audit.as_ref()
+                ))?
             }
             Database::Sqlite(pool) => {
-                on_sqlite!(self, pool, |conn| sqlite::rotate(conn, rotation))?
+                on_sqlite!(self, pool, |conn| sqlite::rotate(
+                    conn,
+                    rotation,
+                    audit.as_ref()
+                ))?
             }
         };
+        if let Some(audit) = &audit
+            && !matches!(rotated, Rotated::Invalid)
+        {
+            audit.mark_written();
+        }
         if let Rotated::ReuseDetected { session_id } = &rotated {
             self.liveness.invalidate(session_id);
         }

@@ -29,15 +29,15 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use sqlx::{Connection, PgConnection, PgPool, Row};
+use uuid::Uuid;
 
-use passport_actix::session::{Rotated, Rotation};
+use passport_actix::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord};
 
 use super::User;
-use super::queries::Lock;
+use super::audit::RotationAudit;
+use super::queries::with_amr;
 use crate::configuration::{DatabaseSettings, PoolMode};
-
-type Sql = super::queries::Sql<Postgres>;
 
 /// Connections idle for longer than this are pinged (with [`ping_timeout`]) before use: a
 /// connection a silent partition killed is found and replaced instead of failing a request.
@@ -225,24 +225,54 @@ pub(super) async fn insert_user(
     Ok(done.rows_affected() == 1)
 }
 
-/// One transaction. It locks the session row first (the same order as a revocation or a
+/// One round trip: the statement calls `passport_rotate_refresh_token` (migration
+/// `20261202000600_rotate_refresh_token.sql`), which runs the rotation as one transaction on
+/// the database's clock. It locks the session row first (the same order as a revocation or a
 /// deletion, so they cannot deadlock), which also serializes concurrent refreshes of one
-/// session; then marks the token used, keeping an earlier use time.
+/// session; a reuse revokes the session; otherwise the replacement goes in (at most
+/// [`MAX_UNUSED_REFRESH_TOKENS`] unused per session) and the presented token is marked used,
+/// keeping an earlier use time. With `audit`, the event's row is written in the same
+/// transaction.
 pub(super) async fn rotate(
     conn: &mut PgConnection,
     r: &Rotation,
+    audit: Option<&RotationAudit>,
 ) -> Result<Rotated<User>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    // The grace is measured on the database's clock, not on each instance's.
-    let r = &Rotation {
-        now_ms: Sql::db_now_ms(&mut *tx).await?,
-        ..r.clone()
-    };
-    let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
-        return Ok(Rotated::Invalid); // unknown token, or its session ended: nothing changed
-    };
-    let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
-        return Ok(Rotated::Invalid);
-    };
-    Sql::finish_rotation(tx, r, session, used_at).await
+    let row = sqlx::query(
+        "SELECT outcome, session_id, expires_at, amr, id, email
+         FROM passport_rotate_refresh_token($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(r.presented.as_str())
+    .bind(r.replacement.as_str())
+    .bind(r.grace_ms)
+    .bind(MAX_UNUSED_REFRESH_TOKENS)
+    .bind(audit.is_some())
+    .bind(r.now_ms)
+    .bind(audit.and_then(|a| a.client_addr.as_deref()))
+    .bind(audit.and_then(|a| a.user_agent.as_deref()))
+    .fetch_one(&mut *conn)
+    .await?;
+    let outcome: String = row.try_get("outcome")?;
+    match outcome.as_str() {
+        "rotated" => {
+            let session_id: Uuid = row.try_get("session_id")?;
+            let user = with_amr(
+                User::new(row.try_get::<Uuid, _>("id")?, row.try_get("email")?),
+                &row,
+            )?;
+            Ok(Rotated::Rotated {
+                session: SessionRecord {
+                    session_id: session_id.to_string(),
+                    user_id: user.id.to_string(),
+                    expires_at_ms: row.try_get("expires_at")?,
+                    amr: user.amr.clone(),
+                },
+                user,
+            })
+        }
+        "reuse" => Ok(Rotated::ReuseDetected {
+            session_id: row.try_get::<Uuid, _>("session_id")?.to_string(),
+        }),
+        _ => Ok(Rotated::Invalid),
+    }
 }

@@ -13,6 +13,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use super::User;
+use super::audit::RotationAudit;
 use super::id::Id;
 
 /// The number of rows a statement changed (each backend's result type has its own method).
@@ -31,15 +32,6 @@ impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
     fn rows(&self) -> u64 {
         self.rows_affected()
     }
-}
-
-/// Whether a read locks the rows it returns until the transaction ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Lock {
-    /// A plain read (SQLite, whose write transaction already excludes every other writer).
-    None,
-    /// `FOR UPDATE OF s`: the session row (PostgreSQL).
-    Session,
 }
 
 /// A presented refresh token's live session, with its user.
@@ -339,18 +331,6 @@ where
         Ok(true)
     }
 
-    /// The database's clock, in milliseconds since the epoch: every instance measures the
-    /// reuse grace (and session expiry at rotation) on this one clock.
-    pub(super) async fn db_now_ms(conn: &mut DB::Connection) -> Result<i64, sqlx::Error> {
-        let sql = match DB::NAME {
-            "PostgreSQL" => {
-                "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT) AS now"
-            }
-            _ => "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now",
-        };
-        sqlx::query(sql).fetch_one(conn).await?.try_get("now")
-    }
-
     /// The shared secret `name`: `candidate` (hex) is stored if there is none yet, and the
     /// stored one is returned (the first instance to start decides).
     pub(super) async fn server_secret(
@@ -392,25 +372,19 @@ where
         row.map(|r| r.try_get("used_at")).transpose()
     }
 
-    /// The presented token's session if it is live, with its user.
+    /// The presented token's session if it is live, with its user (SQLite: its write
+    /// transaction already excludes every other writer, so a plain read; PostgreSQL runs the
+    /// rotation in `passport_rotate_refresh_token`, which locks the session row).
     pub(super) async fn token_session(
         conn: &mut DB::Connection,
         r: &Rotation,
-        lock: Lock,
     ) -> Result<Option<TokenSession>, sqlx::Error> {
-        macro_rules! select {
-            () => {
-                "SELECT s.id AS session_id, s.expires_at, s.amr, u.id, u.email
-                 FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-                 JOIN users u ON u.id = s.user_id
-                 WHERE t.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
-            };
-        }
-        let sql = match lock {
-            Lock::None => select!(),
-            Lock::Session => concat!(select!(), " FOR UPDATE OF s"),
-        };
-        let row = sqlx::query(sql)
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, s.expires_at, s.amr, u.id, u.email
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+             JOIN users u ON u.id = s.user_id
+             WHERE t.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+        )
             .bind(r.presented.as_str())
             .bind(r.now_ms)
             .fetch_optional(conn)
@@ -427,19 +401,37 @@ where
 
     /// The rest of a rotation, once the token is marked used and its session is known: a
     /// reuse revokes the session; otherwise the replacement is inserted (at most
-    /// [`MAX_UNUSED_REFRESH_TOKENS`] unused per session) and the transaction committed.
+    /// [`MAX_UNUSED_REFRESH_TOKENS`] unused per session); with `audit`, the event's row goes
+    /// in too; then the transaction is committed. (SQLite's; PostgreSQL runs the same steps
+    /// in `passport_rotate_refresh_token`.)
     pub(super) async fn finish_rotation(
         mut tx: Transaction<'_, DB>,
         r: &Rotation,
         session: TokenSession,
         used_at: i64,
+        audit: Option<&RotationAudit>,
     ) -> Result<Rotated<User>, sqlx::Error> {
+        let audit_row = |event, outcome| {
+            audit.map(|a| AuditRow {
+                occurred_at: r.now_ms,
+                event,
+                outcome,
+                detail: None,
+                user_id: Some(session.user.id),
+                session_id: Some(session.id),
+                client_addr: a.client_addr.as_deref(),
+                user_agent: a.user_agent.as_deref(),
+            })
+        };
         if r.classify(Some(used_at)) == TokenUse::Reuse {
             sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
                 .bind(Id(session.id))
                 .bind(r.now_ms)
                 .execute(&mut *tx)
                 .await?;
+            if let Some(row) = audit_row("refresh_token_reuse", "revoked") {
+                Self::insert_audit_row(&mut *tx, &row).await?;
+            }
             tx.commit().await?;
             return Ok(Rotated::ReuseDetected {
                 session_id: session.id.to_string(),
@@ -472,6 +464,9 @@ where
             if ours.is_none() {
                 return Ok(Rotated::Invalid); // too many retries inside the grace: rolled back
             }
+        }
+        if let Some(row) = audit_row("token_refresh", "success") {
+            Self::insert_audit_row(&mut *tx, &row).await?;
         }
         tx.commit().await?;
         Ok(Rotated::Rotated {

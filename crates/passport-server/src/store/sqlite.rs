@@ -5,7 +5,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Sqlite, SqliteConnection, SqlitePool};
 
 use super::User;
-use super::queries::Lock;
+use super::audit::RotationAudit;
 use crate::configuration::DatabaseSettings;
 
 type Sql = super::queries::Sql<Sqlite>;
@@ -52,6 +52,7 @@ pub(super) async fn connect(
 pub(super) async fn rotate(
     conn: &mut SqliteConnection,
     r: &Rotation,
+    audit: Option<&RotationAudit>,
 ) -> Result<Rotated<User>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     // The clock is this host's, which is the database's own (an embedded file): no read
@@ -59,8 +60,8 @@ pub(super) async fn rotate(
     let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
         return Ok(Rotated::Invalid);
     };
-    let Some(session) = Sql::token_session(&mut *tx, r, Lock::None).await? else {
+    let Some(session) = Sql::token_session(&mut *tx, r).await? else {
         return Ok(Rotated::Invalid); // dropped: rolled back, nothing changed
     };
-    Sql::finish_rotation(tx, r, session, used_at).await
+    Sql::finish_rotation(tx, r, session, used_at, audit).await
 }
