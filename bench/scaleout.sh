@@ -89,7 +89,7 @@ export RATE_LIMIT_PER_MINUTE=4000000000 LOGIN_MAX_FAILURES=1000000000 HASH_QUEUE
 start_instance() { # start_instance <port> <pooled|direct>: sets INSTANCE_PID
   local url=$POOLED_URL mode=transaction
   [ "$2" = direct ] && url=$DIRECT_URL mode=session
-  (cd "$RUN_DIR" && exec env BIND_ADDR="127.0.0.1:$1" DATABASE_URL="$url" DATABASE_POOL_MODE=$mode \
+  (cd "$RUN_DIR" && exec env -u PGOPTIONS BIND_ADDR="127.0.0.1:$1" DATABASE_URL="$url" DATABASE_POOL_MODE=$mode \
     DATABASE_DIRECT_URL="$DIRECT_URL" "$SERVER_BIN") >"$RUN_DIR/server-$1.log" 2>&1 &
   INSTANCE_PID=$!
   PIDS+=("$INSTANCE_PID")

@@ -596,7 +596,10 @@ mod tests {
             if caller == 0 {
                 assert_eq!(hashing, i32::from(nice));
             } else {
-                assert!(hashing >= caller, "hashing nice {hashing} vs caller {caller}");
+                assert!(
+                    hashing >= caller,
+                    "hashing nice {hashing} vs caller {caller}"
+                );
             }
         }
     }

@@ -210,7 +210,8 @@ impl Metrics {
                 ]),
             ),
         )?;
-        let hashing = hashing.with_wait_observer(move |wait| hashing_wait.observe(wait.as_secs_f64()));
+        let hashing =
+            hashing.with_wait_observer(move |wait| hashing_wait.observe(wait.as_secs_f64()));
         // Every labelled series exists from the start, so dashboards see zeros, not gaps.
         for outcome in ["success", "failure", "throttled"] {
             logins.with_label_values(&[outcome]);

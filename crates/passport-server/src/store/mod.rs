@@ -584,20 +584,16 @@ impl SessionStore for Store {
         // context, the audit row is written in the rotation's transaction.
         let audit = audit::rotation_audit();
         let rotated = match &self.db {
-            Database::Postgres(pool) => {
-                on_postgres!(self, pool, |conn| postgres::rotate(
-                    conn,
-                    rotation,
-                    audit.as_ref()
-                ))?
-            }
-            Database::Sqlite(pool) => {
-                on_sqlite!(self, pool, |conn| sqlite::rotate(
-                    conn,
-                    rotation,
-                    audit.as_ref()
-                ))?
-            }
+            Database::Postgres(pool) => on_postgres!(self, pool, |conn| postgres::rotate(
+                conn,
+                rotation,
+                audit.as_ref()
+            ))?,
+            Database::Sqlite(pool) => on_sqlite!(self, pool, |conn| sqlite::rotate(
+                conn,
+                rotation,
+                audit.as_ref()
+            ))?,
         };
         if let Some(audit) = &audit
             && !matches!(rotated, Rotated::Invalid)

@@ -385,10 +385,10 @@ where
              JOIN users u ON u.id = s.user_id
              WHERE t.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
         )
-            .bind(r.presented.as_str())
-            .bind(r.now_ms)
-            .fetch_optional(conn)
-            .await?;
+        .bind(r.presented.as_str())
+        .bind(r.now_ms)
+        .fetch_optional(conn)
+        .await?;
         row.map(|row| {
             Ok(TokenSession {
                 id: row.try_get::<Id, _>("session_id")?.0,
