@@ -8,7 +8,8 @@ use sqlx::Row;
 
 on_both_backends!(
     every_security_event_leaves_an_audit_row_with_no_secret_in_it,
-    a_failed_audit_write_does_not_fail_the_request
+    a_failed_audit_write_does_not_fail_the_request,
+    a_refresh_whose_audit_row_cannot_be_written_does_not_rotate
 );
 
 const EMAIL: &str = "audited@example.com";
@@ -341,4 +342,33 @@ async fn a_failed_audit_write_does_not_fail_the_request(backend: Backend) {
         metrics.contains("passport_audit_write_failures_total 2"),
         "{metrics}"
     );
+}
+
+async fn a_refresh_whose_audit_row_cannot_be_written_does_not_rotate(backend: Backend) {
+    // Arrange: a session, then the audit table gone (every audit write fails).
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.signup(EMAIL, PASSWORD).await.status(), 201);
+    let login: Value = app.login(EMAIL, PASSWORD).await.json().await.unwrap();
+    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    let pool = app.db.pool().await;
+    sqlx::query("DROP TABLE audit_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // Act
+    let refreshed = app.refresh(&refresh_token).await;
+
+    // Assert: the row goes in the rotation's transaction, so no row, no rotation: no new
+    // pair, the presented token still unused and no replacement stored.
+    assert!(refreshed.status >= 500, "{} {}", refreshed.status, refreshed.body);
+    assert!(!refreshed.body.contains("refresh_token\":"), "{}", refreshed.body);
+    let rows = sqlx::query("SELECT used_at FROM refresh_tokens")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "only the login's token");
+    let used_at: Option<i64> = rows[0].try_get("used_at").unwrap();
+    assert_eq!(used_at, None, "the presented token was not used up");
+    pool.close().await;
 }

@@ -9,6 +9,10 @@
 //! Writing the trail never turns a request's answer into a failure: the row is written
 //! within a short deadline and, if the database refuses or is slow, the failure is logged
 //! (the log line of the event is written first, whatever happens) and the request goes on.
+//! The exception is a refresh-token rotation (`token_refresh`, `refresh_token_reuse`): its row
+//! is written in the rotation's own transaction ([`RotationAudit`]), so the event is never
+//! lost and never recorded without its change (a retried rotation may record it twice), and a
+//! rotation whose row cannot be written does not happen.
 
 use std::time::Duration;
 
