@@ -361,8 +361,17 @@ async fn a_refresh_whose_audit_row_cannot_be_written_does_not_rotate(backend: Ba
 
     // Assert: the row goes in the rotation's transaction, so no row, no rotation: no new
     // pair, the presented token still unused and no replacement stored.
-    assert!(refreshed.status >= 500, "{} {}", refreshed.status, refreshed.body);
-    assert!(!refreshed.body.contains("refresh_token\":"), "{}", refreshed.body);
+    assert!(
+        refreshed.status >= 500,
+        "{} {}",
+        refreshed.status,
+        refreshed.body
+    );
+    assert!(
+        !refreshed.body.contains("refresh_token\":"),
+        "{}",
+        refreshed.body
+    );
     let rows = sqlx::query("SELECT used_at FROM refresh_tokens")
         .fetch_all(&pool)
         .await
