@@ -37,11 +37,14 @@ pub const DEFAULT_HASHING_NICE: u8 = 0;
 /// The highest niceness a hashing thread may be given (Linux's lowest priority).
 pub const MAX_HASHING_NICE: u8 = 19;
 
-/// thread-priority's 0–99 scale for a niceness (its mapping on Linux and the BSDs is
-/// `nice = trunc(39 × (1 − p/99)) − 20`; `(19 − nice) × 99 / 39` lands in each level's range).
+/// thread-priority's 0–99 scale for a niceness: the middle of the values its Linux and BSD
+/// mapping (`nice = trunc(39 × (1 − p/99)) − 20`, in `f32`) turns into `nice`, so that
+/// rounding at either edge of a level cannot land on its neighbour.
 fn crossplatform_priority(nice: u8) -> u8 {
-    let nice = u32::from(nice.min(MAX_HASHING_NICE));
-    u8::try_from((19 - nice) * 99 / 39).unwrap_or(0)
+    let nice = i32::from(nice.min(MAX_HASHING_NICE));
+    let maps_to = |p: u8| (39.0 * (1.0 - f32::from(p) / 99.0)) as i32 - 20;
+    let level: Vec<u8> = (0..=99).filter(|&p| maps_to(p) == nice).collect();
+    level.get(level.len() / 2).copied().unwrap_or(0)
 }
 
 /// Lowers the calling thread to `nice` (nothing for 0: the thread keeps its inherited priority).
