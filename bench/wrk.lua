@@ -14,6 +14,8 @@
 --       file's tokens first, then the one each answer returns (one in, one out, so the pool
 --       never runs dry while every answer is a 200). No token is presented twice, so the
 --       server's reuse grace never serves a request from an earlier rotation.
+--   wrk ... http://127.0.0.1:3099/password/forgot -- post <json body>
+--       POST the URL's path with that JSON body, the same on every request.
 --
 -- Whatever the mode, done() prints one machine-readable line:
 --   WRK_RESULT requests=… duration_s=… rps=… p50_ms=… p99_ms=… max_ms=… non2xx=… socket_errors=… timeouts=…
@@ -35,6 +37,7 @@ local tokens = {}
 local next_token = 1
 local fresh = {}
 local fresh_head, fresh_tail = 1, 0
+local post_request = nil
 -- Globals, so that done() can read them from each thread.
 login_mode = false
 ok, busy, other = 0, 0, 0
@@ -69,6 +72,8 @@ function init(args)
     end
   elseif mode == "tokens" or mode == "refresh" then
     tokens = read_lines(args[2])
+  elseif mode == "post" then
+    post_request = wrk.format("POST", nil, headers, args[2] or "{}")
   end
   math.randomseed(os.time() * 1000 + (thread_id or 0))
 end
@@ -96,6 +101,8 @@ function request()
       token = "exhausted-pool-xxxxxxxxxxxxxxxxxxxxxxxxxxx" -- answered 400: counted in non2xx
     end
     return wrk.format("POST", "/token/refresh", headers, '{"refresh_token":"' .. token .. '"}')
+  elseif mode == "post" then
+    return post_request
   end
   return wrk.format(nil)
 end

@@ -9,16 +9,59 @@ use thread_priority::{ThreadPriority, ThreadPriorityValue};
 
 use crate::error::StrategyError;
 
-/// The OS priority of hashing threads: `37` on thread-priority's 0–99 scale is nice 4 on Linux.
+/// The default niceness of hashing threads: `0`, the workers' own (the threads inherit the
+/// process's priority; nothing is changed).
 ///
 /// Linux shares a contended core by weight (CFS and EEVDF alike): a nice-0 thread weighs 1024,
-/// a nice-4 one 423, so a hashing thread competing with one busy HTTP worker gets ≈ 29 % of the
-/// core and the worker ≈ 71 %; on an idle core hashing gets all of it. Nice 10 (weight 110,
-/// ≈ 10 %) starved logins during a flood of guarded requests (0.23 of the hashing limit, p50
-/// 3.6 s in the load benchmark); nice 0 would let a login storm take half the core from
-/// guarded traffic. A weight is the one share the kernel enforces for us without privileges
-/// (cgroup `cpu.weight` needs them, `SCHED_IDLE` starves like nice 19).
-const HASHING_PRIORITY: u8 = 37;
+/// nice 1 820, nice 2 655, nice 4 423, nice 10 110. With one hashing thread per core at the
+/// workers' priority, a login flood and a flood of guarded requests each keep about half of a
+/// saturated core: logins progress at about half the hashing limit, guarded requests at about
+/// half their idle throughput. A higher niceness favours guarded traffic (nice 4: hashing
+/// ≈ 29 %, the worker ≈ 71 %; nice 10: ≈ 10 %, which starved logins to 0.23 of the hashing
+/// limit, p50 3.6 s, in the load benchmark) and lengthens every admitted login's wait in
+/// proportion. A weight is the one share the kernel enforces for us without privileges (cgroup
+/// `cpu.weight` needs them, `SCHED_IDLE` starves like nice 19), and only a lowered priority
+/// can be asked for: the niceness is between 0 and 19.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use passport_actix::{BlockingPool, DEFAULT_HASHING_NICE};
+///
+/// let pool = BlockingPool::new(NonZeroUsize::MIN);
+/// assert_eq!(pool.nice(), DEFAULT_HASHING_NICE);
+/// ```
+pub const DEFAULT_HASHING_NICE: u8 = 0;
+
+/// The highest niceness a hashing thread may be given (Linux's lowest priority).
+pub const MAX_HASHING_NICE: u8 = 19;
+
+/// thread-priority's 0–99 scale for a niceness: the middle of the values its Linux and BSD
+/// mapping (`nice = trunc(39 × (1 − p/99)) − 20`, in `f32`) turns into `nice`, so that
+/// rounding at either edge of a level cannot land on its neighbour.
+fn crossplatform_priority(nice: u8) -> u8 {
+    let nice = i32::from(nice.min(MAX_HASHING_NICE));
+    let maps_to = |p: u8| (39.0 * (1.0 - f32::from(p) / 99.0)) as i32 - 20;
+    let level: Vec<u8> = (0..=99).filter(|&p| maps_to(p) == nice).collect();
+    level.get(level.len() / 2).copied().unwrap_or(0)
+}
+
+/// Lowers the calling thread to `nice` (nothing for 0: the thread keeps its inherited priority).
+fn lower_current_thread(nice: u8) {
+    if nice == 0 {
+        return;
+    }
+    let lowered = ThreadPriorityValue::try_from(crossplatform_priority(nice))
+        .map_err(|e| e.to_owned())
+        .and_then(|p| {
+            thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(p))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(error) = lowered {
+        tracing::debug!(%error, "could not lower the hashing thread's priority");
+    }
+}
 
 /// The default bound on hashing tasks admitted per thread (running or waiting); see
 /// [`BlockingPool::admission_limit`]. Deep enough that ordinary bursts (fifty signups at once)
@@ -38,12 +81,12 @@ const HASHING_PRIORITY: u8 = 37;
 pub const DEFAULT_ADMITTED_PER_THREAD: usize = 64;
 
 /// Runs CPU-heavy closures (password hashing) on a fixed set of threads, one per core by
-/// default, at a lowered OS priority.
+/// default, at the workers' priority or a lowered one ([`with_nice`](Self::with_nice)).
 ///
-/// Hashing on the async executor would stall every other request on that worker; running it
-/// at normal priority on the same cores would let a login storm halve the CPU left for
-/// token-guarded traffic. Here it gets at most as many threads as cores, and when a core is
-/// contended the workers serving other requests win (a login still progresses, more slowly).
+/// Hashing on the async executor would stall every other request on that worker. Here it gets
+/// at most as many threads as cores, so a login flood takes at most about half of a core that
+/// guarded traffic also wants (see [`DEFAULT_HASHING_NICE`] for the trade and how to favour
+/// guarded traffic instead).
 ///
 /// For metrics, without a metrics dependency here: [`queued`](Self::queued) is the queue's
 /// depth, cheap to read at scrape time, and [`with_wait_observer`](Self::with_wait_observer)
@@ -72,6 +115,8 @@ pub const DEFAULT_ADMITTED_PER_THREAD: usize = 64;
 #[derive(Clone)]
 pub struct BlockingPool {
     pool: Arc<rayon::ThreadPool>,
+    /// The threads' niceness.
+    nice: u8,
     /// Closures handed to the pool that have not started yet (shared by every handle).
     queued: Arc<AtomicUsize>,
     /// Told each wait of the closures run through this handle.
@@ -180,7 +225,7 @@ impl Admission {
 }
 
 impl BlockingPool {
-    /// A pool of `threads` low-priority threads.
+    /// A pool of `threads` threads at [`DEFAULT_HASHING_NICE`].
     ///
     /// # Examples
     ///
@@ -192,25 +237,32 @@ impl BlockingPool {
     /// assert_eq!(pool.threads(), 1);
     /// ```
     pub fn new(threads: NonZeroUsize) -> Self {
+        Self::with_nice(threads, DEFAULT_HASHING_NICE)
+    }
+
+    /// A pool of `threads` threads at niceness `nice` (0, the workers' priority, to
+    /// [`MAX_HASHING_NICE`]; more is taken as the maximum). See [`DEFAULT_HASHING_NICE`] for
+    /// what a niceness does to a login flood and to guarded traffic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use passport_actix::BlockingPool;
+    ///
+    /// // Guarded requests keep about 71 % of a core a login flood also wants.
+    /// let pool = BlockingPool::with_nice(NonZeroUsize::MIN, 4);
+    /// assert_eq!(pool.nice(), 4);
+    /// ```
+    pub fn with_nice(threads: NonZeroUsize, nice: u8) -> Self {
+        let nice = nice.min(MAX_HASHING_NICE);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.get())
             .thread_name(|i| format!("passport-hash-{i}"))
             // A panicking task drops its result sender, which `run` reports as an error;
             // without a handler rayon would abort the process.
             .panic_handler(|_| tracing::error!("a hashing task panicked"))
-            .start_handler(|_| {
-                let lowered = ThreadPriorityValue::try_from(HASHING_PRIORITY)
-                    .map_err(|e| e.to_owned())
-                    .and_then(|p| {
-                        thread_priority::set_current_thread_priority(ThreadPriority::Crossplatform(
-                            p,
-                        ))
-                        .map_err(|e| e.to_string())
-                    });
-                if let Err(error) = lowered {
-                    tracing::debug!(%error, "could not lower the hashing thread's priority");
-                }
-            })
+            .start_handler(move |_| lower_current_thread(nice))
             .build()
             .unwrap_or_else(|_| {
                 // Building only fails if the OS refuses threads; fall back to rayon's defaults.
@@ -220,6 +272,7 @@ impl BlockingPool {
             });
         Self {
             pool: Arc::new(pool),
+            nice,
             queued: Arc::new(AtomicUsize::new(0)),
             wait_observer: None,
             admitted: Arc::new(AtomicUsize::new(0)),
@@ -367,13 +420,36 @@ impl BlockingPool {
     /// assert!(pool.threads() >= 1);
     /// ```
     pub fn shared() -> Self {
-        static SHARED: OnceLock<BlockingPool> = OnceLock::new();
-        SHARED
+        Self::shared_with_nice(DEFAULT_HASHING_NICE)
+    }
+
+    /// The process-wide pool of niceness `nice` (one per niceness asked for, built on first
+    /// use), one thread per CPU core; see [`with_nice`](Self::with_nice).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::BlockingPool;
+    ///
+    /// let pool = BlockingPool::shared_with_nice(4);
+    /// assert_eq!(pool.nice(), 4);
+    /// assert_eq!(BlockingPool::shared_with_nice(4).threads(), pool.threads());
+    /// ```
+    pub fn shared_with_nice(nice: u8) -> Self {
+        const LEVELS: usize = MAX_HASHING_NICE as usize + 1;
+        static SHARED: [OnceLock<BlockingPool>; LEVELS] = [const { OnceLock::new() }; LEVELS];
+        let nice = nice.min(MAX_HASHING_NICE);
+        SHARED[usize::from(nice)]
             .get_or_init(|| {
                 let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-                Self::new(cores)
+                Self::with_nice(cores, nice)
             })
             .clone()
+    }
+
+    /// The threads' niceness (0: the workers' priority).
+    pub fn nice(&self) -> u8 {
+        self.nice
     }
 
     /// How many closures may run at once.
@@ -468,8 +544,16 @@ impl Default for BlockingPool {
 mod tests {
     use super::*;
 
+    /// Field 19 of /proc/thread-self/stat: the calling thread's nice value.
+    #[cfg(target_os = "linux")]
+    fn current_nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
     #[actix_rt::test]
-    async fn runs_work_off_the_calling_thread_at_a_lower_priority() {
+    async fn runs_work_off_the_calling_thread_at_the_workers_priority_by_default() {
         let pool = BlockingPool::new(NonZeroUsize::MIN);
         let caller = std::thread::current().id();
         let (worker, name) = pool
@@ -484,20 +568,42 @@ mod tests {
         assert_ne!(caller, worker);
         assert_eq!(name.as_deref(), Some("passport-hash-0"));
         assert_eq!(pool.threads(), 1);
+        assert_eq!(pool.nice(), DEFAULT_HASHING_NICE);
         #[cfg(target_os = "linux")]
         {
-            // Field 19 of /proc/thread-self/stat is the thread's nice value.
-            fn nice() -> i32 {
-                let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-                let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-                after_name.split(' ').nth(16).unwrap().parse().unwrap()
+            let hashing = pool.run(current_nice).await.unwrap();
+            assert_eq!(hashing, current_nice(), "the same priority as the caller");
+        }
+    }
+
+    #[test]
+    fn every_niceness_maps_into_its_own_level_of_thread_prioritys_scale() {
+        // thread-priority 3's Linux mapping of its 0..=99 scale to a niceness.
+        for nice in 0..=MAX_HASHING_NICE {
+            let p = f32::from(crossplatform_priority(nice));
+            let mapped = (39.0 * (1.0 - p / 99.0)) as i32 - 20;
+            assert_eq!(mapped, i32::from(nice), "nice {nice} (priority {p})");
+        }
+        assert_eq!(crossplatform_priority(200), crossplatform_priority(19));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[actix_rt::test]
+    async fn with_nice_lowers_the_threads_by_that_much() {
+        let caller = current_nice();
+        for nice in [4_u8, 10] {
+            let pool = BlockingPool::with_nice(NonZeroUsize::MIN, nice);
+            let hashing = pool.run(current_nice).await.unwrap();
+            // Setting a niceness below the process's own would need privileges: from a
+            // process at nice 0 (the usual case) the thread is at exactly `nice`.
+            if caller == 0 {
+                assert_eq!(hashing, i32::from(nice));
+            } else {
+                assert!(
+                    hashing >= caller,
+                    "hashing nice {hashing} vs caller {caller}"
+                );
             }
-            let hashing = pool.run(nice).await.unwrap();
-            assert!(
-                hashing > nice(),
-                "hashing nice {hashing} vs caller {}",
-                nice()
-            );
         }
     }
 

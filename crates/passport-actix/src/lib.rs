@@ -139,7 +139,7 @@
 //! The [`local`] module mirrors passport-local: [`local::LocalStrategy`] in
 //! [`local::Mode::Signup`] or [`local::Mode::Login`] over a [`local::UserStore`] you implement,
 //! hashing with bcrypt ([`local::Bcrypt`], or argon2id with the `argon2` feature) on a
-//! [`BlockingPool`] of low-priority threads (never on the async executor), with a NIST SP
+//! [`BlockingPool`] of one thread per core (never on the async executor), with a NIST SP
 //! 800-63B [`local::PasswordPolicy`], an optional per-account [`local::LoginThrottle`], and
 //! login failures that look the same for an unknown email and a wrong password.
 //!
@@ -338,7 +338,10 @@ mod strategy;
 
 #[cfg(feature = "local")]
 #[cfg_attr(docsrs, doc(cfg(feature = "local")))]
-pub use blocking::{Admission, BlockingPool, DEFAULT_ADMITTED_PER_THREAD, Priority};
+pub use blocking::{
+    Admission, BlockingPool, DEFAULT_ADMITTED_PER_THREAD, DEFAULT_HASHING_NICE, MAX_HASHING_NICE,
+    Priority,
+};
 pub use challenge::Challenge;
 pub use cross_origin::{CrossOriginProtection, InvalidOrigin};
 pub use error::{BoxError, ConfigError, ErrorKind, HashError, StoreError, StrategyError};

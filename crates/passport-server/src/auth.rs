@@ -186,7 +186,7 @@ pub fn build(settings: &Settings, store: Store, hashing: BlockingPool) -> anyhow
     })
 }
 
-/// `hashing` (the process's hashing threads: one per core, nice 4) with `HASH_QUEUE_LIMIT` as
+/// `hashing` (the process's hashing threads: one per core, at `HASH_THREAD_NICE`) with `HASH_QUEUE_LIMIT` as
 /// this server's admission limit (its own count: two servers in one process do not share
 /// it), shared by signup, login, re-authentication and new-password hashing.
 fn admission_limited(hashing: BlockingPool, passwords: &PasswordSettings) -> BlockingPool {

@@ -92,9 +92,10 @@ fn register<T: prometheus::core::Collector + Clone + 'static>(
 
 impl Metrics {
     /// A fresh registry with every metric at zero; pool gauges read `store` at scrape time,
-    /// and the hashing metrics watch the process's shared hashing pool through the handle
-    /// [`hashing_pool`](Self::hashing_pool) gives the password strategies.
-    pub fn new(store: Store) -> prometheus::Result<Self> {
+    /// and the hashing metrics watch `hashing` (the process's shared hashing pool of the
+    /// configured niceness) through the handle [`hashing_pool`](Self::hashing_pool) gives the
+    /// password strategies.
+    pub fn new(store: Store, hashing: BlockingPool) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let http = ["method", "route", "status"];
         let requests = register(
@@ -209,8 +210,8 @@ impl Metrics {
                 ]),
             ),
         )?;
-        let hashing = BlockingPool::shared()
-            .with_wait_observer(move |wait| hashing_wait.observe(wait.as_secs_f64()));
+        let hashing =
+            hashing.with_wait_observer(move |wait| hashing_wait.observe(wait.as_secs_f64()));
         // Every labelled series exists from the start, so dashboards see zeros, not gaps.
         for outcome in ["success", "failure", "throttled"] {
             logins.with_label_values(&[outcome]);

@@ -58,7 +58,9 @@ impl Application {
         hashing: Option<passport_actix::BlockingPool>,
     ) -> anyhow::Result<Self> {
         let store = Store::connect(&settings).await?;
-        let metrics = Metrics::new(store.clone())
+        let shared_hashing =
+            passport_actix::BlockingPool::shared_with_nice(settings.passwords.hash_thread_nice);
+        let metrics = Metrics::new(store.clone(), shared_hashing)
             .map_err(|e| anyhow::anyhow!("cannot register the metrics: {e}"))?;
         let hashing = hashing.unwrap_or_else(|| metrics.hashing_pool());
         let auth = auth::build(&settings, store.clone(), hashing)?;

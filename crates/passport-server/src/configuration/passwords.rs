@@ -29,6 +29,10 @@ pub struct PasswordSettings {
     /// or waiting); more are answered `503 server_busy` with `Retry-After: 1` at once
     /// (0, the default: 64 per hashing thread, that is per core).
     pub hash_queue_limit: usize,
+    /// `HASH_THREAD_NICE`: the niceness of the hashing threads, 0 (the default: the workers'
+    /// priority, so a login flood and guarded traffic each keep about half of a saturated
+    /// core) to 19 (favouring guarded traffic; nice 4 leaves hashing ≈ 29 %).
+    pub hash_thread_nice: u8,
 }
 
 impl Default for PasswordSettings {
@@ -38,6 +42,7 @@ impl Default for PasswordSettings {
             bcrypt_cost: 12,
             argon2: passport_actix::local::OWASP_ARGON2ID,
             hash_queue_limit: 0,
+            hash_thread_nice: passport_actix::DEFAULT_HASHING_NICE,
         }
     }
 }
@@ -80,6 +85,21 @@ impl PasswordSettings {
                 default.hash_queue_limit,
                 "a number of logins (0: 64 per core)",
             )?,
+            hash_thread_nice: {
+                let nice: u8 = env.parse(
+                    "HASH_THREAD_NICE",
+                    default.hash_thread_nice,
+                    "a niceness from 0 (the workers' priority) to 19",
+                )?;
+                if nice > passport_actix::MAX_HASHING_NICE {
+                    return Err(ConfigError::Invalid {
+                        name: "HASH_THREAD_NICE",
+                        value: nice.to_string(),
+                        expected: "a niceness from 0 (the workers' priority) to 19",
+                    });
+                }
+                nice
+            },
         })
     }
 }
