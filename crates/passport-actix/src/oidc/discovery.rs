@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::OidcError;
+use super::error::OidcError;
 
 /// The largest discovery document accepted.
 const MAX_DOCUMENT_BYTES: usize = 64 * 1024;

@@ -25,27 +25,6 @@ use passport_actix::store::{Id, RowsAffected};
 /// The finest `last_seen_at` is kept at: one write per session per minute at most.
 pub const LAST_SEEN_RESOLUTION: Duration = Duration::from_secs(60);
 
-/// How many cookie digests (and last-seen stamps) each in-process cache remembers.
-const CACHE_CAPACITY: usize = 100_000;
-
-/// In-process caches of the browser-session part of the store.
-#[derive(Debug)]
-pub(super) struct CookieCaches {
-    /// Cookie digest → (session id, user id): written once, never changed.
-    sessions: quick_cache::sync::Cache<String, (Uuid, Uuid)>,
-    /// Session id → when this instance last wrote its `last_seen_at`.
-    seen: quick_cache::sync::Cache<Uuid, Instant>,
-}
-
-impl Default for CookieCaches {
-    fn default() -> Self {
-        Self {
-            sessions: quick_cache::sync::Cache::new(CACHE_CAPACITY),
-            seen: quick_cache::sync::Cache::new(CACHE_CAPACITY),
-        }
-    }
-}
-
 /// One live session of a user, as `GET /user/sessions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionView {

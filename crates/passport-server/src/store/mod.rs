@@ -77,6 +77,7 @@ pub use mail::{
     Eligible, LinkRequest, LinkRequestPlan, MailFailure, OutgoingMail, PendingSignup, QueuedMail,
     REVOKED_ON_PASSWORD_RESET, SignupPlan,
 };
+mod cookie_cache;
 mod cookies;
 pub use cookies::{LAST_SEEN_RESOLUTION, SessionView};
 
@@ -90,7 +91,7 @@ pub struct Store {
     /// The session check (cache → ticket → database) over `sql`, the library's.
     liveness: Liveness<SqlStore>,
     /// Browser sessions: cookie digests and last-seen stamps (see `cookies.rs`).
-    cookies: Arc<cookies::CookieCaches>,
+    cookies: Arc<cookie_cache::CookieCaches>,
     refresh_key: RefreshKey,
 }
 
@@ -354,11 +355,10 @@ impl SessionStore for Store {
         Ok(rotated)
     }
 
+    /// Through [`Liveness`], which forgets the session from the cache (even on error: the
+    /// revocation may have committed before a timeout).
     async fn revoke_session(&self, session_id: &str) -> Result<bool, StoreError> {
-        let revoked = self.sql.revoke_session(session_id).await;
-        // Invalidated even on error: the revocation may have committed before a timeout.
-        self.liveness.cache().invalidate(session_id);
-        revoked
+        self.liveness.revoke_session(session_id).await
     }
 
     async fn revoke_user_sessions(
@@ -366,10 +366,7 @@ impl SessionStore for Store {
         user_id: &str,
         keep: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
-        let revoked = self.sql.revoke_user_sessions(user_id, keep).await;
-        // Forget the user's cached sessions even on error: the revocation may have committed.
-        self.liveness.cache().invalidate_user(user_id);
-        revoked
+        self.liveness.revoke_user_sessions(user_id, keep).await
     }
 }
 impl LoginThrottle for Store {
