@@ -26,7 +26,10 @@ async fn signup_route(user: Authenticated<User>) -> HttpResponse {
 }
 
 /// A login starts a session: `{"token", "token_type", "expires_in", "refresh_token"}`.
-async fn login_route(user: Authenticated<User>, tokens: Tokens) -> Result<TokenPair, TokenPairError> {
+async fn login_route(
+    user: Authenticated<User>,
+    tokens: Tokens,
+) -> Result<TokenPair, TokenPairError> {
     tokens.start(&user.id.to_string()).await
 }
 

@@ -15,6 +15,9 @@ use crate::outcome::{Info, Outcome};
 use crate::request::AuthRequest;
 use crate::strategy::Authenticate;
 
+/// Reads a token's session id from its claims (`None`: it names none).
+type SessionClaim<C> = fn(&Claims<C>) -> Option<String>;
+
 /// Authenticates a request by a JWT (mirrors passport-jwt).
 ///
 /// The token is found by an [`ExtractJwt`], checked by a [`JwtVerifier`], and its claims are
@@ -51,7 +54,7 @@ pub struct JwtStrategy<C, U, F> {
     verified: Option<VerifiedTokens<C>>,
     /// Reads the session id from the claims: set, a token without one is refused and the
     /// success's [`Info`] names the session.
-    session_claim: Option<fn(&Claims<C>) -> Option<String>>,
+    session_claim: Option<SessionClaim<C>>,
     _types: PhantomData<fn(C) -> U>,
 }
 
@@ -93,7 +96,7 @@ where
     /// Requires a session id in every token, read by `claim` (`None`: absent): a token
     /// without one is refused (`401 token_claim_missing`) before the verify callback runs,
     /// and a success's [`Info::session_id`] names the session.
-    pub(crate) fn session_claim(mut self, claim: fn(&Claims<C>) -> Option<String>) -> Self {
+    pub(crate) fn session_claim(mut self, claim: SessionClaim<C>) -> Self {
         self.session_claim = Some(claim);
         self
     }

@@ -58,6 +58,8 @@ impl<L: SessionLoader> Liveness<L> {
     /// assert_eq!(test::call_service(&app, me(&no_session)).await.status(), 401);
     /// # });
     /// ```
+    // The verify callback is an async closure, whose type has no name to alias.
+    #[allow(clippy::type_complexity)]
     pub fn jwt_strategy(
         &self,
         verifier: JwtVerifier,

@@ -106,7 +106,11 @@ async fn a_revoked_sessions_access_token_is_refused_by_the_session_aware_strateg
         let (status, _, body) = call(&app, me(&login.access.token).to_request()).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["email"], "ada@example.com");
-        assert_eq!(body["sid"], login.session.session_id.as_str(), "the user is in its session");
+        assert_eq!(
+            body["sid"],
+            login.session.session_id.as_str(),
+            "the user is in its session"
+        );
         assert_eq!(body["info_sid"], login.session.session_id.as_str());
 
         assert!(s.tokens.revoke(&login.session.session_id).await.unwrap());
@@ -150,7 +154,10 @@ async fn a_token_naming_another_users_session_is_refused() {
         .unwrap()
         .token;
     let (status, _, body) = call(&app, me(&token).to_request()).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (401, Some("token_subject_unknown")));
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (401, Some("token_subject_unknown"))
+    );
 }
 
 #[actix_rt::test]
@@ -166,17 +173,29 @@ async fn the_refresh_route_answers_a_new_pair_or_the_contracts_400s() {
     };
 
     let (status, _, body) = call(&app, refresh(json!({}))).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     let (status, _, body) = call(&app, refresh(json!({"refresh_token": ""}))).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_request")));
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
     let (status, _, body) = call(&app, refresh(json!({"refresh_token": "forged"}))).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 
     // A form body works as well as JSON.
     let form = test::TestRequest::post()
         .uri("/token/refresh")
         .insert_header(("content-type", "application/x-www-form-urlencoded"))
-        .set_payload(format!("refresh_token={}", login.session.refresh_token.as_str()))
+        .set_payload(format!(
+            "refresh_token={}",
+            login.session.refresh_token.as_str()
+        ))
         .to_request();
     let res = test::call_service(&app, form).await;
     assert_eq!(res.status(), 200);
@@ -187,15 +206,24 @@ async fn the_refresh_route_answers_a_new_pair_or_the_contracts_400s() {
     let token = pair["token"].as_str().unwrap();
     assert_ne!(token, login.access.token);
     let claims: Claims<SessionClaims> = s.config.verifier().verify(token).unwrap();
-    assert_eq!(claims.custom.sid.as_deref(), Some(login.session.session_id.as_str()));
+    assert_eq!(
+        claims.custom.sid.as_deref(),
+        Some(login.session.session_id.as_str())
+    );
     let (status, _, _) = call(&app, me(token).to_request()).await;
-    assert_eq!(status, 200, "the refreshed access token opens the guarded route");
+    assert_eq!(
+        status, 200,
+        "the refreshed access token opens the guarded route"
+    );
 
     // After logout, the session's refresh tokens are refused.
     s.tokens.revoke(&login.session.session_id).await.unwrap();
     let next = pair["refresh_token"].as_str().unwrap();
     let (status, _, body) = call(&app, refresh(json!({"refresh_token": next}))).await;
-    assert_eq!((status.as_u16(), body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[actix_rt::test]
@@ -210,7 +238,11 @@ async fn logout_revokes_the_guarded_session_and_its_access_tokens_at_once() {
         .await
         .unwrap();
     for token in [&phone.access.token, &refreshed.access.token] {
-        assert_eq!(call(&app, me(token).to_request()).await.0, 200, "warm in the trusted cache");
+        assert_eq!(
+            call(&app, me(token).to_request()).await.0,
+            200,
+            "warm in the trusted cache"
+        );
     }
 
     let logout = |token: &str| {
@@ -222,7 +254,11 @@ async fn logout_revokes_the_guarded_session_and_its_access_tokens_at_once() {
     let res = test::call_service(&app, logout(&refreshed.access.token)).await;
     assert_eq!(res.status(), 204);
     for token in [&phone.access.token, &refreshed.access.token] {
-        assert_eq!(call(&app, me(token).to_request()).await.0, 401, "both tokens of the session");
+        assert_eq!(
+            call(&app, me(token).to_request()).await.0,
+            401,
+            "both tokens of the session"
+        );
     }
     let (status, _, _) = call(&app, logout(&phone.access.token)).await;
     assert_eq!(status, 401);
@@ -253,7 +289,11 @@ async fn two_pairs_issued_in_the_same_second_have_distinct_token_ids() {
             break (a, b);
         }
     };
-    assert_eq!((&a.sub, &a.custom.sid), (&b.sub, &b.custom.sid), "one session");
+    assert_eq!(
+        (&a.sub, &a.custom.sid),
+        (&b.sub, &b.custom.sid),
+        "one session"
+    );
     let (ja, jb) = (a.jti.unwrap(), b.jti.unwrap());
     assert_ne!(ja, jb, "distinct jti within one second");
     assert_eq!(ja.len(), 22);
