@@ -173,8 +173,8 @@ impl Info {
     }
 
     /// Attaches the id of the session the credential belongs to (the session-aware JWT
-    /// strategy, [`Liveness::jwt_strategy`](crate::session::Liveness::jwt_strategy), does
-    /// this), so a logout knows which session to end.
+    /// strategy, `session::Liveness::jwt_strategy` with the `jwt` feature, does this), so a
+    /// logout knows which session to end.
     ///
     /// # Examples
     ///

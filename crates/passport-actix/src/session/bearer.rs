@@ -11,7 +11,7 @@ impl<L: SessionLoader> Liveness<L> {
     /// A JWT strategy whose tokens must name a live session of their subject: the token's
     /// `sid` goes through this check (cache → ticket → store), and the store's user is the
     /// request's user ([`SessionLoader::in_session`]: the shipped stores'
-    /// [`User`](crate::store::User) carries the session id).
+    /// `store::User` carries the session id).
     ///
     /// Refused with `401` and a `Bearer` challenge, like every other bad token: a token
     /// without `sid` (`token_claim_missing`), and one whose session is unknown, revoked,

@@ -40,9 +40,9 @@ pub trait SessionLoader: Send + Sync + 'static {
     /// The id of `user` (compared with the access token's `sub`).
     fn user_id(user: &Self::User) -> String;
 
-    /// `user` as a request of session `session_id` sees it: what
-    /// [`Liveness::jwt_strategy`] hands to handlers. The default returns `user` unchanged;
-    /// the shipped stores set [`User::session_id`](crate::store::User::session_id).
+    /// `user` as a request of session `session_id` sees it: what `Liveness::jwt_strategy`
+    /// (feature `jwt`) hands to handlers. The default returns `user` unchanged; the shipped
+    /// stores set `store::User::session_id`.
     fn in_session(user: Self::User, session_id: &str) -> Self::User {
         let _ = session_id;
         user

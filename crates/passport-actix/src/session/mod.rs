@@ -16,7 +16,7 @@
 //! * [`LivenessCache`] remembers live sessions, and stops answering the moment it cannot be
 //!   sure it heard every revocation; [`Liveness`] is the whole check (cache, ticket, store)
 //!   over a [`SessionLoader`] such as the shipped stores.
-//! * With the `jwt` feature, the turnkey path: [`SessionTokens`] issues the pair at login and
+//! * With the `jwt` feature, the turnkey path: `SessionTokens` issues the pair at login and
 //!   refresh (an access token with `sid` and `jti`, the refresh token) and serves the refresh
 //!   and logout routes; `Liveness::jwt_strategy` guards routes with the liveness check, so a
 //!   logout refuses the session's access tokens at once with no code of yours.
