@@ -298,3 +298,91 @@ async fn two_pairs_issued_in_the_same_second_have_distinct_token_ids() {
     assert_ne!(ja, jb, "distinct jti within one second");
     assert_eq!(ja.len(), 22);
 }
+
+/// A session store whose database is down, with a secret in its error.
+struct Down;
+
+impl passport_actix::session::SessionStore for Down {
+    type User = User;
+
+    async fn create_session(
+        &self,
+        _: &passport_actix::session::NewSession,
+    ) -> Result<(), passport_actix::StoreError> {
+        Err(passport_actix::StoreError::unavailable(
+            "connect to db (password=hunter2) timed out",
+        ))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        _: &passport_actix::session::Rotation,
+    ) -> Result<passport_actix::session::Rotated<User>, passport_actix::StoreError> {
+        Err(passport_actix::StoreError::unavailable(
+            "connect to db (password=hunter2) timed out",
+        ))
+    }
+
+    async fn revoke_session(&self, _: &str) -> Result<bool, passport_actix::StoreError> {
+        Err(passport_actix::StoreError::other(
+            "revoke failed (password=hunter2)",
+        ))
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        _: &str,
+        _: Option<&str>,
+    ) -> Result<Vec<String>, passport_actix::StoreError> {
+        Err(passport_actix::StoreError::other(
+            "revoke failed (password=hunter2)",
+        ))
+    }
+}
+
+#[actix_rt::test]
+async fn a_store_failure_is_a_503_without_detail_and_a_sessionless_logout_a_400() {
+    let config = JwtConfig::hmac(SECRET, "notes", "notes").unwrap();
+    let tokens = SessionTokens::new(Sessions::new(Arc::new(Down)), config.issuer());
+    let mut passport = Passport::<User>::new();
+    let robot = User::new(uuid::Uuid::nil(), "robot@example.com".into());
+    passport.register(
+        "robot",
+        passport_actix::strategy_fn(async move |_: &passport_actix::AuthRequest| {
+            passport_actix::Outcome::success(robot.clone())
+        }),
+    );
+    let guard = passport.authenticate("robot").unwrap();
+    let app = test::init_service(
+        App::new()
+            .route("/token/refresh", tokens.refresh_route())
+            .service(
+                web::resource("/logout")
+                    .wrap(guard)
+                    .route(tokens.logout_route()),
+            ),
+    )
+    .await;
+
+    let refresh = test::TestRequest::post()
+        .uri("/token/refresh")
+        .set_json(json!({"refresh_token": "a".repeat(43)}))
+        .to_request();
+    let res = test::call_service(&app, refresh).await;
+    assert_eq!(res.status(), 503);
+    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"],
+        "service_unavailable"
+    );
+    assert!(!body.contains("hunter2"), "{body}");
+
+    // A credential of a strategy that names no session: nothing to end.
+    let logout = test::TestRequest::post().uri("/logout").to_request();
+    let (status, _, body) = call(&app, logout).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    assert!(tokens.start(&uuid::Uuid::nil().to_string()).await.is_err());
+}
