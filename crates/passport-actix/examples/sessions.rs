@@ -6,68 +6,37 @@
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use passport_actix::api_key::ApiKeyStrategy;
-use passport_actix::jwt::{Claims, ExtractJwt, JwtConfig, JwtStrategy, TokenIssuer};
+use passport_actix::jwt::{ExtractJwt, JwtConfig};
 use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
-use passport_actix::session::{IssuedSession, Liveness, RefreshToken, Sessions};
+use passport_actix::session::{
+    Liveness, RefreshToken, SessionTokens, Sessions, TokenPair, TokenPairError,
+};
 use passport_actix::store::sqlx::sqlite::SqliteConnectOptions;
 use passport_actix::store::{SqlStore, User, migrate, sqlite};
-use passport_actix::{
-    AuthRequest, Authenticated, Authenticator, MaybeAuthenticated, Passport, read_fields,
-};
-use serde::{Deserialize, Serialize};
+use passport_actix::{Authenticated, Authenticator, MaybeAuthenticated, Passport};
 use serde_json::json;
 
-#[derive(Clone, Serialize, Deserialize)]
-struct Sid {
-    sid: String,
-}
-struct State {
-    sessions: Sessions<Liveness<SqlStore>>,
-    issuer: TokenIssuer,
-}
+/// Issues a session's access and refresh tokens; serves refresh and logout.
+type Tokens = web::Data<SessionTokens<Liveness<SqlStore>>>;
 
-type Data = web::Data<State>;
-fn token_pair(state: &State, user: &User, session: &IssuedSession) -> HttpResponse {
-    let sid = session.session_id.clone();
-    match state.issuer.issue(user.id.to_string(), Sid { sid }) {
-        Ok(access) => HttpResponse::Ok().json(json!({
-            "token": access.token,
-            "refresh_token": session.refresh_token.as_str(),
-        })),
-        Err(_) => HttpResponse::InternalServerError().finish(),
-    }
-}
 async fn signup_route(user: Authenticated<User>) -> HttpResponse {
     HttpResponse::Created().json(user.user())
 }
-async fn login_route(user: Authenticated<User>, state: Data) -> HttpResponse {
-    match state.sessions.start(&user.user().id.to_string()).await {
-        Ok(session) => token_pair(&state, user.user(), &session),
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
-    }
+
+/// A login starts a session: `{"token", "token_type", "expires_in", "refresh_token"}`.
+async fn login_route(
+    user: Authenticated<User>,
+    tokens: Tokens,
+) -> Result<TokenPair, TokenPairError> {
+    tokens.start(&user.id.to_string()).await
 }
-async fn refresh(req: HttpRequest, body: web::Payload, state: Data) -> HttpResponse {
-    let fields = read_fields(&AuthRequest::from_handler(&req, body), ["refresh_token"]).await;
-    let Ok([Some(presented)]) = fields else {
-        return HttpResponse::BadRequest().json(json!({"error": "invalid_request"}));
-    };
-    match state.sessions.refresh(&presented).await {
-        Ok((session, user)) => token_pair(&state, &user, &session),
-        Err(_) => HttpResponse::BadRequest().json(json!({"error": "invalid_grant"})),
-    }
-}
-async fn logout(user: Authenticated<User>, state: Data) -> HttpResponse {
-    let sid = user.user().session_id.unwrap_or_default().to_string();
-    match state.sessions.revoke(&sid).await {
-        Ok(_) => HttpResponse::NoContent().finish(),
-        Err(_) => HttpResponse::ServiceUnavailable().finish(),
-    }
-}
+
 async fn notes(user: Authenticated<User>) -> HttpResponse {
     HttpResponse::Ok().json(json!({"owner": user.user(), "notes": []}))
 }
+
 async fn hello(user: MaybeAuthenticated<User>) -> HttpResponse {
     let who = user.user().map_or("stranger", |u| u.email.as_str());
     HttpResponse::Ok().json(json!({"hello": who}))
@@ -85,32 +54,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = sqlite::open(options, 4, std::time::Duration::from_secs(5)).await?;
     migrate(&pool).await?;
     let store = Arc::new(SqlStore::new(pool));
-    // One process makes every change, so the cache is trusted; a logout through it forgets.
+    // The session check of every guarded request. One process makes every change, so its
+    // cache is trusted: a logout through it forgets the session at once.
     let liveness = Liveness::new(Arc::clone(&store));
     liveness.cache().trust_always();
-
     let jwt = JwtConfig::hmac(RefreshToken::generate().as_str(), "notes", "notes")?;
+    let sessions = Sessions::new(Arc::new(liveness.clone()));
+    let tokens = web::Data::new(SessionTokens::new(sessions, jwt.issuer()));
+
     let hasher = Arc::new(Bcrypt::default());
     let mut passport = Passport::<User>::new();
     let signup = LocalStrategy::new(Mode::Signup, Arc::clone(&store), hasher.clone());
     passport.register("signup", signup);
     let login = LocalStrategy::new(Mode::Login, Arc::clone(&store), hasher);
     passport.register("login", login.throttle(Arc::clone(&store)));
-    let check = liveness.clone();
-    let verify = async move |claims: Claims<Sid>| {
-        let user = check.check(&claims.custom.sid, &claims.sub).await?;
-        Ok(user.map(|u| u.in_session(claims.custom.sid.parse().ok())))
-    };
+    // Tokens must name a live session: revoked, expired or without `sid` → 401.
     let bearer = ExtractJwt::from_auth_header_as_bearer_token();
-    passport.register("jwt", JwtStrategy::new(jwt.verifier(), bearer, verify));
+    passport.register("jwt", liveness.jwt_strategy(jwt.verifier(), bearer));
     let jwt_guard = passport.authenticate("jwt")?;
     let optional = passport.authenticate("jwt")?.optional();
     let signup_guard = passport.authenticate("signup")?;
     let login_guard = passport.authenticate("login")?;
-    let state = web::Data::new(State {
-        sessions: Sessions::new(Arc::new(liveness)),
-        issuer: jwt.issuer(),
-    });
+
     let api_key = RefreshToken::generate().as_str().to_owned();
     let mut services = Passport::<String>::new();
     services.register(
@@ -123,11 +88,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = HttpServer::new(move || {
         let at = |path: &str, guard: &Authenticator<User>| web::resource(path).wrap(guard.clone());
         App::new()
-            .app_data(state.clone())
+            .app_data(tokens.clone())
             .service(at("/signup", &signup_guard).post(signup_route))
             .service(at("/login", &login_guard).post(login_route))
-            .route("/token/refresh", web::post().to(refresh))
-            .service(at("/logout", &jwt_guard).post(logout))
+            .route("/token/refresh", tokens.refresh_route())
+            .service(at("/logout", &jwt_guard).route(tokens.logout_route()))
             .service(at("/notes", &jwt_guard).get(notes))
             .service(at("/hello", &optional).get(hello))
             .service(web::resource("/stats").wrap(key_guard.clone()).get(stats))

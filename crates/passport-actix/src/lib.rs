@@ -144,28 +144,20 @@
 //! login failures that look the same for an unknown email and a wrong password.
 //!
 //! ```
-//! # #[cfg(feature = "local")] {
 //! use std::sync::Arc;
 //! use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
+//! use passport_actix::store::{MemoryStore, User};
 //! use passport_actix::Passport;
-//! # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-//! # use passport_actix::StoreError;
-//! # struct Users;
-//! # impl UserStore for Users {
-//! #     type User = String;
-//! #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-//! #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-//! # }
 //!
-//! let users = Arc::new(Users); // your `UserStore` over your database
+//! // A shipped store (`SqlStore` on PostgreSQL or SQLite), or your `UserStore`.
+//! let users = Arc::new(MemoryStore::new());
 //! let hasher = Arc::new(Bcrypt::new(4).unwrap()); // 12 or more in production; 4 keeps this fast
-//! let mut passport = Passport::<String>::new();
+//! let mut passport = Passport::<User>::new();
 //! passport.register("signup", LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone()));
 //! passport.register("login", LocalStrategy::new(Mode::Login, users, hasher));
 //! // POST /signup and POST /login with {"email": "...", "password": "..."} (JSON or a form)
 //! let signup = passport.authenticate("signup").unwrap();
 //! # let _ = signup;
-//! # }
 //! ```
 //!
 //! # Tokens
@@ -192,19 +184,66 @@
 //! The [`session`] module adds a lifecycle to tokens: [`session::Sessions`] starts a session
 //! at login and rotates its opaque [`session::RefreshToken`] on every refresh, with reuse
 //! detection (a used-up token presented after a grace revokes the session), over a
-//! [`session::SessionStore`] you implement. Put the session id in your access tokens and
-//! check it in the JWT strategy's verify callback through a [`session::LivenessCache`], so
-//! that revocation is honoured without a database round trip per request: a
-//! [`session::Liveness`] does the whole check (cache, ticket, store) and, wrapped around the
-//! store of your [`session::Sessions`], forgets a session from the cache when it is revoked.
+//! [`session::SessionStore`] (a shipped store, or yours). [`session::Liveness`] is the check
+//! of a guarded request (session id → liveness cache → ticket → store), so revocation is
+//! honoured without a database round trip per request; wrapped around the store of your
+//! `Sessions`, it forgets a session from the cache the moment it is revoked.
+//!
+//! With the `jwt` feature the whole path is ready-made, with no verify callback to write:
+//! `session::SessionTokens` issues the pair in one call (an access token with `sid` and a
+//! fresh `jti`, and the refresh token, answered as `{"token", "token_type", "expires_in",
+//! "refresh_token"}`), `Liveness::jwt_strategy` guards routes (a token without `sid`, or of a
+//! revoked session, is a `401`), and `SessionTokens::refresh_route` and
+//! `SessionTokens::logout_route` are the two handlers to mount:
+//!
+//! ```
+//! # #[cfg(feature = "jwt")] {
+//! use std::sync::Arc;
+//! use actix_web::{test, web, App, HttpResponse};
+//! use passport_actix::jwt::{ExtractJwt, JwtConfig};
+//! use passport_actix::session::{Liveness, SessionTokens, Sessions};
+//! use passport_actix::store::{MemoryStore, User};
+//! use passport_actix::{Authenticated, Passport};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let store = MemoryStore::new(); // or `store::SqlStore` on PostgreSQL or SQLite
+//! let ada = store.add_user("ada@example.com").unwrap();
+//! let liveness = Liveness::new(Arc::new(store));
+//! liveness.cache().trust_always(); // one process makes every change
+//! let config = JwtConfig::hmac(b"a secret of at least thirty-two bytes!", "me", "my-api").unwrap();
+//! let tokens = SessionTokens::new(Sessions::new(Arc::new(liveness.clone())), config.issuer());
+//!
+//! let mut passport = Passport::<User>::new();
+//! let bearer = ExtractJwt::from_auth_header_as_bearer_token();
+//! passport.register("jwt", liveness.jwt_strategy(config.verifier(), bearer));
+//! let guard = passport.authenticate("jwt").unwrap();
+//! let app = test::init_service(App::new()
+//!     .route("/token/refresh", tokens.refresh_route())
+//!     .service(web::resource("/logout").wrap(guard.clone()).route(tokens.logout_route()))
+//!     .service(web::resource("/notes").wrap(guard).to(
+//!         |user: Authenticated<User>| async move { HttpResponse::Ok().body(user.email.clone()) },
+//!     ))).await;
+//!
+//! let login = tokens.start(&ada.id.to_string()).await.unwrap(); // in your login handler
+//! let bearer = format!("Bearer {}", login.access.token);
+//! let with_token = |req: test::TestRequest| req.insert_header(("authorization", bearer.as_str())).to_request();
+//! let notes = || test::TestRequest::get().uri("/notes");
+//! assert_eq!(test::call_and_read_body(&app, with_token(notes())).await, "ada@example.com");
+//! let logout = test::TestRequest::post().uri("/logout");
+//! assert_eq!(test::call_service(&app, with_token(logout)).await.status(), 204);
+//! assert_eq!(test::call_service(&app, with_token(notes())).await.status(), 401, "revoked at once");
+//! # });
+//! # }
+//! ```
 //!
 //! # Shipped stores
 //!
 //! You need not write the stores: with the `postgres` or `sqlite` feature, `store::SqlStore`
 //! implements the user store, the session store (token and cookie sessions) and a windowed
 //! login throttle over sqlx, and `store::migrate` creates its tables; with `test-util`,
-//! `store::MemoryStore` does the same in memory. `examples/sessions.rs` is a whole API with
-//! signup, login, refresh and a logout that revokes, on the SQLite store.
+//! `store::MemoryStore` does the same in memory (the examples of these docs use it).
+//! `examples/sessions.rs` is a whole API with signup, login, refresh and a logout that
+//! revokes, on the SQLite store.
 //!
 //! # Browser sessions
 //!
@@ -278,7 +317,7 @@
 //! | [`clock`] | `since_epoch`, `now_secs`, `now_ms`, `now_secs_f64` |
 //! | [`jwt`] | `JwtConfig`, `TokenIssuer`, `IssuedToken`, `JwtVerifier`, `Claims`, `Audience`, `ExtractJwt`, `Extracted`, `JwtStrategy`, `SigningKey`, `VerifyingKey`, `KeySet`, `TokenError`, `IssueError`, `KeyError`; `RemoteKeySet` and `JwksError` with `jwks` |
 //! | [`local`] | `LocalStrategy`, `Mode`, `UserStore`, `StoredCredentials`, `Created`, `LoginThrottle`, `Attempt`, `PasswordHasher`, `PasswordHash`, `Bcrypt`, `Migrating`, `PasswordPolicy`, `PolicyViolation`, `Credentials`, `FieldNames`, `normalize_email`, `NewPasswordError`; `Argon2id` and `Argon2idParams` with `argon2` |
-//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket`, `Liveness`, `SessionLoader`, `LoadedSession`, `DEFAULT_LIVENESS_MAX_AGE`; browsers: `SessionCookie`, `Presented`, `SessionStrategy`, `IssuedCookieSession`, `NewCookieSession`, `InvalidCookieName`, `DEFAULT_COOKIE_NAME`, `DEFAULT_SECURE_COOKIE_NAME` |
+//! | [`session`] | `Sessions`, `IssuedSession`, `RefreshError`, with `jwt`: `SessionTokens`, `TokenPair`, `TokenPairError`, `SessionClaims`; `SessionStore`, `NewSession`, `Rotation`, `TokenUse`, `Rotated`, `SessionRecord`, `RefreshToken`, `RefreshTokenHash`, `LivenessCache`, `Ticket`, `Liveness`, `SessionLoader`, `LoadedSession`, `DEFAULT_LIVENESS_MAX_AGE`; browsers: `SessionCookie`, `Presented`, `SessionStrategy`, `IssuedCookieSession`, `NewCookieSession`, `InvalidCookieName`, `DEFAULT_COOKIE_NAME`, `DEFAULT_SECURE_COOKIE_NAME` |
 //! | `store` (features `postgres`, `sqlite`, `test-util`) | `SqlStore`, `Database`, `migrate`, `MemoryStore`, `User`, `NO_PASSWORD`, `account_key`, `DEFAULT_TIMEOUT`; for statements of your own on the same tables: `Sql`, `Id`, `RowsAffected`, `Lock`, `TokenSession`, `user_from_row`, `with_amr`, `stored_amr`, `classify`, `unique_violation`, `Unique`, `connection_lost`; `postgres::bounded_ping`, `sqlite::open` |
 //! | `oidc` (feature `oidc`) | `OidcStrategy`, `OidcConfig`, `OidcClaims`, `OidcError`, `ProviderMetadata` |
 #![forbid(unsafe_code)]

@@ -137,6 +137,7 @@ pub struct Info {
     message: Option<Cow<'static, str>>,
     strategy: Option<String>,
     token: Option<String>,
+    session_id: Option<String>,
 }
 
 impl Info {
@@ -171,6 +172,24 @@ impl Info {
         self
     }
 
+    /// Attaches the id of the session the credential belongs to (the session-aware JWT
+    /// strategy, `session::Liveness::jwt_strategy` with the `jwt` feature, does this), so a
+    /// logout knows which session to end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Info;
+    ///
+    /// let info = Info::default().session("0b9c5a52-6f1e-4d8e-9c55-1f2a3b4c5d6e");
+    /// assert_eq!(info.session_id(), Some("0b9c5a52-6f1e-4d8e-9c55-1f2a3b4c5d6e"));
+    /// assert_eq!(Info::default().session_id(), None);
+    /// ```
+    pub fn session(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
     /// The human message, if any.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
@@ -186,6 +205,11 @@ impl Info {
         self.token.as_deref()
     }
 
+    /// The session the credential belongs to, if the strategy named one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
     pub(crate) fn set_strategy(&mut self, name: &str) {
         self.strategy = Some(name.to_owned());
     }
@@ -197,6 +221,7 @@ impl fmt::Debug for Info {
             .field("message", &self.message)
             .field("strategy", &self.strategy)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("session_id", &self.session_id)
             .finish()
     }
 }

@@ -98,6 +98,10 @@ async fn the_sessions_example_signs_up_logs_in_refreshes_and_revokes_on_logout()
     let (status, body) = http(&addr, "POST", "/login", &[], form).await;
     assert_eq!(status, 200, "{body}");
     let login = json(&body);
+    assert_eq!(
+        (login["token_type"].as_str(), login["expires_in"].as_u64()),
+        (Some("Bearer"), Some(3600))
+    );
     let token = login["token"].as_str().unwrap().to_owned();
     let bearer = format!("Bearer {token}");
 
@@ -112,11 +116,32 @@ async fn the_sessions_example_signs_up_logs_in_refreshes_and_revokes_on_logout()
     let (_, body) = http(&addr, "GET", "/hello", &[("authorization", &bearer)], "").await;
     assert_eq!(json(&body)["hello"], "ada@example.com");
 
+    let (status, body) = http(&addr, "POST", "/token/refresh", &[], "scope=all").await;
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, body) = http(&addr, "POST", "/token/refresh", &[], "refresh_token=forged").await;
+    assert_eq!(
+        (status, json(&body)["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     let refresh = format!("refresh_token={}", login["refresh_token"].as_str().unwrap());
     let (status, body) = http(&addr, "POST", "/token/refresh", &[], &refresh).await;
     assert_eq!(status, 200, "{body}");
     let refreshed = json(&body);
+    assert_ne!(refreshed["token"], login["token"], "a new access token");
+    assert_ne!(refreshed["refresh_token"], login["refresh_token"]);
     let new_bearer = format!("Bearer {}", refreshed["token"].as_str().unwrap());
+    let (status, _) = http(
+        &addr,
+        "GET",
+        "/notes",
+        &[("authorization", &new_bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "the refreshed token opens the guarded route");
 
     let (status, _) = http(&addr, "GET", "/stats", &[("x-api-key", &key)], "").await;
     assert_eq!(status, 200);
@@ -132,6 +157,8 @@ async fn the_sessions_example_signs_up_logs_in_refreshes_and_revokes_on_logout()
     )
     .await;
     assert_eq!(status, 204);
+    let (status, _) = http(&addr, "POST", "/logout", &[("authorization", &bearer)], "").await;
+    assert_eq!(status, 401, "the session is already over");
     // Revoked: both access tokens of the session are refused at once, and its refresh token.
     for bearer in [&bearer, &new_bearer] {
         let (status, _) = http(&addr, "GET", "/notes", &[("authorization", bearer)], "").await;

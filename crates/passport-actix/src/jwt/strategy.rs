@@ -15,6 +15,9 @@ use crate::outcome::{Info, Outcome};
 use crate::request::AuthRequest;
 use crate::strategy::Authenticate;
 
+/// Reads a token's session id from its claims (`None`: it names none).
+type SessionClaim<C> = fn(&Claims<C>) -> Option<String>;
+
 /// Authenticates a request by a JWT (mirrors passport-jwt).
 ///
 /// The token is found by an [`ExtractJwt`], checked by a [`JwtVerifier`], and its claims are
@@ -49,6 +52,9 @@ pub struct JwtStrategy<C, U, F> {
     realm: String,
     first_token_wins: bool,
     verified: Option<VerifiedTokens<C>>,
+    /// Reads the session id from the claims: set, a token without one is refused and the
+    /// success's [`Info`] names the session.
+    session_claim: Option<SessionClaim<C>>,
     _types: PhantomData<fn(C) -> U>,
 }
 
@@ -82,8 +88,17 @@ where
             realm: "api".to_owned(),
             first_token_wins: false,
             verified: Some(VerifiedTokens::new(DEFAULT_VERIFIED_TOKEN_CACHE)),
+            session_claim: None,
             _types: PhantomData,
         }
+    }
+
+    /// Requires a session id in every token, read by `claim` (`None`: absent): a token
+    /// without one is refused (`401 token_claim_missing`) before the verify callback runs,
+    /// and a success's [`Info::session_id`] names the session.
+    pub(crate) fn session_claim(mut self, claim: SessionClaim<C>) -> Self {
+        self.session_claim = Some(claim);
+        self
     }
 
     /// Sets the `realm` of the `Bearer` challenge (quotes and backslashes are dropped).
@@ -226,11 +241,22 @@ where
             Ok(claims) => claims,
             Err(error) => return self.fail(error),
         };
+        let session = match self.session_claim.map(|read| read(&claims)) {
+            None => None,
+            Some(Some(session_id)) => Some(session_id),
+            Some(None) => return self.fail(TokenError::MissingClaim("sid".to_owned())),
+        };
         match (self.verify)(claims).await {
-            Ok(Some(user)) => Outcome::Success {
-                user,
-                info: Info::with_message("Token accepted").token(token),
-            },
+            Ok(Some(user)) => {
+                let info = Info::with_message("Token accepted").token(token);
+                Outcome::Success {
+                    user,
+                    info: match session {
+                        Some(session_id) => info.session(session_id),
+                        None => info,
+                    },
+                }
+            }
             Ok(None) => self.fail(TokenError::UnknownSubject),
             Err(error) => Outcome::Error(error.into_strategy_error("loading the token's user")),
         }

@@ -53,7 +53,8 @@ pub enum Created<U> {
     AlreadyExists,
 }
 
-/// Where users live. The application implements it over its database.
+/// Where users live. The shipped stores implement it (`store::SqlStore` on PostgreSQL or
+/// SQLite, `store::MemoryStore` in memory); implement it yourself over another database.
 ///
 /// Usernames arrive normalized (for emails: trimmed and lower-cased). `create_user` must be
 /// atomic: two concurrent calls for one username give one `User` and one `AlreadyExists`
@@ -63,7 +64,8 @@ pub enum Created<U> {
 ///
 /// # Examples
 ///
-/// An in-memory store (use your database in a real application), and a login with it:
+/// Writing a store: an in-memory one (use your database in a real application, or a shipped
+/// store), and a login with it:
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -247,7 +249,8 @@ pub enum Attempt {
 ///
 /// # Examples
 ///
-/// At most five attempts per account, in memory (a real one would expire the counts):
+/// Writing a throttle: at most five attempts per account, in memory (a real one expires the
+/// counts, as the shipped stores' windowed throttle does):
 ///
 /// ```
 /// use std::collections::HashMap;

@@ -25,17 +25,10 @@ use crate::strategy::Authenticate;
 /// use std::sync::Arc;
 /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
 /// use passport_actix::Passport;
-/// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-/// # use passport_actix::StoreError;
-/// # struct Users;
-/// # impl UserStore for Users {
-/// #     type User = String;
-/// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-/// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-/// # }
+/// use passport_actix::store::{MemoryStore, User};
 ///
-/// let (users, hasher) = (Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()));
-/// let mut passport = Passport::<String>::new();
+/// let (users, hasher) = (Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap()));
+/// let mut passport = Passport::<User>::new();
 /// passport.register("signup", LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone()));
 /// passport.register("login", LocalStrategy::new(Mode::Login, users, hasher));
 /// ```
@@ -76,15 +69,8 @@ pub const INVALID_CREDENTIALS: &str = "Invalid email or password";
 /// ```
 /// use std::sync::Arc;
 /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
-/// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-/// # use passport_actix::StoreError;
-/// # #[derive(Clone)] struct Users;
-/// # impl UserStore for Users {
-/// #     type User = String;
-/// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-/// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-/// # }
-/// let users = Arc::new(Users);
+/// use passport_actix::store::MemoryStore;
+/// let users = Arc::new(MemoryStore::new());
 /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
 /// let signup = LocalStrategy::new(Mode::Signup, users.clone(), hasher.clone());
 /// let login = LocalStrategy::new(Mode::Login, users, hasher);
@@ -123,16 +109,9 @@ impl<S: UserStore> LocalStrategy<S> {
     /// ```
     /// use std::sync::Arc;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
-    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap())); // cost 12+ in production
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap())); // cost 12+ in production
     /// # let _ = login;
     /// ```
     pub fn new(mode: Mode, store: Arc<S>, hasher: Arc<dyn PasswordHasher>) -> Self {
@@ -163,19 +142,12 @@ impl<S: UserStore> LocalStrategy<S> {
     /// use std::sync::Arc;
     /// use passport_actix::BlockingPool;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// let pool = BlockingPool::shared()
     ///     .with_admission_limit(NonZeroUsize::new(64).unwrap())
     ///     .with_admission_shares(NonZeroUsize::new(16).unwrap(), 8);
-    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap()))
     ///     .blocking_pool(pool)
     ///     .admission_key(|req| req.peer_addr().map(|peer| peer.ip().to_string()));
     /// # let _ = login;
@@ -197,16 +169,9 @@ impl<S: UserStore> LocalStrategy<S> {
     /// use actix_web::test::TestRequest;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
     /// use passport_actix::{AuthRequest, Authenticate, Outcome};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
-    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap()))
     ///     .fields("username", "passphrase");
     /// # actix_web::rt::System::new().block_on(async {
     /// let http = TestRequest::post().insert_header(("content-type", "application/json")).to_http_request();
@@ -231,16 +196,9 @@ impl<S: UserStore> LocalStrategy<S> {
     /// use actix_web::test::TestRequest;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, PasswordPolicy};
     /// use passport_actix::{AuthRequest, Authenticate, Outcome};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
-    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap()))
     ///     .policy(PasswordPolicy::default().min_chars(15));
     /// # actix_web::rt::System::new().block_on(async {
     /// let http = TestRequest::post().insert_header(("content-type", "application/json")).to_http_request();
@@ -268,13 +226,7 @@ impl<S: UserStore> LocalStrategy<S> {
     /// use std::time::Duration;
     /// use passport_actix::local::{Attempt, Bcrypt, LocalStrategy, LoginThrottle, Mode};
     /// use passport_actix::{Outcome, StoreError};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// /// Refuses every attempt (a real throttle counts them).
     /// struct Closed;
@@ -285,7 +237,7 @@ impl<S: UserStore> LocalStrategy<S> {
     ///     async fn clear(&self, _: &str) -> Result<(), StoreError> { Ok(()) }
     /// }
     ///
-    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()))
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap()))
     ///     .throttle(Arc::new(Closed));
     /// # actix_web::rt::System::new().block_on(async {
     /// let Outcome::Fail(failure) = login.check_password("ada@example.com", "anything").await else { panic!() };
@@ -304,17 +256,9 @@ impl<S: UserStore> LocalStrategy<S> {
     /// ```
     /// use std::sync::Arc;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, PasswordHasher};
+    /// use passport_actix::local::UserStore;
+    /// use passport_actix::store::MemoryStore;
     /// use passport_actix::{Failure, Outcome};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users(PasswordHash);
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, u: &str) -> Result<Option<StoredCredentials<String>>, StoreError> {
-    /// #         Ok(Some(StoredCredentials { user: u.into(), password_hash: self.0.clone() }))
-    /// #     }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
     ///
     /// /// Plain usernames instead of emails: trimmed, lower-cased, letters and digits only.
     /// fn username(raw: &str) -> Result<String, Failure> {
@@ -325,11 +269,11 @@ impl<S: UserStore> LocalStrategy<S> {
     ///     Ok(name)
     /// }
     ///
-    /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
-    /// let stored = hasher.hash(b"correct horse battery").unwrap();
-    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users(stored)), hasher).normalizer(username);
     /// # actix_web::rt::System::new().block_on(async {
-    /// assert!(matches!(login.check_password(" Ada ", "correct horse battery").await, Outcome::Success { user, .. } if user == "ada"));
+    /// let (store, hasher) = (MemoryStore::new(), Arc::new(Bcrypt::new(4).unwrap()));
+    /// store.create_user("ada", &hasher.hash(b"correct horse battery").unwrap()).await.unwrap();
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(store), hasher).normalizer(username);
+    /// assert!(matches!(login.check_password(" Ada ", "correct horse battery").await, Outcome::Success { user, .. } if user.email == "ada"));
     /// assert!(matches!(login.check_password("ada@example.com", "x").await, Outcome::Fail(f) if f.status() == 400));
     /// # });
     /// ```
@@ -347,18 +291,11 @@ impl<S: UserStore> LocalStrategy<S> {
     /// use std::sync::Arc;
     /// use passport_actix::BlockingPool;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// // Two hashing threads at most, whatever the number of cores.
     /// let pool = BlockingPool::new(NonZeroUsize::new(2).unwrap());
-    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap())).blocking_pool(pool);
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap())).blocking_pool(pool);
     /// # let _ = login;
     /// ```
     pub fn blocking_pool(mut self, pool: BlockingPool) -> Self {
@@ -374,21 +311,15 @@ impl<S: UserStore> LocalStrategy<S> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::Arc;
-    /// # use passport_actix::local::{Bcrypt, Created, LocalStrategy, Mode, PasswordHash, PasswordHasher, StoredCredentials, UserStore};
-    /// # use passport_actix::{Outcome, StoreError};
-    /// # struct Users(PasswordHash);
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, u: &str) -> Result<Option<StoredCredentials<String>>, StoreError> {
-    /// #         Ok(Some(StoredCredentials { user: u.into(), password_hash: self.0.clone() }))
-    /// #     }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use std::sync::Arc;
+    /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, PasswordHasher, UserStore};
+    /// use passport_actix::store::MemoryStore;
+    /// use passport_actix::Outcome;
+    ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
-    /// let stored = hasher.hash(b"correct horse battery").unwrap();
-    /// let login = LocalStrategy::new(Mode::Login, Arc::new(Users(stored)), hasher);
+    /// let (store, hasher) = (MemoryStore::new(), Arc::new(Bcrypt::new(4).unwrap()));
+    /// store.create_user("ada@example.com", &hasher.hash(b"correct horse battery").unwrap()).await.unwrap();
+    /// let login = LocalStrategy::new(Mode::Login, Arc::new(store), hasher);
     /// assert!(matches!(login.check_password("ada@example.com", "correct horse battery").await, Outcome::Success { .. }));
     /// assert!(matches!(login.check_password("ada@example.com", "wrong").await, Outcome::Fail(_)));
     /// # });
@@ -414,17 +345,10 @@ impl<S: UserStore> LocalStrategy<S> {
     /// ```
     /// use std::sync::Arc;
     /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, NewPasswordError, PasswordHasher};
-    /// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-    /// # use passport_actix::StoreError;
-    /// # struct Users;
-    /// # impl UserStore for Users {
-    /// #     type User = String;
-    /// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-    /// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// let hasher = Arc::new(Bcrypt::new(4).unwrap());
-    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(Users), hasher.clone());
+    /// let signup = LocalStrategy::new(Mode::Signup, Arc::new(MemoryStore::new()), hasher.clone());
     /// # actix_web::rt::System::new().block_on(async {
     /// let hash = signup.hash_new_password("ada@example.com", "a brand new passphrase").await.unwrap();
     /// assert!(hasher.verify(b"a brand new passphrase", &hash).unwrap());
@@ -621,16 +545,9 @@ impl<S: UserStore> LocalStrategy<S> {
 /// use actix_web::HttpResponse;
 /// use passport_actix::local::{Bcrypt, LocalStrategy, Mode, NewPasswordError};
 /// use passport_actix::{error_response, failure_response};
-/// # use passport_actix::local::{Created, PasswordHash, StoredCredentials, UserStore};
-/// # use passport_actix::StoreError;
-/// # struct Users;
-/// # impl UserStore for Users {
-/// #     type User = String;
-/// #     async fn find_for_login(&self, _: &str) -> Result<Option<StoredCredentials<String>>, StoreError> { Ok(None) }
-/// #     async fn create_user(&self, u: &str, _: &PasswordHash) -> Result<Created<String>, StoreError> { Ok(Created::User(u.into())) }
-/// # }
+/// use passport_actix::store::MemoryStore;
 ///
-/// async fn change_password(strategy: &LocalStrategy<Users>, email: &str, new: &str) -> HttpResponse {
+/// async fn change_password(strategy: &LocalStrategy<MemoryStore>, email: &str, new: &str) -> HttpResponse {
 ///     match strategy.hash_new_password(email, new).await {
 ///         Ok(_hash) => HttpResponse::NoContent().finish(), // store the hash here
 ///         Err(NewPasswordError::Policy(failure) | NewPasswordError::Busy(failure)) => {
@@ -640,7 +557,7 @@ impl<S: UserStore> LocalStrategy<S> {
 ///     }
 /// }
 /// # actix_web::rt::System::new().block_on(async {
-/// let strategy = LocalStrategy::new(Mode::Signup, Arc::new(Users), Arc::new(Bcrypt::new(4).unwrap()));
+/// let strategy = LocalStrategy::new(Mode::Signup, Arc::new(MemoryStore::new()), Arc::new(Bcrypt::new(4).unwrap()));
 /// assert_eq!(change_password(&strategy, "ada@example.com", "short").await.status(), 422);
 /// # });
 /// ```

@@ -27,41 +27,16 @@ pub const DEFAULT_REUSE_GRACE: Duration = Duration::from_secs(10);
 /// # Examples
 ///
 /// ```
+/// use std::sync::Arc;
 /// use passport_actix::session::Sessions;
-/// # use std::sync::{Arc, Mutex};
-/// # use passport_actix::StoreError;
-/// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-/// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-/// # impl SessionStore for Memory {
-/// #     type User = String;
-/// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-/// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-/// #     }
-/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-/// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-/// #         let sid = rows[i].1.clone();
-/// #         match r.classify(rows[i].2) {
-/// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-/// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-/// #             TokenUse::WithinGrace => {}
-/// #         }
-/// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-/// #     }
-/// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-/// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-/// #         let rows = self.0.lock().unwrap();
-/// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-/// #         ids.dedup();
-/// #         Ok(ids)
-/// #     }
-/// # }
+/// use passport_actix::store::MemoryStore;
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let sessions = Sessions::new(Arc::new(Memory::default()));
-/// let issued = sessions.start("ada").await.unwrap();
-/// assert_eq!(issued.user_id, "ada");
+/// let store = MemoryStore::new();
+/// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+/// let sessions = Sessions::new(Arc::new(store));
+/// let issued = sessions.start(&ada).await.unwrap();
+/// assert_eq!(issued.user_id, ada);
 /// assert_eq!(issued.refresh_token.as_str().len(), 43);
 /// // Put `issued.session_id` in the access token (for example as a `sid` claim) and send
 /// // `issued.refresh_token.as_str()` to the client.
@@ -116,39 +91,14 @@ pub struct IssuedCookieSession {
 /// # Examples
 ///
 /// ```
+/// use std::sync::Arc;
 /// use passport_actix::session::{RefreshError, Sessions};
-/// # use std::sync::{Arc, Mutex};
-/// # use passport_actix::StoreError;
-/// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-/// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-/// # impl SessionStore for Memory {
-/// #     type User = String;
-/// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-/// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-/// #     }
-/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-/// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-/// #         let sid = rows[i].1.clone();
-/// #         match r.classify(rows[i].2) {
-/// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-/// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-/// #             TokenUse::WithinGrace => {}
-/// #         }
-/// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-/// #     }
-/// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-/// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-/// #         let rows = self.0.lock().unwrap();
-/// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-/// #         ids.dedup();
-/// #         Ok(ids)
-/// #     }
-/// # }
+/// use passport_actix::store::MemoryStore;
 ///
 /// # actix_web::rt::System::new().block_on(async {
-/// let sessions = Sessions::new(Arc::new(Memory::default()));
+/// let store = MemoryStore::new();
+/// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+/// let sessions = Sessions::new(Arc::new(store));
 /// let error = sessions.refresh("not a refresh token").await.unwrap_err();
 /// assert!(matches!(error, RefreshError::InvalidGrant(_)));
 /// let failure = error.failure().unwrap();
@@ -228,35 +178,17 @@ impl RefreshError {
 /// # Examples
 ///
 /// ```
-/// # use std::sync::{Arc, Mutex};
-/// # use passport_actix::StoreError;
-/// # use passport_actix::session::*;
-/// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-/// # impl SessionStore for Memory {
-/// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-/// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-/// #     }
-/// #     type User = String;
-/// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-/// #         let mut rows = self.0.lock().unwrap();
-/// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-/// #         let sid = rows[i].1.clone();
-/// #         match r.classify(rows[i].2) {
-/// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-/// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-/// #             TokenUse::WithinGrace => {}
-/// #         }
-/// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-/// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-/// #     }
-/// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-/// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
-/// # }
+/// use std::sync::Arc;
+/// use passport_actix::session::{RefreshError, Sessions};
+/// use passport_actix::store::MemoryStore;
+///
 /// # actix_web::rt::System::new().block_on(async {
-/// let sessions = Sessions::new(Arc::new(Memory::default()));
-/// let login = sessions.start("ada").await.unwrap();
+/// let store = MemoryStore::new();
+/// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+/// let sessions = Sessions::new(Arc::new(store));
+/// let login = sessions.start(&ada).await.unwrap();
 /// let (next, user) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
-/// assert_eq!(user, "ada");
+/// assert_eq!(user.email, "ada@example.com");
 /// assert_eq!(next.session_id, login.session_id, "same session, new refresh token");
 /// assert_ne!(next.refresh_token, login.refresh_token);
 /// assert!(matches!(sessions.refresh("not-a-token").await, Err(RefreshError::InvalidGrant(_))));
@@ -296,39 +228,13 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// # let _ = sessions;
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
     /// ```
     pub fn new(store: Arc<S>) -> Self {
         Self {
@@ -353,37 +259,15 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         if !rows.iter().any(|row| row.0 == r.replacement.as_str()) {
-    /// #             rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         }
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: Vec::new() }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     /// # actix_web::rt::System::new().block_on(async {
     /// let key = [42u8; 32]; // use 32 bytes from a CSPRNG, shared by every instance
-    /// let sessions = Sessions::new(Arc::new(Memory::default())).derive_replacements(&key);
-    /// let login = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store)).derive_replacements(&key);
+    /// let login = sessions.start(&ada).await.unwrap();
     /// let (first, _) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
     /// let (retry, _) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
     /// assert_eq!(first.refresh_token, retry.refresh_token, "a retry gets the same token");
@@ -400,40 +284,15 @@ impl<S: SessionStore> Sessions<S> {
     ///
     /// ```
     /// use std::time::Duration;
+    /// use std::sync::Arc;
     /// use passport_actix::session::{now_ms, Sessions};
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default())).ttl(Duration::from_secs(7 * 24 * 3600));
-    /// let issued = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store)).ttl(Duration::from_secs(7 * 24 * 3600));
+    /// let issued = sessions.start(&ada).await.unwrap();
     /// let week_ms = 7 * 24 * 3600 * 1000;
     /// assert!(issued.expires_at_ms <= now_ms() + week_ms && issued.expires_at_ms > now_ms() + week_ms - 60_000);
     /// # });
@@ -449,40 +308,15 @@ impl<S: SessionStore> Sessions<S> {
     ///
     /// ```
     /// use std::time::Duration;
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default())).reuse_grace(Duration::from_secs(30));
-    /// let login = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store)).reuse_grace(Duration::from_secs(30));
+    /// let login = sessions.start(&ada).await.unwrap();
     /// sessions.refresh(login.refresh_token.as_str()).await.unwrap();
     /// // A retry with the same token, well within 30 s: answered, nothing revoked.
     /// assert!(sessions.refresh(login.refresh_token.as_str()).await.is_ok());
@@ -503,41 +337,16 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// let a = sessions.start("ada").await.unwrap();
-    /// let b = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
+    /// let a = sessions.start(&ada).await.unwrap();
+    /// let b = sessions.start(&ada).await.unwrap();
     /// assert_ne!(a.session_id, b.session_id, "one session per login");
     /// # });
     /// ```
@@ -553,22 +362,15 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<NewSession>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
-    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// let issued = sessions.start_with_amr("ada", &["pwd".into(), "otp".into()]).await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
+    /// let issued = sessions.start_with_amr(&ada, &["pwd".into(), "otp".into()]).await.unwrap();
     /// assert_eq!(issued.amr, ["pwd", "otp"]);
     /// # });
     /// ```
@@ -659,35 +461,21 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use passport_actix::StoreError;
-    /// use passport_actix::session::{NewCookieSession, SessionCookie, Sessions};
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionStore};
-    ///
-    /// /// Cookie digest → user id.
-    /// #[derive(Default)]
-    /// struct Memory(Mutex<Vec<(String, String)>>);
-    ///
-    /// impl SessionStore for Memory {
-    ///     type User = String;
-    ///     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> {
-    ///         self.0.lock().unwrap().push((s.cookie.as_str().to_owned(), s.user_id.clone()));
-    ///         Ok(())
-    ///     }
-    /// #   async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
-    /// #   async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
-    /// #   async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(false) }
-    /// #   async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
-    /// }
+    /// use std::sync::Arc;
+    /// use passport_actix::session::{SessionCookie, Sessions};
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let store = Arc::new(Memory::default());
-    /// let sessions = Sessions::new(Arc::clone(&store));
-    /// let issued = sessions.start_cookie("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap();
+    /// let sessions = Sessions::new(Arc::new(store.clone()));
+    /// let issued = sessions.start_cookie(&ada.id.to_string()).await.unwrap();
     /// let set_cookie = SessionCookie::new(true).issue(issued.cookie_value.as_str());
     /// assert_eq!(set_cookie.value(), issued.cookie_value.as_str());
-    /// let stored = &store.0.lock().unwrap()[0];
-    /// assert_eq!(stored.0, issued.cookie_value.hash().as_str(), "only the digest is stored");
+    /// // The store knows the session by the value's digest only.
+    /// let digest = issued.cookie_value.hash();
+    /// let (session_id, _, user) = store.cookie_session(digest.as_str()).await.unwrap().unwrap();
+    /// assert_eq!((session_id.to_string(), user.email), (issued.session_id, ada.email));
     /// # });
     /// ```
     pub async fn start_cookie(&self, user_id: &str) -> Result<IssuedCookieSession, StoreError> {
@@ -701,25 +489,18 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewCookieSession, NewSession, Rotated, Rotation, SessionStore};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<NewCookieSession>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, _: &NewSession) -> Result<(), StoreError> { Ok(()) }
-    /// #     async fn create_cookie_session(&self, s: &NewCookieSession) -> Result<(), StoreError> { self.0.lock().unwrap().push(s.clone()); Ok(()) }
-    /// #     async fn rotate_refresh_token(&self, _: &Rotation) -> Result<Rotated<String>, StoreError> { Ok(Rotated::Unknown) }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let store = Arc::new(Memory::default());
-    /// let sessions = Sessions::new(Arc::clone(&store));
-    /// sessions.start_cookie_with_amr("ada", &["pwd".into(), "otp".into()]).await.unwrap();
-    /// assert_eq!(store.0.lock().unwrap()[0].amr, ["pwd", "otp"]);
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store.clone()));
+    /// let issued = sessions.start_cookie_with_amr(&ada, &["pwd".into(), "otp".into()]).await.unwrap();
+    /// let digest = issued.cookie_value.hash();
+    /// let (_, _, user) = store.cookie_session(digest.as_str()).await.unwrap().unwrap();
+    /// assert_eq!(user.amr, ["pwd", "otp"], "kept with the session");
     /// # });
     /// ```
     pub async fn start_cookie_with_amr(
@@ -752,42 +533,17 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// let login = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
+    /// let login = sessions.start(&ada).await.unwrap();
     /// let (next, user) = sessions.refresh(login.refresh_token.as_str()).await.unwrap();
-    /// assert_eq!((next.session_id.as_str(), user.as_str()), (login.session_id.as_str(), "ada"));
+    /// assert_eq!((next.session_id.as_str(), user.email.as_str()), (login.session_id.as_str(), "ada@example.com"));
     /// # });
     /// ```
     pub async fn refresh(&self, presented: &str) -> Result<(IssuedSession, S::User), RefreshError> {
@@ -841,40 +597,15 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// let login = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
+    /// let login = sessions.start(&ada).await.unwrap();
     /// assert!(sessions.revoke(&login.session_id).await.unwrap());
     /// # });
     /// ```
@@ -887,43 +618,18 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use passport_actix::session::Sessions;
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, keep: Option<&str>) -> Result<Vec<String>, StoreError> {
-    /// #         let rows = self.0.lock().unwrap();
-    /// #         let mut ids: Vec<String> = rows.iter().map(|r| r.1.clone()).filter(|s| Some(s.as_str()) != keep).collect();
-    /// #         ids.dedup();
-    /// #         Ok(ids)
-    /// #     }
-    /// # }
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// let phone = sessions.start("ada").await.unwrap();
-    /// let laptop = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
+    /// let phone = sessions.start(&ada).await.unwrap();
+    /// let laptop = sessions.start(&ada).await.unwrap();
     /// // A password change on the laptop logs the phone out.
-    /// let revoked = sessions.revoke_all("ada", Some(&laptop.session_id)).await.unwrap();
+    /// let revoked = sessions.revoke_all(&ada, Some(&laptop.session_id)).await.unwrap();
     /// assert_eq!(revoked, [phone.session_id]);
     /// # });
     /// ```

@@ -13,18 +13,27 @@
 //!   ([`SessionCookie`]: name, `Secure`, lifetime), and [`SessionStrategy`] authenticates
 //!   requests by it (Passport's `serializeUser` / `deserializeUser`), refusing cross-site
 //!   unsafe requests with a [`CrossOriginProtection`](crate::CrossOriginProtection).
-//! * [`LivenessCache`] remembers live sessions for the JWT strategy's verify callback, and
-//!   stops answering the moment it cannot be sure it heard every revocation; [`Liveness`]
-//!   is the whole check (cache, ticket, store) over a [`SessionLoader`] such as the shipped
-//!   stores.
+//! * [`LivenessCache`] remembers live sessions, and stops answering the moment it cannot be
+//!   sure it heard every revocation; [`Liveness`] is the whole check (cache, ticket, store)
+//!   over a [`SessionLoader`] such as the shipped stores.
+//! * With the `jwt` feature, the turnkey path: `SessionTokens` issues the pair at login and
+//!   refresh (an access token with `sid` and `jti`, the refresh token) and serves the refresh
+//!   and logout routes; `Liveness::jwt_strategy` guards routes with the liveness check, so a
+//!   logout refuses the session's access tokens at once with no code of yours.
 
+#[cfg(feature = "jwt")]
+mod bearer;
 mod cache;
 mod cookie;
 mod liveness;
 mod manager;
+#[cfg(feature = "jwt")]
+mod routes;
 mod store;
 mod strategy;
 mod token;
+#[cfg(feature = "jwt")]
+mod tokens;
 
 /// Milliseconds since the Unix epoch: [`clock::now_ms`](crate::clock::now_ms), the library's
 /// one clock, under the name the sessions' records use.
@@ -53,3 +62,6 @@ pub use store::{
 };
 pub use strategy::SessionStrategy;
 pub use token::{RefreshToken, RefreshTokenHash};
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub use tokens::{SessionClaims, SessionTokens, TokenPair, TokenPairError};

@@ -228,8 +228,9 @@ pub enum Rotated<U> {
     },
 }
 
-/// Where sessions and refresh-token digests live. The application implements it over its
-/// database; [`Sessions`](super::Sessions) holds the rules.
+/// Where sessions and refresh-token digests live; [`Sessions`](super::Sessions) holds the
+/// rules. The shipped stores implement it (`store::SqlStore` on PostgreSQL or SQLite,
+/// `store::MemoryStore` in memory); implement it yourself over another database.
 ///
 /// # Rotation, precisely
 ///
@@ -251,8 +252,8 @@ pub enum Rotated<U> {
 ///
 /// # Examples
 ///
-/// Implement the methods as plain `async fn`s. An in-memory store, whose lock stands in for the
-/// transaction (a database implementation follows the same steps in SQL):
+/// Writing a store: implement the methods as plain `async fn`s. An in-memory store, whose lock
+/// stands in for the transaction (a database implementation follows the same steps in SQL):
 ///
 /// ```
 /// use std::collections::HashMap;

@@ -10,8 +10,8 @@ use super::{NO_PASSWORD, User, account_key, unix_now};
 use crate::StoreError;
 use crate::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
 use crate::session::{
-    LoadedSession, MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation,
-    SessionLoader, SessionRecord, SessionStore, TokenUse, now_ms,
+    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,
+    SessionStore, TokenUse, now_ms,
 };
 
 /// Users, sessions (token and cookie) and a windowed login throttle in memory: the same rules
@@ -102,6 +102,25 @@ impl MemoryStore {
             .map_err(|_| StoreError::other("the memory store's lock is poisoned"))
     }
 
+    /// Adds a user without a password (unknown to password login), for tests and examples;
+    /// an error if the email is taken, whatever its case.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::store::MemoryStore;
+    ///
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap();
+    /// assert_eq!(ada.email, "ada@example.com");
+    /// assert!(store.add_user("ADA@example.com").is_err(), "taken");
+    /// ```
+    pub fn add_user(&self, email: &str) -> Result<User, StoreError> {
+        self.lock()?
+            .insert_user(email, NO_PASSWORD)
+            .ok_or_else(|| StoreError::other("the email is taken"))
+    }
+
     /// The user with this id, if it exists.
     pub async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         Ok(self.lock()?.users.get(&id).map(|(user, ..)| user.clone()))
@@ -144,6 +163,22 @@ impl MemoryStore {
 }
 
 impl State {
+    /// A new user, unless the email is taken (whatever its case).
+    fn insert_user(&mut self, email: &str, hash: &str) -> Option<User> {
+        let lower = email.to_lowercase();
+        if self
+            .users
+            .values()
+            .any(|(user, ..)| user.email.to_lowercase() == lower)
+        {
+            return None;
+        }
+        let user = User::new(Uuid::new_v4(), email.to_owned());
+        self.users
+            .insert(user.id, (user.clone(), hash.to_owned(), 0));
+        Some(user)
+    }
+
     fn live_session(&self, session_id: Uuid, now: i64) -> Option<(User, i64)> {
         let session = self.sessions.get(&session_id).filter(|s| s.live(now))?;
         let (user, ..) = self.users.get(&session.user_id)?;
@@ -208,20 +243,10 @@ impl UserStore for MemoryStore {
         email: &str,
         hash: &PasswordHash,
     ) -> Result<Created<User>, StoreError> {
-        let mut state = self.lock()?;
-        let lower = email.to_lowercase();
-        if state
-            .users
-            .values()
-            .any(|(user, ..)| user.email.to_lowercase() == lower)
-        {
-            return Ok(Created::AlreadyExists);
-        }
-        let user = User::new(Uuid::new_v4(), email.to_owned());
-        state
-            .users
-            .insert(user.id, (user.clone(), hash.as_str().to_owned(), 0));
-        Ok(Created::User(user))
+        Ok(match self.lock()?.insert_user(email, hash.as_str()) {
+            Some(user) => Created::User(user),
+            None => Created::AlreadyExists,
+        })
     }
 
     async fn update_password_hash(
@@ -379,31 +404,6 @@ impl SessionStore for MemoryStore {
             }
         }
         Ok(revoked)
-    }
-}
-
-impl SessionLoader for MemoryStore {
-    type User = User;
-
-    async fn load_session(
-        &self,
-        session_id: &str,
-    ) -> Result<Option<LoadedSession<User>>, StoreError> {
-        let Ok(id) = Uuid::parse_str(session_id) else {
-            return Ok(None);
-        };
-        Ok(self
-            .live_session(id)
-            .await?
-            .map(|(user, expires_at_ms)| LoadedSession {
-                user_id: user.id.to_string(),
-                user,
-                expires_at_ms,
-            }))
-    }
-
-    fn user_id(user: &User) -> String {
-        user.id.to_string()
     }
 }
 

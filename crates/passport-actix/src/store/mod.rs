@@ -29,6 +29,7 @@
 mod error;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod id;
+mod loader;
 #[cfg(feature = "test-util")]
 mod memory;
 #[cfg(feature = "postgres")]

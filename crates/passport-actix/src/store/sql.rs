@@ -10,10 +10,7 @@ use super::error::{self, Unique};
 use super::{NO_PASSWORD, User, account_key, unix_now};
 use crate::StoreError;
 use crate::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
-use crate::session::{
-    LoadedSession, NewCookieSession, NewSession, Rotated, Rotation, SessionLoader, SessionStore,
-    now_ms,
-};
+use crate::session::{NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms};
 
 /// Runs one PostgreSQL call on a pooled connection of a [`SqlStore`] within its deadline,
 /// healing the pool as it goes:
@@ -537,31 +534,6 @@ impl SessionStore for SqlStore {
         let keep = keep.and_then(|k| Uuid::parse_str(k).ok());
         let revoked = run!(self, revoke_user_sessions(user, keep, now_ms()))?;
         Ok(revoked.iter().map(Uuid::to_string).collect())
-    }
-}
-
-impl SessionLoader for SqlStore {
-    type User = User;
-
-    async fn load_session(
-        &self,
-        session_id: &str,
-    ) -> Result<Option<LoadedSession<User>>, StoreError> {
-        let Ok(id) = Uuid::parse_str(session_id) else {
-            return Ok(None);
-        };
-        Ok(self
-            .live_session(id)
-            .await?
-            .map(|(user, expires_at_ms)| LoadedSession {
-                user_id: user.id.to_string(),
-                user,
-                expires_at_ms,
-            }))
-    }
-
-    fn user_id(user: &User) -> String {
-        user.id.to_string()
     }
 }
 

@@ -13,3 +13,5 @@ mod jwt;
 mod local;
 #[cfg(all(feature = "jwt", feature = "local"))]
 mod middleware;
+#[cfg(all(feature = "jwt", feature = "test-util"))]
+mod session_tokens;
