@@ -36,6 +36,8 @@ pub mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod queries;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod recorder;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -48,6 +50,8 @@ pub use id::Id;
 pub use memory::MemoryStore;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use queries::{Lock, RowsAffected, Sql, TokenSession, stored_amr, user_from_row, with_amr};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use recorder::{RecordStatement, RecordValue, RotationRecorder};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::{DEFAULT_TIMEOUT, Database, SqlStore, migrate};
 /// The sqlx version the SQL stores are built on (its pools, connections and errors).

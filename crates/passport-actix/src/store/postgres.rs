@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::User;
 use super::queries::{user_from_row, with_amr};
+use super::{RecordStatement, RotationRecorder, User};
 use crate::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord};
 
 /// A ping that gives up after `bound`: `Err` for a dead or silent connection.
@@ -64,6 +64,34 @@ pub(super) async fn rotate(
         .bind(MAX_UNUSED_REFRESH_TOKENS)
         .fetch_one(&mut *conn)
         .await?;
+    rotated(&row)
+}
+
+/// [`rotate`], with `recorder`'s statement as a data-modifying `WITH` clause of the same
+/// statement: one round trip, one transaction, the row and the rotation together or neither.
+/// The function's result is materialized once (a volatile call is never run twice) and read
+/// by the recorder through `rotation`, which shows it only the outcome and the ids.
+pub(super) async fn rotate_recorded<R: RotationRecorder + ?Sized>(
+    conn: &mut PgConnection,
+    r: &Rotation,
+    recorder: &R,
+) -> Result<Rotated<User>, sqlx::Error> {
+    let mut builder = QueryBuilder::new(
+        "WITH rotated AS MATERIALIZED (SELECT * FROM passport_rotate_refresh_token(",
+    );
+    builder.push_bind(r.presented.as_str().to_owned());
+    builder.push(", ");
+    builder.push_bind(r.replacement.as_str().to_owned());
+    builder.push(", ");
+    builder.push_bind(r.grace_ms);
+    builder.push(", ");
+    builder.push_bind(MAX_UNUSED_REFRESH_TOKENS);
+    builder
+        .push(")), rotation AS (SELECT outcome, session_id, user_id FROM rotated), recorded AS (");
+    recorder.record(&mut RecordStatement::postgres(&mut builder));
+    builder
+        .push(") SELECT outcome, session_id, user_id AS id, email, expires_at, amr FROM rotated");
+    let row = builder.build().fetch_one(&mut *conn).await?;
     rotated(&row)
 }
 
