@@ -5,6 +5,10 @@
 //!   backends; apply the tables first with [`migrate`].
 //! * [`MemoryStore`] (feature `test-util`): the same rules in memory, for tests and examples.
 //!
+//! On PostgreSQL a refresh-token rotation is one statement (the function
+//! `passport_rotate_refresh_token` of the migrations); a [`RotationRecorder`] writes an
+//! application's own row (an audit row) in that same statement, or in SQLite's transaction.
+//!
 //! Both hold [`User`]s and load a session's user for the liveness check
 //! ([`SqlStore::live_session`], [`MemoryStore::live_session`]).
 //!
