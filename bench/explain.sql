@@ -12,23 +12,34 @@ WHERE s.id = md5('passport-bench-session-1')::uuid AND s.revoked_at IS NULL
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
 SELECT id, email, password_hash FROM users WHERE lower(email) = lower('user500@bench.test');
 
-\echo '--- rotate, step 1: every refresh (the token looked up, its session locked)'
+\echo '--- rotate: every refresh, one statement (passport_rotate_refresh_token, migration'
+\echo '    20261203000100, with the audit row as a data-modifying WITH, as the server sends it):'
+\echo '    the statement, then each statement inside the function (auto_explain, as NOTICEs)'
 BEGIN;
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-SELECT s.id, s.expires_at, u.id AS user_id, u.email
-FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-WHERE t.token_hash = (SELECT token_hash FROM refresh_tokens LIMIT 1)
-  AND s.revoked_at IS NULL AND s.expires_at > 0
-FOR UPDATE OF s;
+LOAD 'auto_explain';
+SET LOCAL auto_explain.log_min_duration = 0;
+SET LOCAL auto_explain.log_nested_statements = on;
+SET LOCAL auto_explain.log_analyze = on;
+SET LOCAL auto_explain.log_buffers = on;
+SET LOCAL auto_explain.log_timing = on;
+SET LOCAL auto_explain.log_level = notice;
+SET LOCAL client_min_messages = notice;
+WITH rotated AS MATERIALIZED (SELECT * FROM passport_rotate_refresh_token(
+       (SELECT t.token_hash FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE t.used_at IS NULL AND s.revoked_at IS NULL LIMIT 1),
+       repeat('e', 64), 10000, 32)),
+     rotation AS (SELECT outcome, session_id, user_id FROM rotated),
+     recorded AS (
+       INSERT INTO audit_events
+         (occurred_at, event, outcome, user_id, session_id, client_addr, user_agent)
+       SELECT 0, CASE WHEN rotation.outcome = 'rotated' THEN 'token_refresh' ELSE 'refresh_token_reuse' END,
+              CASE WHEN rotation.outcome = 'rotated' THEN 'success' ELSE 'revoked' END,
+              rotation.user_id, rotation.session_id, '127.0.0.1', 'explain'
+       FROM rotation WHERE rotation.outcome IN ('rotated', 'reuse'))
+SELECT outcome, session_id, user_id AS id, email, expires_at, amr FROM rotated;
+ROLLBACK;
 
-\echo '--- rotate, step 3: the replacement token, bounded per session'
-EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
-INSERT INTO refresh_tokens (token_hash, session_id, created_at)
-SELECT repeat('e', 64), md5('passport-bench-session-1')::uuid, 0
-WHERE (SELECT count(*) FROM refresh_tokens
-       WHERE session_id = md5('passport-bench-session-1')::uuid AND used_at IS NULL) < 16
-ON CONFLICT (token_hash) DO NOTHING;
-
+BEGIN;
 \echo '--- the audit row of every login, refresh and logout'
 EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)
 INSERT INTO audit_events (occurred_at, event, outcome, detail, user_id, session_id, client_addr, user_agent)

@@ -8,7 +8,9 @@ use sqlx::Row;
 
 on_both_backends!(
     every_security_event_leaves_an_audit_row_with_no_secret_in_it,
-    a_failed_audit_write_does_not_fail_the_request
+    a_failed_audit_write_does_not_fail_the_request,
+    a_refresh_whose_audit_row_cannot_be_written_does_not_rotate,
+    a_refresh_leaves_exactly_one_audit_row
 );
 
 const EMAIL: &str = "audited@example.com";
@@ -340,5 +342,96 @@ async fn a_failed_audit_write_does_not_fail_the_request(backend: Backend) {
     assert!(
         metrics.contains("passport_audit_write_failures_total 2"),
         "{metrics}"
+    );
+}
+
+/// The `token_refresh` and `refresh_token_reuse` rows, as (event, outcome, session).
+async fn refresh_rows(app: &TestApp) -> Vec<(String, String, String)> {
+    audit_rows(app)
+        .await
+        .into_iter()
+        .filter(|r| r.event == "token_refresh" || r.event == "refresh_token_reuse")
+        .map(|r| (r.event, r.outcome, r.session_id))
+        .collect()
+}
+
+async fn a_refresh_whose_audit_row_cannot_be_written_does_not_rotate(backend: Backend) {
+    // Arrange: a session, then the audit table out of the way (every audit write fails).
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.signup(EMAIL, PASSWORD).await.status(), 201);
+    let login = app.login_pair(EMAIL, PASSWORD).await;
+    let refresh_token = login["refresh_token"].as_str().unwrap().to_owned();
+    let pool = app.db.pool().await;
+    sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_away")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // Act
+    let refused = app.refresh(&refresh_token).await;
+
+    // Assert: the row goes in the rotation's statement, so no row, no rotation: no new pair,
+    // the presented token still unused and no replacement stored.
+    assert!(refused.status >= 500, "{} {}", refused.status, refused.body);
+    assert!(!refused.body.contains("refresh_token"), "{}", refused.body);
+    let used: Vec<Option<i64>> = sqlx::query("SELECT used_at FROM refresh_tokens")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("used_at"))
+        .collect();
+    assert_eq!(used, [None], "only the login's token, unused");
+
+    // And the old token still works once the table is back, with its one row.
+    sqlx::query("ALTER TABLE audit_events_away RENAME TO audit_events")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let refreshed = app.refresh(&refresh_token).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let sid = claims_of(&field(&refreshed, "token"))["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        refresh_rows(&app).await,
+        [("token_refresh".into(), "success".into(), sid)]
+    );
+}
+
+async fn a_refresh_leaves_exactly_one_audit_row(backend: Backend) {
+    // Arrange: reuse is detected at once.
+    let app = TestApp::spawn_with(backend, |env| {
+        env.insert("REFRESH_REUSE_GRACE_SECONDS".into(), "0".into());
+    })
+    .await;
+    assert_eq!(app.signup(EMAIL, PASSWORD).await.status(), 201);
+    let login = app.login_pair(EMAIL, PASSWORD).await;
+    let first = login["refresh_token"].as_str().unwrap().to_owned();
+    let sid = claims_of(login["token"].as_str().unwrap())["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act: one refresh, then the used token again (a reuse: the session is revoked).
+    let refreshed = app.refresh(&first).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let after_refresh = refresh_rows(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    app.refresh(&first).await.assert_error(400, "invalid_grant");
+
+    // Assert: one row each, written with the rotation and not again by the route.
+    assert_eq!(
+        after_refresh,
+        [("token_refresh".into(), "success".into(), sid.clone())]
+    );
+    assert_eq!(
+        refresh_rows(&app).await,
+        [
+            ("token_refresh".into(), "success".into(), sid.clone()),
+            ("refresh_token_reuse".into(), "revoked".into(), sid),
+        ]
     );
 }

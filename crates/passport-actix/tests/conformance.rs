@@ -281,6 +281,47 @@ async fn sessions_cap_unused_tokens<S: Shipped>(store: S) {
     ));
 }
 
+async fn sessions_retry_at_the_cap_finds_its_replacement<S: Shipped>(store: S) {
+    let user = new_user(&store).await;
+    let first = RefreshToken::generate();
+    store
+        .create_session(&new_session(&user, &first))
+        .await
+        .unwrap();
+    // The rotation that fills the session up to the cap ...
+    let mut last = None;
+    for _ in 1..=MAX_UNUSED_REFRESH_TOKENS {
+        let (r, replacement) = rotation(&first, 600_000);
+        assert!(matches!(
+            store.rotate_refresh_token(&r).await.unwrap(),
+            Rotated::Rotated { .. }
+        ));
+        last = Some((r, replacement));
+    }
+    let (r, replacement) = last.unwrap();
+    // ... retried with the same replacement (a derived one, or a commit not acknowledged):
+    // its replacement is already stored, so the retry rotates instead of hitting the cap,
+    // and adds no token (the next new replacement is still refused).
+    match store.rotate_refresh_token(&r).await.unwrap() {
+        Rotated::Rotated { session, user: u } => {
+            assert_eq!(u.id, user.id);
+            assert_eq!(session.user_id, user.id.to_string());
+        }
+        other => panic!("expected the retry to rotate, got {other:?}"),
+    }
+    let (over, _) = rotation(&first, 600_000);
+    assert!(matches!(
+        store.rotate_refresh_token(&over).await.unwrap(),
+        Rotated::CapReached
+    ));
+    // The replacement the retry found is a live token of the session.
+    let (next, _) = rotation(&replacement, 600_000);
+    assert!(matches!(
+        store.rotate_refresh_token(&next).await.unwrap(),
+        Rotated::Rotated { .. }
+    ));
+}
+
 async fn sessions_revoke_all_but_one<S: Shipped>(store: S) {
     let user = new_user(&store).await;
     let other = new_user(&store).await;
@@ -446,6 +487,7 @@ every_backend!(
     sessions_reuse_after_grace_revokes,
     sessions_reuse_within_grace_rotates,
     sessions_cap_unused_tokens,
+    sessions_retry_at_the_cap_finds_its_replacement,
     sessions_revoke_all_but_one,
     sessions_checked_start_needs_the_same_credentials,
     cookie_sessions,

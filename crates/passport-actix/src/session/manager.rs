@@ -547,6 +547,77 @@ impl<S: SessionStore> Sessions<S> {
     /// # });
     /// ```
     pub async fn refresh(&self, presented: &str) -> Result<(IssuedSession, S::User), RefreshError> {
+        let (rotation, refresh_token) = self.rotation(presented)?;
+        let rotated = self.store.rotate_refresh_token(&rotation).await?;
+        issued_by(rotated, refresh_token)
+    }
+
+    /// [`refresh`](Self::refresh), with the rotation run by `rotate` instead of the store's
+    /// [`rotate_refresh_token`](SessionStore::rotate_refresh_token): for a rotation that does
+    /// more in the same transaction, such as the shipped store's
+    /// `SqlStore::rotate_refresh_token_recorded` (features `postgres`, `sqlite`) writing the
+    /// application's audit row. `rotate` must follow the rules of
+    /// [`SessionStore`]'s rotation; the answer is read as [`refresh`](Self::refresh) reads it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// # use passport_actix::StoreError;
+    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
+    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
+    /// # impl SessionStore for Memory {
+    /// #     type User = String;
+    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
+    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
+    /// #     }
+    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
+    /// #         let mut rows = self.0.lock().unwrap();
+    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
+    /// #         let sid = rows[i].1.clone();
+    /// #         match r.classify(rows[i].2) {
+    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
+    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
+    /// #             TokenUse::WithinGrace => {}
+    /// #         }
+    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
+    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
+    /// #     }
+    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
+    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
+    /// # }
+    /// use passport_actix::session::Sessions;
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let sessions = Sessions::new(Arc::new(Memory::default()));
+    /// let login = sessions.start("ada").await.unwrap();
+    /// let rotations = Mutex::new(0);
+    /// let (next, _) = sessions
+    ///     .refresh_with(login.refresh_token.as_str(), async |rotation| {
+    ///         *rotations.lock().unwrap() += 1; // and whatever else belongs in the transaction
+    ///         sessions.store().rotate_refresh_token(rotation).await
+    ///     })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!((next.session_id, *rotations.lock().unwrap()), (login.session_id, 1));
+    /// # });
+    /// ```
+    pub async fn refresh_with<R>(
+        &self,
+        presented: &str,
+        rotate: R,
+    ) -> Result<(IssuedSession, S::User), RefreshError>
+    where
+        R: AsyncFnOnce(&Rotation) -> Result<Rotated<S::User>, StoreError>,
+    {
+        let (rotation, refresh_token) = self.rotation(presented)?;
+        let rotated = rotate(&rotation).await?;
+        issued_by(rotated, refresh_token)
+    }
+
+    /// The rotation of `presented` (refused at once when it cannot be a refresh token), with
+    /// the replacement handed to the client if it happens.
+    fn rotation(&self, presented: &str) -> Result<(Rotation, RefreshToken), RefreshError> {
         let presented_text = presented;
         let Some(presented) = RefreshTokenHash::of_presented(presented) else {
             return Err(RefreshError::InvalidGrant("not a refresh token"));
@@ -561,35 +632,7 @@ impl<S: SessionStore> Sessions<S> {
             now_ms: now_ms(),
             grace_ms: millis(self.grace),
         };
-        match self.store.rotate_refresh_token(&rotation).await? {
-            Rotated::Rotated {
-                session:
-                    SessionRecord {
-                        session_id,
-                        user_id,
-                        expires_at_ms,
-                        amr,
-                    },
-                user,
-            } => Ok((
-                IssuedSession {
-                    session_id,
-                    user_id,
-                    refresh_token,
-                    expires_at_ms,
-                    amr,
-                },
-                user,
-            )),
-            Rotated::Unknown => Err(RefreshError::InvalidGrant(
-                "unknown, expired or revoked refresh token",
-            )),
-            Rotated::CapReached => Err(RefreshError::CapReached),
-            Rotated::ReuseDetected { session_id } => {
-                tracing::warn!(session_id, "refresh token reuse detected; session revoked");
-                Err(RefreshError::ReuseDetected { session_id })
-            }
-        }
+        Ok((rotation, refresh_token))
     }
 
     /// Revokes one session (logout); `true` if it was live.
@@ -639,6 +682,42 @@ impl<S: SessionStore> Sessions<S> {
         keep: Option<&str>,
     ) -> Result<Vec<String>, StoreError> {
         self.store.revoke_user_sessions(user_id, keep).await
+    }
+}
+
+/// The answer of a refresh from what the rotation did: `refresh_token` if it happened.
+fn issued_by<U>(
+    rotated: Rotated<U>,
+    refresh_token: RefreshToken,
+) -> Result<(IssuedSession, U), RefreshError> {
+    match rotated {
+        Rotated::Rotated {
+            session:
+                SessionRecord {
+                    session_id,
+                    user_id,
+                    expires_at_ms,
+                    amr,
+                },
+            user,
+        } => Ok((
+            IssuedSession {
+                session_id,
+                user_id,
+                refresh_token,
+                expires_at_ms,
+                amr,
+            },
+            user,
+        )),
+        Rotated::Unknown => Err(RefreshError::InvalidGrant(
+            "unknown, expired or revoked refresh token",
+        )),
+        Rotated::CapReached => Err(RefreshError::CapReached),
+        Rotated::ReuseDetected { session_id } => {
+            tracing::warn!(session_id, "refresh token reuse detected; session revoked");
+            Err(RefreshError::ReuseDetected { session_id })
+        }
     }
 }
 

@@ -5,6 +5,10 @@
 //!   backends; apply the tables first with [`migrate`].
 //! * [`MemoryStore`] (feature `test-util`): the same rules in memory, for tests and examples.
 //!
+//! On PostgreSQL a refresh-token rotation is one statement (the function
+//! `passport_rotate_refresh_token` of the migrations); a [`RotationRecorder`] writes an
+//! application's own row (an audit row) in that same statement, or in SQLite's transaction.
+//!
 //! Both hold [`User`]s and load a session's user for the liveness check
 //! ([`SqlStore::live_session`], [`MemoryStore::live_session`]).
 //!
@@ -37,6 +41,8 @@ pub mod postgres;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod queries;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod recorder;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
@@ -49,6 +55,8 @@ pub use id::Id;
 pub use memory::MemoryStore;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use queries::{Lock, RowsAffected, Sql, TokenSession, stored_amr, user_from_row, with_amr};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use recorder::{RecordStatement, RecordValue, RotationRecorder};
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub use sql::{DEFAULT_TIMEOUT, Database, SqlStore, migrate};
 /// The sqlx version the SQL stores are built on (its pools, connections and errors).

@@ -1,15 +1,15 @@
-//! What only PostgreSQL does: the signup insert's deadline, the row lock of a refresh-token
-//! rotation, and a ping with a time limit.
+//! What only PostgreSQL does: the signup insert's deadline, a refresh-token rotation in one
+//! statement (a function the migrations define), and a ping with a time limit.
 
 use std::time::Duration;
 
-use sqlx::{Connection, PgConnection, Postgres};
+use sqlx::postgres::PgRow;
+use sqlx::{Connection, PgConnection, QueryBuilder, Row};
+use uuid::Uuid;
 
-use super::User;
-use super::queries::Lock;
-use crate::session::{Rotated, Rotation};
-
-type Sql = super::queries::Sql<Postgres>;
+use super::queries::{user_from_row, with_amr};
+use super::{RecordStatement, RotationRecorder, User};
+use crate::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord};
 
 /// A ping that gives up after `bound`: `Err` for a dead or silent connection.
 pub async fn bounded_ping(conn: &mut PgConnection, bound: Duration) -> Result<(), sqlx::Error> {
@@ -46,24 +46,85 @@ pub(super) async fn insert_user(
     Ok(done.rows_affected() == 1)
 }
 
-/// One transaction. It locks the session row first (the same order as a revocation or a
-/// deletion, so they cannot deadlock), which also serializes concurrent refreshes of one
-/// session; then marks the token used, keeping an earlier use time.
+/// The rotation as one statement: `passport_rotate_refresh_token` (migration
+/// `20261203000100_rotate_refresh_token.sql`) runs the whole of it in the statement's
+/// transaction, on the database's clock. It locks the session row first (the same order as a
+/// revocation or a deletion, so they cannot deadlock), which also serializes concurrent
+/// refreshes of one session; then a reuse revokes the session, or the replacement goes in (at
+/// most [`MAX_UNUSED_REFRESH_TOKENS`] unused per session) and the presented token is marked
+/// used, keeping an earlier use time.
 pub(super) async fn rotate(
     conn: &mut PgConnection,
     r: &Rotation,
 ) -> Result<Rotated<User>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    // The grace is measured on the database's clock, not on each instance's.
-    let r = &Rotation {
-        now_ms: Sql::db_now_ms(&mut *tx).await?,
-        ..r.clone()
-    };
-    let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
-        return Ok(Rotated::Unknown); // unknown token, or its session ended: nothing changed
-    };
-    let Some(used_at) = Sql::mark_used(&mut *tx, r).await? else {
-        return Ok(Rotated::Unknown);
-    };
-    Sql::finish_rotation(tx, r, session, used_at).await
+    let row = sqlx::query(ROTATE)
+        .bind(r.presented.as_str())
+        .bind(r.replacement.as_str())
+        .bind(r.grace_ms)
+        .bind(MAX_UNUSED_REFRESH_TOKENS)
+        .fetch_one(&mut *conn)
+        .await?;
+    rotated(&row)
+}
+
+/// [`rotate`], with `recorder`'s statement as a data-modifying `WITH` clause of the same
+/// statement: one round trip, one transaction, the row and the rotation together or neither.
+/// The function's result is materialized once (a volatile call is never run twice) and read
+/// by the recorder through `rotation`, which shows it only the outcome and the ids.
+pub(super) async fn rotate_recorded<R: RotationRecorder + ?Sized>(
+    conn: &mut PgConnection,
+    r: &Rotation,
+    recorder: &R,
+) -> Result<Rotated<User>, sqlx::Error> {
+    let mut builder = QueryBuilder::new(
+        "WITH rotated AS MATERIALIZED (SELECT * FROM passport_rotate_refresh_token(",
+    );
+    builder.push_bind(r.presented.as_str().to_owned());
+    builder.push(", ");
+    builder.push_bind(r.replacement.as_str().to_owned());
+    builder.push(", ");
+    builder.push_bind(r.grace_ms);
+    builder.push(", ");
+    builder.push_bind(MAX_UNUSED_REFRESH_TOKENS);
+    builder
+        .push(")), rotation AS (SELECT outcome, session_id, user_id FROM rotated), recorded AS (");
+    recorder.record(&mut RecordStatement::postgres(&mut builder));
+    builder
+        .push(") SELECT outcome, session_id, user_id AS id, email, expires_at, amr FROM rotated");
+    let row = builder.build().fetch_one(&mut *conn).await?;
+    rotated(&row)
+}
+
+/// The rotation's statement; its row has the columns [`rotated`] reads.
+const ROTATE: &str = "SELECT outcome, session_id, user_id AS id, email, expires_at, amr
+     FROM passport_rotate_refresh_token($1, $2, $3, $4)";
+
+/// What the function's row says: `outcome` (`rotated`, `reuse`, `unknown`, `cap`), and the
+/// session with its user.
+pub(super) fn rotated(row: &PgRow) -> Result<Rotated<User>, sqlx::Error> {
+    let outcome: &str = row.try_get("outcome")?;
+    Ok(match outcome {
+        "rotated" => {
+            let user = with_amr(user_from_row(row)?, row)?;
+            Rotated::Rotated {
+                session: SessionRecord {
+                    session_id: row.try_get::<Uuid, _>("session_id")?.to_string(),
+                    user_id: user.id.to_string(),
+                    expires_at_ms: row.try_get("expires_at")?,
+                    amr: user.amr.clone(),
+                },
+                user,
+            }
+        }
+        "reuse" => Rotated::ReuseDetected {
+            session_id: row.try_get::<Uuid, _>("session_id")?.to_string(),
+        },
+        "cap" => Rotated::CapReached,
+        "unknown" => Rotated::Unknown,
+        other => {
+            return Err(sqlx::Error::Protocol(format!(
+                "passport_rotate_refresh_token answered an unknown outcome {other:?}"
+            )));
+        }
+    })
 }

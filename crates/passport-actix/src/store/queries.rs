@@ -1,16 +1,12 @@
 //! Every statement the shipped stores run, written once for both backends (`$N` placeholders,
 //! which SQLite accepts too; ids through [`Id`]). What must differ lives in `postgres.rs` and
-//! `sqlite.rs`: the signup insert's deadline and the order of a rotation's locks.
+//! `sqlite.rs`: the signup insert's deadline and the refresh-token rotation (on PostgreSQL one
+//! function call, on SQLite a write transaction of the statements here).
 
 use std::marker::PhantomData;
 
-use crate::session::{
-    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, SessionRecord,
-    TokenUse,
-};
-use sqlx::{
-    ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Transaction, Type,
-};
+use crate::session::{MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotation};
+use sqlx::{ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Type};
 use uuid::Uuid;
 
 use super::User;
@@ -383,64 +379,54 @@ where
         .transpose()
     }
 
-    /// The rest of a rotation, once the token is marked used and its session is known: a
-    /// reuse revokes the session; otherwise the replacement is inserted (at most
-    /// [`MAX_UNUSED_REFRESH_TOKENS`] unused per session) and the transaction committed.
-    pub async fn finish_rotation(
-        mut tx: Transaction<'_, DB>,
+    /// When the presented refresh token was first used: `None` for an unknown token,
+    /// `Some(None)` for one never used.
+    pub async fn token_used_at(
+        conn: &mut DB::Connection,
         r: &Rotation,
-        session: TokenSession,
-        used_at: i64,
-    ) -> Result<Rotated<User>, sqlx::Error> {
-        if r.classify(Some(used_at)) == TokenUse::Reuse {
-            sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1")
-                .bind(Id(session.id))
-                .bind(r.now_ms)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            return Ok(Rotated::ReuseDetected {
-                session_id: session.id.to_string(),
-            });
-        }
+    ) -> Result<Option<Option<i64>>, sqlx::Error> {
+        let row = sqlx::query("SELECT used_at FROM refresh_tokens WHERE token_hash = $1")
+            .bind(r.presented.as_str())
+            .fetch_optional(conn)
+            .await?;
+        row.map(|r| r.try_get("used_at")).transpose()
+    }
+
+    /// Inserts the replacement into `session` while it holds fewer than
+    /// [`MAX_UNUSED_REFRESH_TOKENS`] unused tokens besides the presented one; whether the
+    /// replacement is now there. It may be there already: a retry of this rotation (inside the
+    /// grace, a replacement derived from the presented token is the same every time). `false`:
+    /// the cap is reached, nothing was written.
+    pub async fn insert_replacement(
+        conn: &mut DB::Connection,
+        r: &Rotation,
+        session: Uuid,
+    ) -> Result<bool, sqlx::Error> {
         let inserted = sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, session_id, created_at)
              SELECT $1, $2, $3
-             WHERE (SELECT count(*) FROM refresh_tokens WHERE session_id = $2 AND used_at IS NULL) < $4
+             WHERE (SELECT count(*) FROM refresh_tokens
+                    WHERE session_id = $2 AND used_at IS NULL AND token_hash <> $5) < $4
              ON CONFLICT (token_hash) DO NOTHING",
         )
         .bind(r.replacement.as_str())
-        .bind(Id(session.id))
+        .bind(Id(session))
         .bind(r.now_ms)
         .bind(MAX_UNUSED_REFRESH_TOKENS)
-        .execute(&mut *tx)
+        .bind(r.presented.as_str())
+        .execute(&mut *conn)
         .await?;
-        if inserted.rows() == 0 {
-            // Either the replacement is already there (this is a retry of a rotation whose
-            // commit was not acknowledged) or the session holds too many unused tokens.
-            // (A replacement derived from the presented token is there already for every
-            // retry inside the grace: the retry gets the same token.)
-            let ours = sqlx::query(
-                "SELECT 1 AS one FROM refresh_tokens WHERE token_hash = $1 AND session_id = $2",
-            )
-            .bind(r.replacement.as_str())
-            .bind(Id(session.id))
-            .fetch_optional(&mut *tx)
-            .await?;
-            if ours.is_none() {
-                return Ok(Rotated::CapReached); // too many retries inside the grace: rolled back
-            }
+        if inserted.rows() > 0 {
+            return Ok(true);
         }
-        tx.commit().await?;
-        Ok(Rotated::Rotated {
-            session: SessionRecord {
-                session_id: session.id.to_string(),
-                user_id: session.user.id.to_string(),
-                expires_at_ms: session.expires_at,
-                amr: session.user.amr.clone(),
-            },
-            user: session.user,
-        })
+        let ours = sqlx::query(
+            "SELECT 1 AS one FROM refresh_tokens WHERE token_hash = $1 AND session_id = $2",
+        )
+        .bind(r.replacement.as_str())
+        .bind(Id(session))
+        .fetch_optional(conn)
+        .await?;
+        Ok(ours.is_some())
     }
 
     /// Replaces the password hash and revokes every other session, in one transaction: a

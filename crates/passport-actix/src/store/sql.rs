@@ -7,7 +7,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::error::{self, Unique};
-use super::{NO_PASSWORD, User, account_key, unix_now};
+use super::{NO_PASSWORD, RotationRecorder, User, account_key, unix_now};
 use crate::StoreError;
 use crate::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
 use crate::session::{NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms};
@@ -383,6 +383,46 @@ impl SqlStore {
         )
     }
 
+    /// Rotates a refresh token as
+    /// [`rotate_refresh_token`](SessionStore::rotate_refresh_token) does, and writes
+    /// `recorder`'s row (an audit row, say) in the rotation's own statement on PostgreSQL —
+    /// still one round trip — or its own transaction on SQLite: the rotation and the row
+    /// happen together or not at all. Hand it to
+    /// [`Sessions::refresh_with`](crate::session::Sessions::refresh_with).
+    ///
+    /// A rotation whose connection was lost is run once more, as every call of this store is:
+    /// if the first had committed, the row is written twice (at least once, never lost).
+    ///
+    /// # Errors
+    ///
+    /// The store's error, the recorder's statement's included (nothing was rotated then).
+    ///
+    /// # Examples
+    ///
+    /// See [`RotationRecorder`].
+    pub async fn rotate_refresh_token_recorded<R: RotationRecorder + ?Sized>(
+        &self,
+        rotation: &Rotation,
+        recorder: &R,
+    ) -> Result<Rotated<User>, StoreError> {
+        match &self.db {
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pool) => {
+                crate::__store_on_postgres!(self, pool, |conn| super::postgres::rotate_recorded(
+                    conn, rotation, recorder
+                ))
+            }
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(pool) => {
+                crate::__store_on_sqlite!(self, pool, |conn| super::sqlite::rotate(
+                    conn,
+                    rotation,
+                    Some(recorder)
+                ))
+            }
+        }
+    }
+
     /// Deletes the throttle rows whose window has run out; returns how many.
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         let cutoff = unix_now() - self.login_window.as_secs() as i64;
@@ -501,7 +541,7 @@ impl SessionStore for SqlStore {
     }
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
-        // The order of a rotation's locks is each backend's own.
+        // PostgreSQL: one statement (a function); SQLite: one write transaction.
         match &self.db {
             #[cfg(feature = "postgres")]
             Database::Postgres(pool) => {
@@ -511,7 +551,11 @@ impl SessionStore for SqlStore {
             }
             #[cfg(feature = "sqlite")]
             Database::Sqlite(pool) => {
-                crate::__store_on_sqlite!(self, pool, |conn| super::sqlite::rotate(conn, rotation))
+                crate::__store_on_sqlite!(self, pool, |conn| super::sqlite::rotate(
+                    conn,
+                    rotation,
+                    None::<&dyn RotationRecorder>
+                ))
             }
         }
     }

@@ -9,6 +9,11 @@
 //! Writing the trail never turns a request's answer into a failure: the row is written
 //! within a short deadline and, if the database refuses or is slow, the failure is logged
 //! (the log line of the event is written first, whatever happens) and the request goes on.
+//! The exception is a refresh-token rotation (`token_refresh` success, `refresh_token_reuse`
+//! revoked): its row is written in the rotation's own statement or transaction
+//! ([`RotationAudit`]), so the event is never lost and never recorded without its change, and
+//! a rotation whose row cannot be written does not happen (a rotation retried after a lost
+//! connection may record it twice).
 
 pub mod event;
 pub mod settings;
@@ -20,7 +25,7 @@ use actix_web::http::header::USER_AGENT;
 
 use crate::client_ip::ClientIp;
 use crate::metrics::Metrics;
-use crate::store::{AuditRow, Store};
+use crate::store::{AuditRow, RotationAudit, Store};
 
 pub use event::{Entry, Event, EventOutcome};
 pub use settings::AuditSettings;
@@ -53,24 +58,7 @@ impl Audit {
     /// Records `entry` for the request `req`: a log line, then a row. Never fails: a row that
     /// cannot be written is logged as a warning.
     pub async fn record(&self, req: &HttpRequest, entry: Entry) {
-        self.metrics.count(&entry);
-        let client_addr = self.client_ip.client(req).map(|client| client.to_string());
-        let user_agent = req
-            .headers()
-            .get(USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
-        tracing::info!(
-            target: "audit",
-            event = entry.event.as_str(),
-            outcome = entry.outcome.as_str(),
-            detail = entry.detail,
-            user_id = entry.user_id.map(|id| id.to_string()),
-            session_id = entry.session_id.map(|id| id.to_string()),
-            client_addr,
-            user_agent,
-            "audit event"
-        );
+        let (client_addr, user_agent) = self.note(req, &entry);
         let row = AuditRow {
             occurred_at: passport_actix::clock::now_ms(),
             event: entry.event.as_str(),
@@ -95,6 +83,55 @@ impl Audit {
                 )
             }
         }
+    }
+
+    /// The audit row of the refresh-token rotation `req` asks for, which the store writes in
+    /// the rotation's own statement or transaction
+    /// ([`Store::rotate_refresh_token_recorded`]); then [`recorded`](Self::recorded) the
+    /// entry it describes.
+    pub fn rotation_audit(&self, req: &HttpRequest) -> RotationAudit {
+        let (client_addr, user_agent) = self.client(req);
+        RotationAudit {
+            occurred_at: passport_actix::clock::now_ms(),
+            client_addr,
+            user_agent,
+        }
+    }
+
+    /// Records `entry`, whose row the store already wrote with the change it describes (see
+    /// [`rotation_audit`](Self::rotation_audit)): the metrics and the log line only.
+    pub fn recorded(&self, req: &HttpRequest, entry: &Entry) {
+        self.note(req, entry);
+    }
+
+    /// Counts `entry` and writes its log line; the request's client address and user agent.
+    fn note(&self, req: &HttpRequest, entry: &Entry) -> (Option<String>, Option<String>) {
+        self.metrics.count(entry);
+        let (client_addr, user_agent) = self.client(req);
+        tracing::info!(
+            target: "audit",
+            event = entry.event.as_str(),
+            outcome = entry.outcome.as_str(),
+            detail = entry.detail,
+            user_id = entry.user_id.map(|id| id.to_string()),
+            session_id = entry.session_id.map(|id| id.to_string()),
+            client_addr,
+            user_agent,
+            "audit event"
+        );
+        (client_addr, user_agent)
+    }
+
+    /// The client address of `req` (as [`ClientIp`] sees it) and its user agent, cut to
+    /// [`MAX_USER_AGENT_CHARS`].
+    fn client(&self, req: &HttpRequest) -> (Option<String>, Option<String>) {
+        let client_addr = self.client_ip.client(req).map(|client| client.to_string());
+        let user_agent = req
+            .headers()
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect::<String>());
+        (client_addr, user_agent)
     }
 
     /// Deletes rows older than `retention`; returns how many.

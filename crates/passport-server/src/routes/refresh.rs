@@ -30,12 +30,22 @@ pub async fn refresh(
         }
         Err(failure) => return failure_response(&[failure]),
     };
-    match auth.sessions.refresh(&presented).await {
+    // The store writes the audit row (`token_refresh` success, `refresh_token_reuse` revoked)
+    // in the rotation's own statement: both happen or neither, in one round trip.
+    let trail = audit.rotation_audit(&req);
+    let store = auth.sessions.store();
+    let refreshed = auth
+        .sessions
+        .refresh_with(&presented, async |rotation| {
+            store.rotate_refresh_token_recorded(rotation, &trail).await
+        })
+        .await;
+    match refreshed {
         Ok((session, user)) => {
             let entry = Entry::new(Event::Refresh, EventOutcome::Success)
                 .user(user.id)
                 .session(Some(&session.session_id));
-            audit.record(&req, entry).await;
+            audit.recorded(&req, &entry);
             token_response(auth.token_pair(&user, &session))
         }
         Err(RefreshError::Store(error)) => {
@@ -46,7 +56,7 @@ pub async fn refresh(
             if let RefreshError::ReuseDetected { session_id } = &refused {
                 let entry = Entry::new(Event::RefreshReuse, EventOutcome::Revoked)
                     .session(Some(session_id));
-                audit.record(&req, entry).await;
+                audit.recorded(&req, &entry);
             }
             // Told apart from an unknown or ended token (which leaves no row): a client
             // retrying inside the reuse grace until the session's unused-token cap.

@@ -66,6 +66,7 @@ macro_rules! run {
 }
 
 mod audit;
+pub use audit::RotationAudit;
 mod identities;
 mod rate_limits;
 pub use identities::NewIdentity;
@@ -296,6 +297,15 @@ impl Store {
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         self.sql.purge_expired_attempts().await
     }
+
+    /// A rotation's answer, once its session is forgotten by the liveness cache if the
+    /// rotation revoked it.
+    fn rotated(&self, rotated: Rotated<User>) -> Rotated<User> {
+        if let Rotated::ReuseDetected { session_id } = &rotated {
+            self.liveness.cache().invalidate(session_id);
+        }
+        rotated
+    }
 }
 impl UserStore for Store {
     type User = User;
@@ -349,10 +359,7 @@ impl SessionStore for Store {
 
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
         let rotated = self.sql.rotate_refresh_token(rotation).await?;
-        if let Rotated::ReuseDetected { session_id } = &rotated {
-            self.liveness.cache().invalidate(session_id);
-        }
-        Ok(rotated)
+        Ok(self.rotated(rotated))
     }
 
     /// Through [`Liveness`], which forgets the session from the cache (even on error: the
