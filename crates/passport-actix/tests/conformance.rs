@@ -538,6 +538,8 @@ mod fixtures {
             self.store.clone()
         }
         pub(crate) async fn finish(self) {
+            // Irrefutable when `postgres` is off: the enum then has this one variant.
+            #[allow(irrefutable_let_patterns)]
             if let passport_actix::store::Database::Sqlite(pool) = self.store.database() {
                 pool.close().await;
             }
@@ -597,6 +599,8 @@ mod fixtures {
         }
         pub(crate) async fn finish(self) {
             use passport_actix::store::sqlx::{Connection, PgConnection};
+            // Irrefutable when `sqlite` is off: the enum then has this one variant.
+            #[allow(irrefutable_let_patterns)]
             if let passport_actix::store::Database::Postgres(pool) = self.store.database() {
                 pool.close().await;
             }
