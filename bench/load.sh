@@ -31,6 +31,7 @@
 #   BENCH_OUTBOX_MAILS    mails queued for the outbox scenario (o) (default 2000; quick 200)
 #   BENCH_SMTP_PORT       the loopback SMTP server's port for (o) (default BENCH_PORT+2)
 #   BENCH_HASH_THREAD_NICE  the server's HASH_THREAD_NICE (unset: the server's default)
+#   BENCH_MFA_USERS       users enrolled in TOTP for (m) (default 200; quick 100)
 #
 # Scenarios (a fresh server process for each, so each peak RSS is its own):
 #   (a) GET /bench/plain  (b0) GET /bench/bare (a bare actix route verifying the token with
@@ -48,6 +49,7 @@
 #   same time: the lookup and the mail are queued off the request path)
 #   (o) the outbox draining BENCH_OUTBOX_MAILS queued mails into a real SMTP server on loopback
 #   (tests/smtp/server.py, Debian's python3-aiosmtpd; skipped when it is missing)
+#   (m) POST /login/mfa (mfa_token + TOTP code), each of BENCH_MFA_USERS enrolled users once
 #   plus: startup to first answer on SQLite, the bcrypt hashing limit, (a) with RUST_LOG=info.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,12 +58,13 @@ ROOT=$(pwd)
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
   default_duration=3 default_steps="1000 20000" default_sessions=20000 default_wide=18000
-  default_mails=200
+  default_mails=200 default_mfa_users=100
 else
   default_duration=15 default_steps="1000 100000 1000000" default_sessions=1000000 default_wide=200000
-  default_mails=2000
+  default_mails=2000 default_mfa_users=200
 fi
 OUTBOX_MAILS=${BENCH_OUTBOX_MAILS:-$default_mails}
+MFA_USERS=${BENCH_MFA_USERS:-$default_mfa_users}
 SMTP_PORT=${BENCH_SMTP_PORT:-$(( ${BENCH_PORT:-3099} + 2 ))}
 SESSIONS=${BENCH_SESSIONS:-$default_sessions}
 FLOOD_TOKENS=${BENCH_FLOOD_TOKENS:-10000}
@@ -536,6 +539,17 @@ for users in $USER_STEPS; do
   echo "  $key: $line"
 done
 
+# --- (m) POST /login/mfa: the second step of a login with TOTP ---------------------------------
+# Last: enrolling ends the user's other sessions, which the scenarios above use. bench/mfa.js
+# enrols MFA_USERS bench users (not timed: each costs three password hashes), then sends each
+# user's mfa_token and a fresh code once, 16 in flight (a code is accepted once, RFC 6238 §5.2).
+start_server m "$DB_URL"
+MFA_LINE=$(taskset -c "$CLIENT_CPUS" node bench/mfa.js "$BASE" 1 "$MFA_USERS" "$PASSWORD" 16 \
+  2>"$LOGS/mfa.err" | grep '^MFA_RESULT') || fail "the /login/mfa scenario failed; see $LOGS/mfa.err"
+RSS[m]=$(peak_rss)
+stop_server
+echo "  m: $MFA_LINE"
+
 # --- report ---------------------------------------------------------------------------------
 say ""
 say "load avg:    $(cut -d' ' -f1-3 /proc/loadavg) (at end)"
@@ -583,6 +597,8 @@ for key in e f_login; do
   say "  $(label_of "$key" | sed 's/ (all answers)//'): ${LOGIN_OK_RPS[$key]}/s, p50 ${LOGIN_OK_P50[$key]} ms, p99 ${LOGIN_OK_P99[$key]} ms, ${LOGIN_BUSY[$key]} answered 503 server_busy"
 done
 say "outbox (o): $OUTBOX_LINE"
+say "second factor (m): $MFA_LINE"
+say "  (POST /login/mfa with an mfa_token and a TOTP code, each user once, 16 in flight; the password step and enrolment not timed)"
 say "revocation propagation (h): $PROBE_LINE"
 say "  (two instances on $DB_NAME; POST /logout on A, then GET /user/profile on B until 401; ms from A's 204 to B's 401)"
 say ""

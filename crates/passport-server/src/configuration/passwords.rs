@@ -29,9 +29,9 @@ pub struct PasswordSettings {
     /// or waiting); more are answered `503 server_busy` with `Retry-After: 1` at once
     /// (0, the default: 64 per hashing thread, that is per core).
     pub hash_queue_limit: usize,
-    /// `HASH_THREAD_NICE`: the niceness of the hashing threads, 0 (the default: the workers'
-    /// priority, so a login flood and guarded traffic each keep about half of a saturated
-    /// core) to 19 (favouring guarded traffic; nice 4 leaves hashing ≈ 29 %).
+    /// `HASH_THREAD_NICE`: the niceness of the hashing threads, 0 (the workers' priority) to
+    /// 19 (favouring guarded traffic); the default, 2, lets a login flood and guarded traffic
+    /// each keep about half of a saturated core.
     pub hash_thread_nice: u8,
 }
 
