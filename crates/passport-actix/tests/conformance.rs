@@ -494,6 +494,73 @@ every_backend!(
     throttle_counts_clears_and_expires,
 );
 
+/// PostgreSQL: the cap's count of a session's unused refresh tokens reads those alone, not every
+/// token the session ever had (used ones stay for reuse detection, so a long-lived session's
+/// refreshes would otherwise each read its whole history).
+#[cfg(feature = "postgres")]
+#[actix_web::test]
+async fn postgres_the_cap_count_reads_only_unused_tokens() {
+    use passport_actix::store::Database;
+    use passport_actix::store::sqlx::Row;
+    let fixture = fixtures::Postgres::create().await;
+    let store = fixture.store();
+    let sessions = Sessions::new(Arc::new(store.clone()));
+    let user = new_user(&store).await;
+    let login = sessions.start(&user.id.to_string()).await.unwrap();
+    let mut presented = login.refresh_token;
+    for _ in 0..40 {
+        presented = sessions
+            .refresh(presented.as_str())
+            .await
+            .unwrap()
+            .0
+            .refresh_token;
+    }
+    let Database::Postgres(pool) = store.database() else {
+        unreachable!("a PostgreSQL fixture");
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    // A table this small is cheapest read whole; the plan for a large one is the index's.
+    passport_actix::store::sqlx::query("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    // The count as the rotation writes it (passport_rotate_refresh_token), for this session.
+    let plan: Vec<String> = passport_actix::store::sqlx::query(
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+         SELECT count(*) FROM refresh_tokens r
+          WHERE r.session_id = $1 AND r.used_at IS NULL AND r.token_hash <> $2",
+    )
+    .bind(login.session_id.parse::<Uuid>().unwrap())
+    .bind(presented.hash().as_str())
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>(0))
+    .collect();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("refresh_tokens_unused_idx"),
+        "the count goes through the index of unused tokens:\n{plan}"
+    );
+    let most_rows = plan
+        .split("actual rows=")
+        .skip(1)
+        .map(|rest| {
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u64>().unwrap()
+        })
+        .max()
+        .expect("EXPLAIN ANALYZE shows the rows of each step");
+    assert!(
+        most_rows <= 1,
+        "no step of the count reads more than the one unused token of 41:\n{plan}"
+    );
+    drop(conn);
+    fixture.finish().await;
+}
+
 mod fixtures {
     /// The in-memory store.
     #[cfg(feature = "test-util")]
