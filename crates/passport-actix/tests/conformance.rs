@@ -516,6 +516,8 @@ async fn postgres_the_cap_count_reads_only_unused_tokens() {
             .0
             .refresh_token;
     }
+    // Irrefutable when `sqlite` is off.
+    #[allow(irrefutable_let_patterns)]
     let Database::Postgres(pool) = store.database() else {
         unreachable!("a PostgreSQL fixture");
     };

@@ -562,37 +562,17 @@ impl<S: SessionStore> Sessions<S> {
     /// # Examples
     ///
     /// ```
-    /// # use std::sync::{Arc, Mutex};
-    /// # use passport_actix::StoreError;
-    /// # use passport_actix::session::{NewSession, Rotated, Rotation, SessionRecord, SessionStore, TokenUse};
-    /// # #[derive(Default)] struct Memory(Mutex<Vec<(String, String, Option<i64>)>>);
-    /// # impl SessionStore for Memory {
-    /// #     type User = String;
-    /// #     async fn create_session(&self, s: &NewSession) -> Result<(), StoreError> {
-    /// #         self.0.lock().unwrap().push((s.refresh_token.as_str().into(), s.session_id.clone(), None)); Ok(())
-    /// #     }
-    /// #     async fn rotate_refresh_token(&self, r: &Rotation) -> Result<Rotated<String>, StoreError> {
-    /// #         let mut rows = self.0.lock().unwrap();
-    /// #         let Some(i) = rows.iter().position(|row| row.0 == r.presented.as_str()) else { return Ok(Rotated::Unknown) };
-    /// #         let sid = rows[i].1.clone();
-    /// #         match r.classify(rows[i].2) {
-    /// #             TokenUse::Reuse => return Ok(Rotated::ReuseDetected { session_id: sid }),
-    /// #             TokenUse::First => rows[i].2 = Some(r.now_ms),
-    /// #             TokenUse::WithinGrace => {}
-    /// #         }
-    /// #         rows.push((r.replacement.as_str().into(), sid.clone(), None));
-    /// #         Ok(Rotated::Rotated { session: SessionRecord { session_id: sid, user_id: "ada".into(), expires_at_ms: i64::MAX, amr: vec![] }, user: "ada".into() })
-    /// #     }
-    /// #     async fn revoke_session(&self, _: &str) -> Result<bool, StoreError> { Ok(true) }
-    /// #     async fn revoke_user_sessions(&self, _: &str, _: Option<&str>) -> Result<Vec<String>, StoreError> { Ok(vec![]) }
-    /// # }
-    /// use passport_actix::session::Sessions;
+    /// use std::sync::{Arc, Mutex};
+    /// use passport_actix::session::{SessionStore, Sessions};
+    /// use passport_actix::store::MemoryStore;
     ///
     /// # actix_web::rt::System::new().block_on(async {
-    /// let sessions = Sessions::new(Arc::new(Memory::default()));
-    /// let login = sessions.start("ada").await.unwrap();
+    /// let store = MemoryStore::new();
+    /// let ada = store.add_user("ada@example.com").unwrap().id.to_string();
+    /// let sessions = Sessions::new(Arc::new(store));
+    /// let login = sessions.start(&ada).await.unwrap();
     /// let rotations = Mutex::new(0);
-    /// let (next, _) = sessions
+    /// let (next, user) = sessions
     ///     .refresh_with(login.refresh_token.as_str(), async |rotation| {
     ///         *rotations.lock().unwrap() += 1; // and whatever else belongs in the transaction
     ///         sessions.store().rotate_refresh_token(rotation).await
@@ -600,6 +580,7 @@ impl<S: SessionStore> Sessions<S> {
     ///     .await
     ///     .unwrap();
     /// assert_eq!((next.session_id, *rotations.lock().unwrap()), (login.session_id, 1));
+    /// assert_eq!(user.id.to_string(), ada);
     /// # });
     /// ```
     pub async fn refresh_with<R>(
