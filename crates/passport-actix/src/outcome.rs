@@ -138,6 +138,7 @@ pub struct Info {
     strategy: Option<String>,
     token: Option<String>,
     session_id: Option<String>,
+    subject: Option<String>,
 }
 
 impl Info {
@@ -190,6 +191,24 @@ impl Info {
         self
     }
 
+    /// Attaches the id of the credential's subject (the user) as the credential states it (a
+    /// token's `sub`): the session-aware JWT strategy does this, so a logout of every session
+    /// of the user knows whose.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use passport_actix::Info;
+    ///
+    /// let info = Info::default().subject("6c1f0e52-2b47-4a8e-9c55-1f2a3b4c5d6e");
+    /// assert_eq!(info.subject_id(), Some("6c1f0e52-2b47-4a8e-9c55-1f2a3b4c5d6e"));
+    /// assert_eq!(Info::default().subject_id(), None);
+    /// ```
+    pub fn subject(mut self, user_id: impl Into<String>) -> Self {
+        self.subject = Some(user_id.into());
+        self
+    }
+
     /// The human message, if any.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
@@ -210,6 +229,11 @@ impl Info {
         self.session_id.as_deref()
     }
 
+    /// The id of the credential's subject, if the strategy stated it.
+    pub fn subject_id(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
     pub(crate) fn set_strategy(&mut self, name: &str) {
         self.strategy = Some(name.to_owned());
     }
@@ -222,6 +246,7 @@ impl fmt::Debug for Info {
             .field("strategy", &self.strategy)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
             .field("session_id", &self.session_id)
+            .field("subject", &self.subject)
             .finish()
     }
 }

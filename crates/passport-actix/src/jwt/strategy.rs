@@ -241,9 +241,10 @@ where
             Ok(claims) => claims,
             Err(error) => return self.fail(error),
         };
+        // With a session claim, the success names the session and its subject (for logouts).
         let session = match self.session_claim.map(|read| read(&claims)) {
             None => None,
-            Some(Some(session_id)) => Some(session_id),
+            Some(Some(session_id)) => Some((session_id, claims.sub.clone())),
             Some(None) => return self.fail(TokenError::MissingClaim("sid".to_owned())),
         };
         match (self.verify)(claims).await {
@@ -252,7 +253,7 @@ where
                 Outcome::Success {
                     user,
                     info: match session {
-                        Some(session_id) => info.session(session_id),
+                        Some((session_id, subject)) => info.session(session_id).subject(subject),
                         None => info,
                     },
                 }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError, Route, web}
 
 use crate::extract::Authenticated;
 use crate::fields::read_fields;
-use crate::outcome::{Failure, FailureKind};
+use crate::outcome::{Failure, FailureKind, Info};
 use crate::request::AuthRequest;
 use crate::responder::{error_response, failure_response};
 use crate::session::store::SessionStore;
@@ -85,8 +85,11 @@ impl<S: SessionStore> SessionTokens<S> {
     /// [`Liveness::jwt_strategy`](super::Liveness::jwt_strategy), whose user type is the
     /// store's: `web::resource("/logout").wrap(guard).route(tokens.logout_route())`.
     ///
-    /// A credential that names no session (another strategy's) gets `400 invalid_request`;
-    /// a store failure `503` or `500` with no detail.
+    /// `?scope=` picks what ends, as the server's contract words it: `local` (the default) this
+    /// session, `global` every session of the user, `others` every session but this one; any
+    /// other scope is `400 invalid_request` and ends nothing. A credential that names no session
+    /// (another strategy's) gets `400 invalid_request`; a store failure `503` or `500` with no
+    /// detail.
     ///
     /// # Examples
     ///
@@ -111,11 +114,16 @@ impl<S: SessionStore> SessionTokens<S> {
     /// let app = test::init_service(App::new()
     ///     .service(web::resource("/logout").wrap(guard).route(tokens.logout_route()))).await;
     ///
-    /// let login = tokens.start(&ada.id.to_string()).await.unwrap();
-    /// let logout = || test::TestRequest::post().uri("/logout")
-    ///     .insert_header(("authorization", format!("Bearer {}", login.access.token))).to_request();
-    /// assert_eq!(test::call_service(&app, logout()).await.status(), 204);
-    /// assert_eq!(test::call_service(&app, logout()).await.status(), 401, "the token died with its session");
+    /// let phone = tokens.start(&ada.id.to_string()).await.unwrap();
+    /// let laptop = tokens.start(&ada.id.to_string()).await.unwrap();
+    /// let logout = |token: &str, query: &str| test::TestRequest::post().uri(&format!("/logout{query}"))
+    ///     .insert_header(("authorization", format!("Bearer {token}"))).to_request();
+    /// let odd = test::call_service(&app, logout(&phone.access.token, "?scope=everything")).await;
+    /// assert_eq!(odd.status(), 400);
+    /// assert_eq!(test::call_service(&app, logout(&phone.access.token, "")).await.status(), 204);
+    /// assert_eq!(test::call_service(&app, logout(&phone.access.token, "")).await.status(), 401, "the token died with its session");
+    /// assert_eq!(test::call_service(&app, logout(&laptop.access.token, "?scope=global")).await.status(), 204);
+    /// assert_eq!(test::call_service(&app, logout(&laptop.access.token, "")).await.status(), 401);
     /// # });
     /// ```
     pub fn logout_route(&self) -> Route
@@ -123,26 +131,70 @@ impl<S: SessionStore> SessionTokens<S> {
         S::User: Clone,
     {
         let tokens = self.clone();
-        web::post().to(move |user: Authenticated<S::User>| {
+        web::post().to(move |req: HttpRequest, user: Authenticated<S::User>| {
             let tokens = tokens.clone();
-            async move {
-                let Some(session_id) = user.info().session_id() else {
-                    return failure_response(&[Failure::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_request",
-                        "This credential belongs to no session",
-                    )
-                    .with_kind(FailureKind::InvalidRequest)]);
-                };
-                match tokens.revoke(session_id).await {
-                    Ok(_) => HttpResponse::NoContent().finish(),
-                    Err(error) => {
-                        let error = error.into_strategy_error("revoking a session at logout");
-                        tracing::error!(error = %error.chain(), "logout failed");
-                        error_response(&error)
-                    }
-                }
-            }
+            async move { tokens.logout_response(&req, user.info()).await }
         })
     }
+
+    /// The logout handler's answer for a request authenticated with `info` (see
+    /// [`logout_route`](Self::logout_route)).
+    async fn logout_response(&self, req: &HttpRequest, info: &Info) -> HttpResponse {
+        let invalid = |description: &'static str| {
+            failure_response(&[Failure::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                description,
+            )
+            .with_kind(FailureKind::InvalidRequest)])
+        };
+        let Some(session_id) = info.session_id() else {
+            return invalid("This credential belongs to no session");
+        };
+        let Ok(query) = web::Query::<Vec<(String, String)>>::from_query(req.query_string()) else {
+            return invalid("The query string cannot be read");
+        };
+        let mut scopes = query.iter().filter(|(name, _)| name == "scope");
+        let scope = match (scopes.next(), scopes.next()) {
+            (None, _) => LogoutScope::Local,
+            (Some((_, value)), None) => match value.as_str() {
+                "local" => LogoutScope::Local,
+                "global" => LogoutScope::Global,
+                "others" => LogoutScope::Others,
+                _ => return invalid("The scope must be local, global or others"),
+            },
+            (Some(_), Some(_)) => return invalid("Only one scope may be given"),
+        };
+        let ended = match (scope, info.subject_id()) {
+            (LogoutScope::Local, _) => self.revoke(session_id).await.map(drop),
+            (LogoutScope::Global, Some(user)) => {
+                self.sessions().revoke_all(user, None).await.map(drop)
+            }
+            (LogoutScope::Others, Some(user)) => self
+                .sessions()
+                .revoke_all(user, Some(session_id))
+                .await
+                .map(drop),
+            (_, None) => return invalid("This credential names no user"),
+        };
+        match ended {
+            Ok(()) => HttpResponse::NoContent().finish(),
+            Err(error) => {
+                let error = error.into_strategy_error("revoking sessions at logout");
+                tracing::error!(error = %error.chain(), "logout failed");
+                error_response(&error)
+            }
+        }
+    }
+}
+
+/// What a logout ends (`?scope=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogoutScope {
+    /// The request's session.
+    Local,
+    /// Every session of the user.
+    Global,
+    /// Every session of the user but the request's.
+    Others,
 }

@@ -270,6 +270,62 @@ async fn logout_revokes_the_guarded_session_and_its_access_tokens_at_once() {
 }
 
 #[actix_rt::test]
+async fn logout_scopes_end_this_every_other_or_every_session_of_the_user() {
+    let s = setup(true);
+    let app = app!(s);
+    let bob = s.liveness.loader().add_user("bob@example.com").unwrap();
+    let start = async |user: &User| s.tokens.start(&user.id.to_string()).await;
+    let (a1, a2, a3) = (
+        start(&s.ada).await.unwrap(),
+        start(&s.ada).await.unwrap(),
+        start(&s.ada).await.unwrap(),
+    );
+    let bobs = start(&bob).await.unwrap();
+    let logout = |token: &str, query: &str| {
+        test::TestRequest::post()
+            .uri(&format!("/logout{query}"))
+            .insert_header(("authorization", format!("Bearer {token}")))
+            .to_request()
+    };
+    let alive = async |token: &str| call(&app, me(token).to_request()).await.0 == 200;
+
+    for odd in ["?scope=all", "?scope=", "?scope=local&scope=global"] {
+        let (status, _, body) = call(&app, logout(&a1.access.token, odd)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{odd}"
+        );
+    }
+    assert!(
+        alive(&a1.access.token).await,
+        "a refused scope ends nothing"
+    );
+
+    let (status, _, _) = call(&app, logout(&a1.access.token, "?scope=others")).await;
+    assert_eq!(status, 204);
+    assert!(
+        alive(&a1.access.token).await,
+        "others: this session lives on"
+    );
+    assert!(!alive(&a2.access.token).await && !alive(&a3.access.token).await);
+    assert!(
+        alive(&bobs.access.token).await,
+        "another user's session is not touched"
+    );
+
+    let a4 = start(&s.ada).await.unwrap();
+    let (status, _, _) = call(&app, logout(&a4.access.token, "?scope=global")).await;
+    assert_eq!(status, 204);
+    assert!(!alive(&a1.access.token).await && !alive(&a4.access.token).await);
+    assert!(alive(&bobs.access.token).await);
+
+    let (status, _, _) = call(&app, logout(&bobs.access.token, "?scope=local")).await;
+    assert_eq!(status, 204);
+    assert!(!alive(&bobs.access.token).await);
+}
+
+#[actix_rt::test]
 async fn two_pairs_issued_in_the_same_second_have_distinct_token_ids() {
     let s = setup(true);
     let user_id = s.ada.id.to_string();
