@@ -29,18 +29,30 @@ def modules(root):
             parts = os.path.relpath(os.path.join(folder, name), root)[:-3].split(os.sep)
             if parts[-1] == "mod":
                 parts = parts[:-1]
-            if parts in (["lib"], ["main"]):
+            if parts == ["lib"]:
                 parts = []
+            elif parts == ["main"]:
+                parts = ["<main>"]  # a binary's root beside the library's: a module of its own
             found[tuple(parts)] = os.path.join(folder, name)
     return found
+
+
+LEXEMES = re.compile(
+    r"//[^\n]*"  # a line comment
+    r"|/\*.*?\*/"  # a block comment
+    r'|b?r(#*)".*?"\1'  # a raw string
+    r'|b?"(?:\\.|[^"\\])*"'  # a string
+    r"|b?'(?:\\.|[^'\\])'",  # a character literal (a lifetime has no closing quote)
+    re.S,
+)
 
 
 def code_of(path):
     """The file's text without comments, string contents and its unit-test module."""
     text = open(path, encoding="utf-8").read()
-    text = re.sub(r"//[^\n]*", "", text)
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r'"(\\.|[^"\\])*"', '""', text)
+    # One pass, left to right, so that `//` inside a string or `"` inside a character literal
+    # is read as what it is.
+    text = LEXEMES.sub(lambda m: '""' if m.group(0).startswith(("\"", "'")) else " ", text)
     tests = text.find("#[cfg(test)]\nmod tests")
     return text if tests < 0 else text[:tests]
 

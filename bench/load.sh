@@ -549,6 +549,10 @@ MFA_LINE=$(taskset -c "$CLIENT_CPUS" node bench/mfa.js "$BASE" 1 "$MFA_USERS" "$
 RSS[m]=$(peak_rss)
 stop_server
 echo "  m: $MFA_LINE"
+# Every mfa_token must have been redeemed: one that expired during a long setup (300 s) would
+# be a refusal measured as if it were a login.
+[ "$(field requests "$MFA_LINE")" = "$(field ok "$MFA_LINE")" ] ||
+  fail "(m): not every /login/mfa succeeded ($MFA_LINE); see $LOGS/server-m.log"
 
 # --- report ---------------------------------------------------------------------------------
 say ""

@@ -10,7 +10,8 @@ on_both_backends!(
     every_security_event_leaves_an_audit_row_with_no_secret_in_it,
     a_failed_audit_write_does_not_fail_the_request,
     a_refresh_whose_audit_row_cannot_be_written_does_not_rotate,
-    a_refresh_leaves_exactly_one_audit_row
+    a_refresh_leaves_exactly_one_audit_row,
+    a_reuse_revokes_its_session_even_when_its_audit_row_cannot_be_written
 );
 
 const EMAIL: &str = "audited@example.com";
@@ -399,6 +400,54 @@ async fn a_refresh_whose_audit_row_cannot_be_written_does_not_rotate(backend: Ba
         refresh_rows(&app).await,
         [("token_refresh".into(), "success".into(), sid)]
     );
+}
+
+async fn a_reuse_revokes_its_session_even_when_its_audit_row_cannot_be_written(backend: Backend) {
+    // Arrange: reuse is detected at once; one refresh, then the audit table out of the way.
+    let app = TestApp::spawn_with(backend, |env| {
+        env.insert("REFRESH_REUSE_GRACE_SECONDS".into(), "0".into());
+    })
+    .await;
+    assert_eq!(app.signup(EMAIL, PASSWORD).await.status(), 201);
+    let login = app.login_pair(EMAIL, PASSWORD).await;
+    let first = login["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed = app.refresh(&first).await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.body);
+    let (access, second) = (
+        field(&refreshed, "token"),
+        field(&refreshed, "refresh_token"),
+    );
+    assert_eq!(app.profile_status(&access).await, 200, "cached as live");
+    let pool = app.db.pool().await;
+    sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_away")
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    // Act: the used token again (a theft, as the contract reads it).
+    let reused = app.refresh(&first).await;
+
+    // Assert: the session ends although its audit row could not be written: the answer is
+    // the reuse's, the thief's and the owner's tokens are refused at once.
+    reused.assert_error(400, "invalid_grant");
+    assert_eq!(
+        app.profile_status(&access).await,
+        401,
+        "the session's access token"
+    );
+    app.refresh(&second)
+        .await
+        .assert_error(400, "invalid_grant");
+    let revoked: Vec<Option<i64>> = sqlx::query("SELECT revoked_at FROM sessions")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("revoked_at"))
+        .collect();
+    assert!(matches!(revoked.as_slice(), [Some(_)]), "{revoked:?}");
+    pool.close().await;
 }
 
 async fn a_refresh_leaves_exactly_one_audit_row(backend: Backend) {

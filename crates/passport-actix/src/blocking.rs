@@ -25,6 +25,11 @@ use crate::error::StrategyError;
 /// `cpu.weight` needs them, `SCHED_IDLE` starves like nice 19), and only a lowered priority
 /// can be asked for: the niceness is between 0 and 19.
 ///
+/// The niceness is absolute, the value the threads are set to, not an increment: it assumes
+/// the usual process at nice 0. In a process already niced at or above it, the threads keep the
+/// process's own niceness (a thread may not raise its priority without privileges; the refusal
+/// is logged at `debug`), so hashing is then not lowered below the workers.
+///
 /// # Examples
 ///
 /// ```

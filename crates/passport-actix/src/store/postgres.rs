@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use sqlx::postgres::PgRow;
-use sqlx::{Connection, PgConnection, QueryBuilder, Row};
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::queries::{user_from_row, with_amr};
+use super::queries::{Lock, user_from_row, with_amr};
 use super::{RecordStatement, RotationRecorder, User};
-use crate::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord};
+use crate::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord, TokenUse};
+
+type Sql = super::queries::Sql<Postgres>;
 
 /// A ping that gives up after `bound`: `Err` for a dead or silent connection.
 pub async fn bounded_ping(conn: &mut PgConnection, bound: Duration) -> Result<(), sqlx::Error> {
@@ -93,6 +95,35 @@ pub(super) async fn rotate_recorded<R: RotationRecorder + ?Sized>(
         .push(") SELECT outcome, session_id, user_id AS id, email, expires_at, amr FROM rotated");
     let row = builder.build().fetch_one(&mut *conn).await?;
     rotated(&row)
+}
+
+/// A rotation's reuse check alone, for a recorded rotation that failed (its row could not be
+/// written): in one transaction on the database's clock, the session row locked first as the
+/// rotation locks it, the session is revoked if the presented token was used longer ago than
+/// the grace (`ReuseDetected`); an unknown or ended token is `Unknown`; anything else (a
+/// rotation, the cap) changes nothing and is `None`.
+pub(super) async fn revoke_if_reused(
+    conn: &mut PgConnection,
+    r: &Rotation,
+) -> Result<Option<Rotated<User>>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    let r = &Rotation {
+        now_ms: Sql::db_now_ms(&mut *tx).await?,
+        ..r.clone()
+    };
+    let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
+        return Ok(Some(Rotated::Unknown)); // unknown token, or its session ended
+    };
+    let Some(used_at) = Sql::token_used_at(&mut *tx, r).await? else {
+        return Ok(Some(Rotated::Unknown));
+    };
+    if r.classify(used_at) != TokenUse::Reuse {
+        return Ok(None); // a rotation (or the cap): not without its row
+    }
+    Sql::revoke_session(&mut *tx, session.id, r.now_ms).await?;
+    tx.commit().await?;
+    let session_id = session.id.to_string();
+    Ok(Some(Rotated::ReuseDetected { session_id }))
 }
 
 /// The rotation's statement; its row has the columns [`rotated`] reads.

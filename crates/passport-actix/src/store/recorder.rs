@@ -5,7 +5,11 @@
 /// A row an application writes with each refresh-token rotation of
 /// [`SqlStore::rotate_refresh_token_recorded`](super::SqlStore::rotate_refresh_token_recorded),
 /// in the rotation's own transaction: the row is never lost, never written without its
-/// rotation, and a rotation whose row cannot be written does not happen.
+/// rotation, and a rotation whose row cannot be written does not happen — but for a reuse,
+/// whose session is revoked all the same (a stolen token ends its session whatever the state
+/// of the application's table; the lost row is logged as an error). Over a
+/// [`Liveness`](crate::session::Liveness), call its
+/// `rotate_refresh_token_recorded`, which also forgets a revoked session from the cache.
 ///
 /// [`record`](Self::record) writes one data-modifying statement — typically
 /// `INSERT INTO … SELECT … FROM rotation WHERE …` — that reads the rotation's result as a

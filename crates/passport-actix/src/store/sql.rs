@@ -10,7 +10,9 @@ use super::error::{self, Unique};
 use super::{NO_PASSWORD, RotationRecorder, User, account_key, unix_now};
 use crate::StoreError;
 use crate::local::{Attempt, Created, LoginThrottle, PasswordHash, StoredCredentials, UserStore};
-use crate::session::{NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms};
+use crate::session::{
+    Liveness, NewCookieSession, NewSession, Rotated, Rotation, SessionStore, now_ms,
+};
 
 /// Runs one PostgreSQL call on a pooled connection of a [`SqlStore`] within its deadline,
 /// healing the pool as it goes:
@@ -395,7 +397,11 @@ impl SqlStore {
     ///
     /// # Errors
     ///
-    /// The store's error, the recorder's statement's included (nothing was rotated then).
+    /// The store's error, the recorder's statement's included (nothing was rotated then). One
+    /// exception: when the presented token is a reuse, its session is revoked even though the
+    /// row could not be written (`Ok(ReuseDetected)`, the lost row logged as an error): a
+    /// stolen token must end its session whatever the audit trail's state; and an unknown or
+    /// ended token, which changes nothing, is `Ok(Unknown)`.
     ///
     /// # Examples
     ///
@@ -405,7 +411,7 @@ impl SqlStore {
         rotation: &Rotation,
         recorder: &R,
     ) -> Result<Rotated<User>, StoreError> {
-        match &self.db {
+        let recorded = match &self.db {
             #[cfg(feature = "postgres")]
             Database::Postgres(pool) => {
                 crate::__store_on_postgres!(self, pool, |conn| super::postgres::rotate_recorded(
@@ -420,6 +426,52 @@ impl SqlStore {
                     Some(recorder)
                 ))
             }
+        };
+        match recorded {
+            Ok(rotated) => Ok(rotated),
+            Err(error) => self.revoke_if_reused(rotation, error).await,
+        }
+    }
+
+    /// After a recorded rotation failed (its row could not be written, say): a stolen token
+    /// must still end its session, so a reuse revokes it without the row (`ReuseDetected`,
+    /// the lost row logged as an error); an unknown or ended token changes nothing and answers
+    /// `Unknown` (logged as a warning); a rotation or the cap answers `error`, with nothing
+    /// changed.
+    async fn revoke_if_reused(
+        &self,
+        rotation: &Rotation,
+        error: StoreError,
+    ) -> Result<Rotated<User>, StoreError> {
+        let revoked = match &self.db {
+            #[cfg(feature = "postgres")]
+            Database::Postgres(pool) => {
+                crate::__store_on_postgres!(self, pool, |conn| super::postgres::revoke_if_reused(
+                    conn, rotation
+                ))
+            }
+            #[cfg(feature = "sqlite")]
+            Database::Sqlite(pool) => {
+                crate::__store_on_sqlite!(self, pool, |conn| super::sqlite::revoke_if_reused(
+                    conn, rotation
+                ))
+            }
+        };
+        match revoked {
+            Ok(Some(Rotated::ReuseDetected { session_id })) => {
+                tracing::error!(
+                    %error,
+                    session_id,
+                    "a refresh token was reused: its session is revoked, but the rotation's \
+                     recorded row could not be written"
+                );
+                Ok(Rotated::ReuseDetected { session_id })
+            }
+            Ok(Some(Rotated::Unknown)) => {
+                tracing::warn!(%error, "the recorded row of an unknown refresh token (nothing changed) could not be written");
+                Ok(Rotated::Unknown)
+            }
+            Ok(_) | Err(_) => Err(error),
         }
     }
 
@@ -427,6 +479,83 @@ impl SqlStore {
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         let cutoff = unix_now() - self.login_window.as_secs() as i64;
         run!(self, purge_attempts(cutoff))
+    }
+}
+
+/// The recorded rotation through [`Liveness`]: as the store's, and a session revoked for reuse
+/// is forgotten by the liveness cache at once (as [`Liveness`]'s own
+/// [`rotate_refresh_token`](SessionStore::rotate_refresh_token) does), so its access tokens
+/// are refused at once even where the cache is trusted.
+impl Liveness<SqlStore> {
+    /// [`SqlStore::rotate_refresh_token_recorded`], forgetting a session it revokes for
+    /// reuse from the cache. Use it (not the store's) in
+    /// [`Sessions::refresh_with`](crate::session::Sessions::refresh_with) when the sessions
+    /// are checked through this `Liveness`.
+    ///
+    /// # Errors
+    ///
+    /// The store's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")] {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use passport_actix::local::{Created, PasswordHash, UserStore};
+    /// use passport_actix::session::{Liveness, RefreshError, Sessions};
+    /// use passport_actix::store::{RecordStatement, RotationRecorder, SqlStore, migrate, sqlx};
+    ///
+    /// /// One row per rotation that changed something.
+    /// struct Changes;
+    /// impl RotationRecorder for Changes {
+    ///     fn record(&self, statement: &mut RecordStatement<'_>) {
+    ///         statement.sql("INSERT INTO changes SELECT outcome FROM rotation WHERE outcome IN ('rotated', 'reuse')");
+    ///     }
+    /// }
+    ///
+    /// # actix_web::rt::System::new().block_on(async {
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    /// migrate(&pool).await.unwrap();
+    /// sqlx::query("CREATE TABLE changes (outcome TEXT)").execute(&pool).await.unwrap();
+    /// let store = Arc::new(SqlStore::new(pool));
+    /// let Created::User(ada) = store.create_user("ada@example.com", &PasswordHash::new("$2b$…")).await.unwrap() else {
+    ///     unreachable!()
+    /// };
+    /// let ada = ada.id.to_string();
+    /// let liveness = Liveness::new(Arc::clone(&store));
+    /// liveness.cache().trust_always(); // one process: the cache is believed
+    /// let sessions = Sessions::new(Arc::new(liveness.clone())).reuse_grace(Duration::ZERO);
+    /// let login = sessions.start(&ada).await.unwrap();
+    /// assert!(liveness.check(&login.session_id, &ada).await.unwrap().is_some()); // now cached
+    ///
+    /// let rotate = async |presented: &str| {
+    ///     sessions.refresh_with(presented, async |rotation| {
+    ///         liveness.rotate_refresh_token_recorded(rotation, &Changes).await
+    ///     }).await
+    /// };
+    /// rotate(login.refresh_token.as_str()).await.unwrap();
+    /// std::thread::sleep(Duration::from_millis(2));
+    /// let reused = rotate(login.refresh_token.as_str()).await; // the used token again: a theft
+    /// assert!(matches!(reused, Err(RefreshError::ReuseDetected { .. })));
+    /// // The trusted cache forgot the revoked session: its access tokens die at once.
+    /// assert!(liveness.check(&login.session_id, &ada).await.unwrap().is_none());
+    /// # });
+    /// # }
+    /// ```
+    pub async fn rotate_refresh_token_recorded<R: RotationRecorder + ?Sized>(
+        &self,
+        rotation: &Rotation,
+        recorder: &R,
+    ) -> Result<Rotated<User>, StoreError> {
+        let rotated = self
+            .loader()
+            .rotate_refresh_token_recorded(rotation, recorder)
+            .await?;
+        if let Rotated::ReuseDetected { session_id } = &rotated {
+            self.cache().invalidate(session_id);
+        }
+        Ok(rotated)
     }
 }
 

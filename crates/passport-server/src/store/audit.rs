@@ -16,7 +16,8 @@ use crate::audit::event::{Event, EventOutcome};
 /// `refresh_token_reuse` `revoked` when it revoked the session as stolen, none otherwise —
 /// written by [`Store::rotate_refresh_token_recorded`] in the rotation's own statement
 /// (PostgreSQL) or transaction (SQLite): the row is never lost and never written without its
-/// change, and a rotation whose row cannot be written does not happen. The user and session
+/// change, and a rotation whose row cannot be written does not happen — but a reuse still
+/// revokes its session (the lost row is then logged as an error). The user and session
 /// are the rotation's; the rest is the request's.
 #[derive(Debug, Clone)]
 pub struct RotationAudit {
@@ -63,11 +64,10 @@ impl Store {
         rotation: &Rotation,
         audit: &RotationAudit,
     ) -> Result<Rotated<User>, StoreError> {
-        let rotated = self
-            .sql
+        // Through the liveness check: a session revoked for reuse is forgotten at once.
+        self.liveness
             .rotate_refresh_token_recorded(rotation, audit)
-            .await?;
-        Ok(self.rotated(rotated))
+            .await
     }
 
     /// Writes one row of `audit_events`.

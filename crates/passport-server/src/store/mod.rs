@@ -297,15 +297,6 @@ impl Store {
     pub async fn purge_expired_attempts(&self) -> Result<u64, StoreError> {
         self.sql.purge_expired_attempts().await
     }
-
-    /// A rotation's answer, once its session is forgotten by the liveness cache if the
-    /// rotation revoked it.
-    fn rotated(&self, rotated: Rotated<User>) -> Rotated<User> {
-        if let Rotated::ReuseDetected { session_id } = &rotated {
-            self.liveness.cache().invalidate(session_id);
-        }
-        rotated
-    }
 }
 impl UserStore for Store {
     type User = User;
@@ -357,9 +348,9 @@ impl SessionStore for Store {
         self.sql.create_cookie_session(session).await
     }
 
+    /// Through [`Liveness`], which forgets a session revoked for reuse from the cache.
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> Result<Rotated<User>, StoreError> {
-        let rotated = self.sql.rotate_refresh_token(rotation).await?;
-        Ok(self.rotated(rotated))
+        self.liveness.rotate_refresh_token(rotation).await
     }
 
     /// Through [`Liveness`], which forgets the session from the cache (even on error: the
