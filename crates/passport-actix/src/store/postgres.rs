@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::queries::{Lock, user_from_row, with_amr};
 use super::{RecordStatement, RotationRecorder, User};
-use crate::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord, TokenUse};
+use crate::session::{MAX_UNUSED_REFRESH_TOKENS, Rotated, Rotation, SessionRecord};
 
 type Sql = super::queries::Sql<Postgres>;
 
@@ -111,19 +111,9 @@ pub(super) async fn revoke_if_reused(
         now_ms: Sql::db_now_ms(&mut *tx).await?,
         ..r.clone()
     };
-    let Some(session) = Sql::token_session(&mut *tx, r, Lock::Session).await? else {
-        return Ok(Some(Rotated::Unknown)); // unknown token, or its session ended
-    };
-    let Some(used_at) = Sql::token_used_at(&mut *tx, r).await? else {
-        return Ok(Some(Rotated::Unknown));
-    };
-    if r.classify(used_at) != TokenUse::Reuse {
-        return Ok(None); // a rotation (or the cap): not without its row
-    }
-    Sql::revoke_session(&mut *tx, session.id, r.now_ms).await?;
+    let checked = Sql::revoke_if_reused(&mut *tx, r, Lock::Session).await?;
     tx.commit().await?;
-    let session_id = session.id.to_string();
-    Ok(Some(Rotated::ReuseDetected { session_id }))
+    Ok(checked)
 }
 
 /// The rotation's statement; its row has the columns [`rotated`] reads.

@@ -5,7 +5,9 @@
 
 use std::marker::PhantomData;
 
-use crate::session::{MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotation};
+use crate::session::{
+    MAX_UNUSED_REFRESH_TOKENS, NewCookieSession, NewSession, Rotated, Rotation, TokenUse,
+};
 use sqlx::{ColumnIndex, Connection, Decode, Encode, Executor, IntoArguments, Row, Type};
 use uuid::Uuid;
 
@@ -390,6 +392,29 @@ where
             .fetch_optional(conn)
             .await?;
         row.map(|r| r.try_get("used_at")).transpose()
+    }
+
+    /// A rotation's reuse check alone, inside the caller's transaction (the recorded rotation
+    /// failed, so its row could not be written): the session is revoked if the presented token
+    /// was used longer ago than the grace (`ReuseDetected`); an unknown or ended token is
+    /// `Unknown`; anything else (a rotation, the cap) changes nothing and is `None`.
+    pub async fn revoke_if_reused(
+        conn: &mut DB::Connection,
+        r: &Rotation,
+        lock: Lock,
+    ) -> Result<Option<Rotated<User>>, sqlx::Error> {
+        let Some(session) = Self::token_session(&mut *conn, r, lock).await? else {
+            return Ok(Some(Rotated::Unknown)); // unknown token, or its session ended
+        };
+        let Some(used_at) = Self::token_used_at(&mut *conn, r).await? else {
+            return Ok(Some(Rotated::Unknown));
+        };
+        if r.classify(used_at) != TokenUse::Reuse {
+            return Ok(None); // a rotation (or the cap): not without its row
+        }
+        Self::revoke_session(&mut *conn, session.id, r.now_ms).await?;
+        let session_id = session.id.to_string();
+        Ok(Some(Rotated::ReuseDetected { session_id }))
     }
 
     /// Inserts the replacement into `session` while it holds fewer than

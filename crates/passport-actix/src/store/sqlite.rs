@@ -79,19 +79,9 @@ pub(super) async fn revoke_if_reused(
     r: &Rotation,
 ) -> Result<Option<Rotated<User>>, sqlx::Error> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-    let Some(session) = Sql::token_session(&mut *tx, r, Lock::None).await? else {
-        return Ok(Some(Rotated::Unknown)); // unknown token, or its session ended
-    };
-    let Some(used_at) = Sql::token_used_at(&mut *tx, r).await? else {
-        return Ok(Some(Rotated::Unknown));
-    };
-    if r.classify(used_at) != TokenUse::Reuse {
-        return Ok(None); // a rotation (or the cap): not without its row
-    }
-    Sql::revoke_session(&mut *tx, session.id, r.now_ms).await?;
+    let checked = Sql::revoke_if_reused(&mut *tx, r, Lock::None).await?;
     tx.commit().await?;
-    let session_id = session.id.to_string();
-    Ok(Some(Rotated::ReuseDetected { session_id }))
+    Ok(checked)
 }
 
 /// The rotation's steps inside its transaction; with the session and user ids of a rotated or
