@@ -22,8 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use passport_actix::session::LivenessCache;
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
 use tokio::task::JoinHandle;
 
 use crate::configuration::database::{DatabaseSettings, DatabaseUrl};
@@ -131,34 +132,64 @@ impl Heartbeat {
     }
 }
 
+/// How long the heartbeat keeps one connection before it takes a fresh one (the main pool's
+/// connection lifetime).
+const HEARTBEAT_CONNECTION_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
 /// Publishes this instance's ping, stamped with when it was sent, forever.
+///
+/// The heartbeat holds its connection from one beat to the next and never hands it back to
+/// the pool: a connection returned to an sqlx pool is pinged once more without a time limit
+/// (sqlx 0.8's own check on return, after our bounded one), and a partition that struck
+/// between the two pings would hold the pool's one place until the TCP timeout — the
+/// heartbeat, and so the cache, off for good. A connection that errs or stays silent is
+/// detached (closed, never waited on), and the next beat takes a fresh one.
 async fn ping(pool: PgPool, instance: String, heard: Arc<Heartbeat>) {
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut held: Option<(PoolConnection<Postgres>, Instant)> = None;
     loop {
         tick.tick().await;
+        if held
+            .as_ref()
+            .is_some_and(|(_, since)| since.elapsed() > HEARTBEAT_CONNECTION_LIFETIME)
+            && let Some((old, _)) = held.take()
+        {
+            drop(old.detach());
+        }
         // Stamped before sending: a ping heard vouches only for what was committed before it.
         let payload = format!("{instance}{}", heard.origin.elapsed().as_millis());
-        let mut conn = match pool.acquire().await {
-            Ok(conn) => conn,
-            Err(error) => {
-                tracing::debug!(%error, "revocation heartbeat: no connection");
-                continue;
+        if held.is_none() {
+            match pool.acquire().await {
+                Ok(conn) => held = Some((conn, Instant::now())),
+                Err(error) => {
+                    tracing::debug!(%error, "revocation heartbeat: no connection");
+                    continue;
+                }
             }
+        }
+        let Some((conn, _)) = held.as_mut() else {
+            continue;
         };
         // A plain string without arguments goes by the simple query protocol (no prepared
         // statement): safe through a transaction pooler too. The payload is this process's own `ping:<hex>:<digits>`.
         let sql = format!("SELECT pg_notify('{CHANNEL}', '{payload}')");
-        let sent = sqlx::Executor::execute(&mut *conn, sql.as_str());
-        match tokio::time::timeout(Duration::from_secs(1), sent).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::debug!(%error, "revocation heartbeat not sent"),
-            Err(_) => {
-                // Closed, never returned (a return would ping it without a bound): the next
-                // beat opens a fresh connection.
-                drop(conn.detach());
-                tracing::debug!("revocation heartbeat timed out");
+        let sent = sqlx::Executor::execute(&mut **conn, sql.as_str());
+        let failed = match tokio::time::timeout(Duration::from_secs(1), sent).await {
+            Ok(Ok(_)) => false,
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "revocation heartbeat not sent");
+                true
             }
+            Err(_) => {
+                tracing::debug!("revocation heartbeat timed out");
+                true
+            }
+        };
+        if failed && let Some((conn, _)) = held.take() {
+            // Closed, never returned (a return would ping it without a bound): the next beat
+            // opens a fresh connection.
+            drop(conn.detach());
         }
     }
 }
