@@ -402,8 +402,9 @@ async fn a_refresh_whose_audit_row_cannot_be_written_does_not_rotate(backend: Ba
     );
 }
 
-async fn a_reuse_revokes_its_session_even_when_its_audit_row_cannot_be_written(backend: Backend) {
-    // Arrange: reuse is detected at once; one refresh, then the audit table out of the way.
+/// An app that detects a reuse at once (no grace), with one user logged in: the login's body
+/// and its refresh token.
+async fn logged_in_without_reuse_grace(backend: Backend) -> (TestApp, Value, String) {
     let app = TestApp::spawn_with(backend, |env| {
         env.insert("REFRESH_REUSE_GRACE_SECONDS".into(), "0".into());
     })
@@ -411,6 +412,12 @@ async fn a_reuse_revokes_its_session_even_when_its_audit_row_cannot_be_written(b
     assert_eq!(app.signup(EMAIL, PASSWORD).await.status(), 201);
     let login = app.login_pair(EMAIL, PASSWORD).await;
     let first = login["refresh_token"].as_str().unwrap().to_owned();
+    (app, login, first)
+}
+
+async fn a_reuse_revokes_its_session_even_when_its_audit_row_cannot_be_written(backend: Backend) {
+    // Arrange: reuse is detected at once; one refresh, then the audit table out of the way.
+    let (app, _, first) = logged_in_without_reuse_grace(backend).await;
     let refreshed = app.refresh(&first).await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.body);
     let (access, second) = (
@@ -452,13 +459,7 @@ async fn a_reuse_revokes_its_session_even_when_its_audit_row_cannot_be_written(b
 
 async fn a_refresh_leaves_exactly_one_audit_row(backend: Backend) {
     // Arrange: reuse is detected at once.
-    let app = TestApp::spawn_with(backend, |env| {
-        env.insert("REFRESH_REUSE_GRACE_SECONDS".into(), "0".into());
-    })
-    .await;
-    assert_eq!(app.signup(EMAIL, PASSWORD).await.status(), 201);
-    let login = app.login_pair(EMAIL, PASSWORD).await;
-    let first = login["refresh_token"].as_str().unwrap().to_owned();
+    let (app, login, first) = logged_in_without_reuse_grace(backend).await;
     let sid = claims_of(login["token"].as_str().unwrap())["sid"]
         .as_str()
         .unwrap()
