@@ -635,3 +635,91 @@ async fn a_migration_step_slower_than_the_request_timeout_still_lets_the_server_
     assert_eq!(health.status(), 200);
     handle.stop(true).await;
 }
+
+/// The pool's check on a returned connection (`settle_on_release`): a connection that owes no
+/// reply — after every call that ran to its end — is kept at once, without sending a byte, so
+/// each use of a pooled connection costs one round trip less than a ping here did (sqlx pings
+/// the connection itself right after). Even a network that carries nothing cannot hold it up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returned_connection_that_owes_no_reply_is_kept_without_a_round_trip() {
+    use passport_actix::store::postgres::settle_on_release;
+    use sqlx::Connection;
+
+    let proxy = TcpProxy::to_postgres().await;
+    let url = passport_e2e::with_host_port(&passport_e2e::admin_url(), proxy.addr());
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+
+    let sent = proxy.bytes_up();
+    let kept = settle_on_release(&mut conn, Duration::from_secs(2)).await;
+    assert!(
+        matches!(kept, Ok(true)),
+        "a live, idle connection is kept: {kept:?}"
+    );
+    assert_eq!(
+        proxy.bytes_up(),
+        sent,
+        "nothing may be sent for a connection that owes no reply"
+    );
+
+    // A round trip now would never come back; the check needs none.
+    proxy.hang();
+    let kept = settle_on_release(&mut conn, Duration::from_secs(2)).await;
+    assert!(
+        matches!(kept, Ok(true)),
+        "the check must not wait on the network for a connection that owes nothing: {kept:?}"
+    );
+    proxy.restore();
+}
+
+/// A call cancelled from outside while its reply is lost to a silent partition (a request
+/// dropped mid-query, an audit write past its own deadline) returns a connection that owes a
+/// reply that never comes. sqlx's own check on return waits for it without a time limit; the
+/// pool's check gives up after its bound and closes the connection, so the slot comes back.
+/// Without it, this pool of one stays stuck until the TCP timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_returned_mid_call_during_a_silent_partition_frees_its_pool_slot_in_time() {
+    use passport_actix::store::postgres::settle_on_release;
+    use sqlx::postgres::PgPoolOptions;
+
+    let proxy = TcpProxy::to_postgres().await;
+    let url = passport_e2e::with_host_port(&passport_e2e::admin_url(), proxy.addr());
+    let bound = Duration::from_millis(300);
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .test_before_acquire(false)
+        .after_release(move |conn, _meta| Box::pin(settle_on_release(conn, bound)))
+        .connect(&url)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    let accepted = proxy.connections_accepted();
+
+    proxy.silence_existing_after_their_next_query();
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(200),
+        sqlx::query("SELECT 2").execute(&pool),
+    )
+    .await;
+    assert!(
+        cancelled.is_err(),
+        "the silenced connection cannot have answered: {cancelled:?}"
+    );
+
+    let answer = tokio::time::timeout(
+        ANSWER_BOUND,
+        sqlx::query_scalar::<_, i32>("SELECT 3").fetch_one(&pool),
+    )
+    .await
+    .expect("the pool's only slot stayed held by a connection that will never answer")
+    .unwrap();
+    assert_eq!(answer, 3);
+    assert!(
+        proxy.connections_accepted() > accepted,
+        "a new connection must have replaced the silenced one"
+    );
+}

@@ -1,5 +1,6 @@
 //! What only PostgreSQL does: the signup insert's deadline, a refresh-token rotation in one
-//! statement (a function the migrations define), and a ping with a time limit.
+//! statement (a function the migrations define), a ping with a time limit, and the check a
+//! pool runs on a returned connection.
 
 use std::time::Duration;
 
@@ -21,6 +22,48 @@ pub async fn bounded_ping(conn: &mut PgConnection, bound: Duration) -> Result<()
             std::io::ErrorKind::TimedOut,
             "the connection did not answer a ping in time",
         ))),
+    }
+}
+
+/// An `after_release` check for a PostgreSQL pool (`PgPoolOptions::after_release`): waits, at
+/// most `bound`, for the replies a returned connection still owes — a call cancelled from
+/// outside in mid-flight, or the `ROLLBACK` a dropped transaction queued — and answers whether
+/// to keep it (`Ok(true)`) or close it (`Ok(false)`: they did not come in time, or the
+/// connection failed). A connection that owes nothing, as after every call that ran to its
+/// end, is kept at once, with no round trip.
+///
+/// Why not a ping: sqlx 0.8 pings every returned connection itself, right after this check
+/// and without a time limit, so a connection that owes nothing gets its liveness round trip
+/// anyway; a second one here cost a round trip per use (a quarter of a refresh's
+/// PostgreSQL traffic, BENCHMARKS.md) and proved nothing more. What sqlx's ping cannot do is
+/// give up: behind a silent partition, a connection whose reply never comes would hold its
+/// pool slot until the TCP timeout. This check is what closes it in time.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use passport_actix::store::postgres::settle_on_release;
+/// use passport_actix::store::sqlx::postgres::PgPoolOptions;
+///
+/// # async fn pool() -> Result<(), passport_actix::store::sqlx::Error> {
+/// let pool = PgPoolOptions::new()
+///     .max_connections(10)
+///     .after_release(|conn, _meta| Box::pin(settle_on_release(conn, Duration::from_millis(500))))
+///     .connect("postgres://postgres@127.0.0.1:5432/app")
+///     .await?;
+/// # Ok(()) }
+/// ```
+pub async fn settle_on_release(
+    conn: &mut PgConnection,
+    bound: Duration,
+) -> Result<bool, sqlx::Error> {
+    // `Connection::flush` (public, though hidden from sqlx's docs) writes what is still
+    // buffered and reads until every ReadyForQuery the connection expects has come; owing
+    // none, it returns without any I/O. tests/api/faults.rs pins both halves down over TCP.
+    match tokio::time::timeout(bound, conn.flush()).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(_)) | Err(_) => Ok(false),
     }
 }
 

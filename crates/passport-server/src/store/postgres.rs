@@ -32,7 +32,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
-use passport_actix::store::postgres::bounded_ping;
+use passport_actix::store::postgres::{bounded_ping, settle_on_release};
 
 use crate::configuration::{DatabaseSettings, PoolMode};
 
@@ -44,8 +44,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// No connection lives longer than this (spreads reconnects after failovers, bounds state).
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// The bound on one pool-side check (a ping before use or on return): a quarter of the
-/// database timeout, at most one second.
+/// The bound on one pool-side check (a ping before use, the wait for owed replies on return):
+/// a quarter of the database timeout, at most one second.
 pub(super) fn ping_timeout(settings: &DatabaseSettings) -> Duration {
     (settings.timeout / 4).min(Duration::from_secs(1))
 }
@@ -119,7 +119,10 @@ pub(super) async fn connect(
         .idle_timeout(IDLE_TIMEOUT)
         .max_lifetime(MAX_LIFETIME)
         // sqlx's own checks have no time limit (a ping on a black-holed connection waits for
-        // ever, holding its slot); these are bounded and replace them.
+        // ever, holding its slot): the one before use is replaced by a bounded ping, and the
+        // one on return (which no option turns off) is preceded by a bounded wait for any
+        // reply the connection still owes (`settle_on_release`: no round trip when it owes
+        // none, as after every call that ran to its end).
         .test_before_acquire(false)
         .before_acquire(move |conn, meta| {
             Box::pin(async move {
@@ -129,7 +132,7 @@ pub(super) async fn connect(
                 Ok(true)
             })
         })
-        .after_release(move |conn, _meta| Box::pin(bounded_ping_kept(conn, ping_bound)))
+        .after_release(move |conn, _meta| Box::pin(settle_on_release(conn, ping_bound)))
         .connect_with(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at DATABASE_URL: {e}"))?;
@@ -137,8 +140,8 @@ pub(super) async fn connect(
 }
 
 /// A pool of `max` connections on `pool`'s options with the same bounded checks as the main
-/// pool (a ping bounded by `ping_bound` before reusing a connection idle > 1 s and on return,
-/// sqlx's unbounded test off, idle and lifetime limits): for work that must not share the
+/// pool (a ping bounded by `ping_bound` before reusing a connection idle > 1 s, a wait for
+/// owed replies bounded by it on return, sqlx's unbounded test off, idle and lifetime limits): for work that must not share the
 /// main pool's slots (the revocation heartbeat), and must not hang on a black-holed
 /// connection either.
 pub(super) fn side_pool(
@@ -161,12 +164,6 @@ pub(super) fn side_pool(
                 Ok(true)
             })
         })
-        .after_release(move |conn, _meta| Box::pin(bounded_ping_kept(conn, ping_bound)))
+        .after_release(move |conn, _meta| Box::pin(settle_on_release(conn, ping_bound)))
         .connect_lazy_with((*pool.connect_options()).clone())
-}
-
-/// `after_release`: a connection that does not answer a bounded ping is closed rather than
-/// returned (sqlx then pings once more without a bound, which a live connection answers at once).
-async fn bounded_ping_kept(conn: &mut PgConnection, bound: Duration) -> Result<bool, sqlx::Error> {
-    bounded_ping(conn, bound).await.map(|()| true)
 }
