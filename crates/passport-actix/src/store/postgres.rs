@@ -34,8 +34,8 @@ pub async fn bounded_ping(conn: &mut PgConnection, bound: Duration) -> Result<()
 ///
 /// Why not a ping: sqlx 0.8 pings every returned connection itself, right after this check
 /// and without a time limit, so a connection that owes nothing gets its liveness round trip
-/// anyway; a second one here cost a round trip per use (a quarter of a refresh's
-/// PostgreSQL traffic, BENCHMARKS.md) and proved nothing more. What sqlx's ping cannot do is
+/// anyway; a second one here cost a round trip per use (one of the three of a refresh,
+/// BENCHMARKS.md) and proved nothing more. What sqlx's ping cannot do is
 /// give up: behind a silent partition, a connection whose reply never comes would hold its
 /// pool slot until the TCP timeout. This check is what closes it in time.
 ///

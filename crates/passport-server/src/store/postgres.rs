@@ -141,9 +141,9 @@ pub(super) async fn connect(
 
 /// A pool of `max` connections on `pool`'s options with the same bounded checks as the main
 /// pool (a ping bounded by `ping_bound` before reusing a connection idle > 1 s, a wait for
-/// owed replies bounded by it on return, sqlx's unbounded test off, idle and lifetime limits): for work that must not share the
-/// main pool's slots (the revocation heartbeat), and must not hang on a black-holed
-/// connection either.
+/// owed replies bounded by it on return, sqlx's unbounded test off, idle and lifetime
+/// limits): for work that must not share the main pool's slots (the revocation heartbeat),
+/// and must not hang on a black-holed connection either.
 pub(super) fn side_pool(
     pool: &PgPool,
     max: u32,
