@@ -39,6 +39,11 @@ pub async fn bounded_ping(conn: &mut PgConnection, bound: Duration) -> Result<()
 /// give up: behind a silent partition, a connection whose reply never comes would hold its
 /// pool slot until the TCP timeout. This check is what closes it in time.
 ///
+/// It trusts a connection that owes nothing to be as alive as at its last reply, which is
+/// right for pools whose users return a connection when their call ends (as every call of
+/// [`SqlStore`](super::SqlStore) does); a connection held idle for long before its return
+/// is not re-checked here, only by sqlx's unbounded ping.
+///
 /// # Examples
 ///
 /// ```no_run
