@@ -700,8 +700,9 @@ async fn a_connection_returned_mid_call_during_a_silent_partition_frees_its_pool
     let accepted = proxy.connections_accepted();
 
     proxy.silence_existing_after_their_next_query();
+    // Long enough for the query to be sent (the trap then holds its reply for good).
     let cancelled = tokio::time::timeout(
-        Duration::from_millis(200),
+        Duration::from_secs(1),
         sqlx::query("SELECT 2").execute(&pool),
     )
     .await;

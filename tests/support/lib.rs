@@ -752,11 +752,12 @@ async fn pump(
             live.silenced
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        if to.write_all(&buffer[..n]).await.is_err() {
-            return;
-        }
+        // Counted before it is forwarded: whoever sees the reply sees the count.
         if let Some(counter) = &counter {
             counter.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        }
+        if to.write_all(&buffer[..n]).await.is_err() {
+            return;
         }
     }
 }

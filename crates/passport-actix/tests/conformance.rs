@@ -563,6 +563,52 @@ async fn postgres_the_cap_count_reads_only_unused_tokens() {
     fixture.finish().await;
 }
 
+/// PostgreSQL: a store call dropped before it ends (a request cancelled from outside) closes
+/// its connection instead of giving it back to the pool. What a cut-off call leaves on a
+/// connection cannot always be known: a `begin()` cut off while its `BEGIN` is in flight
+/// queues no `ROLLBACK` in sqlx 0.8, and the connection would come back inside a transaction
+/// that nobody ends, every later statement on it uncommitted.
+#[cfg(feature = "postgres")]
+#[actix_web::test]
+async fn postgres_a_call_dropped_before_it_ends_closes_its_connection() {
+    use passport_actix::store::SqlStore;
+    use passport_actix::store::sqlx::{self, postgres::PgPoolOptions};
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::new(pool.clone());
+    let backend = async || {
+        passport_actix::__store_on_postgres!(&store, &pool, |conn| {
+            sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&mut *conn)
+        })
+        .unwrap()
+    };
+    let first = backend().await;
+    assert_eq!(
+        backend().await,
+        first,
+        "a call that ends gives its connection back to the pool"
+    );
+
+    let cut_off = tokio::time::timeout(Duration::from_millis(100), async {
+        passport_actix::__store_on_postgres!(&store, &pool, |conn| {
+            sqlx::query("SELECT pg_sleep(0.5)").execute(&mut *conn)
+        })
+    })
+    .await;
+    assert!(cut_off.is_err(), "the call was cut off while it waited");
+    assert_ne!(
+        backend().await,
+        first,
+        "the cut-off call's connection must be closed, not reused"
+    );
+    pool.close().await;
+}
+
 mod fixtures {
     /// The in-memory store.
     #[cfg(feature = "test-util")]

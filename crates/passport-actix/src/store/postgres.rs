@@ -27,22 +27,30 @@ pub async fn bounded_ping(conn: &mut PgConnection, bound: Duration) -> Result<()
 
 /// An `after_release` check for a PostgreSQL pool (`PgPoolOptions::after_release`): waits, at
 /// most `bound`, for the replies a returned connection still owes — a call cancelled from
-/// outside in mid-flight, or the `ROLLBACK` a dropped transaction queued — and answers whether
-/// to keep it (`Ok(true)`) or close it (`Ok(false)`: they did not come in time, or the
-/// connection failed). A connection that owes nothing, as after every call that ran to its
-/// end, is kept at once, with no round trip.
+/// outside in mid-flight, the `ROLLBACK` a dropped transaction queued — and keeps it once they
+/// have come (`Ok(true)`); when they do not come in time, or the connection fails, it is an
+/// `Err` (sqlx logs it and closes the connection without a goodbye). A connection that owes
+/// nothing, as after every call that got its answer, is kept at once, with no I/O.
 ///
 /// Why not a ping: sqlx 0.8 pings every returned connection itself, right after this check
 /// and without a time limit, so a connection that owes nothing gets its liveness round trip
 /// anyway; a second one here cost a round trip per use (one of the three of a refresh,
-/// BENCHMARKS.md) and proved nothing more. What sqlx's ping cannot do is
-/// give up: behind a silent partition, a connection whose reply never comes would hold its
-/// pool slot until the TCP timeout. This check is what closes it in time.
+/// BENCHMARKS.md) and proved nothing more. What sqlx's ping cannot do is give up: behind a
+/// silent partition, a connection whose reply never comes would hold its pool slot until the
+/// TCP timeout. This check is what closes it in time.
 ///
-/// It trusts a connection that owes nothing to be as alive as at its last reply, which is
-/// right for pools whose users return a connection when their call ends (as every call of
-/// [`SqlStore`](super::SqlStore) does); a connection held idle for long before its return
-/// is not re-checked here, only by sqlx's unbounded ping.
+/// What it cannot see: a `begin()` cancelled while its `BEGIN` was in flight queues no
+/// `ROLLBACK` (sqlx 0.8 counts the transaction only once `BEGIN` has answered), so that
+/// connection comes back inside a transaction nobody ends. Run calls that may be cancelled
+/// so that a cancelled call closes its connection instead of returning it, as every call of
+/// [`SqlStore`](super::SqlStore) does. Nor does it re-check a connection held idle for long
+/// before its return: it trusts one that owes nothing to be as alive as at its last reply,
+/// which is right for pools whose users return a connection when their call ends.
+///
+/// It relies on sqlx's `Connection::flush` (public, hidden from sqlx's docs: it writes what
+/// is buffered and reads until every `ReadyForQuery` the connection expects has come, with
+/// no I/O when none is expected), checked on sqlx 0.8.6 by two tests over TCP in the
+/// repository's `tests/api/faults.rs`.
 ///
 /// # Examples
 ///
@@ -63,12 +71,56 @@ pub async fn settle_on_release(
     conn: &mut PgConnection,
     bound: Duration,
 ) -> Result<bool, sqlx::Error> {
-    // `Connection::flush` (public, though hidden from sqlx's docs) writes what is still
-    // buffered and reads until every ReadyForQuery the connection expects has come; owing
-    // none, it returns without any I/O. tests/api/faults.rs pins both halves down over TCP.
     match tokio::time::timeout(bound, conn.flush()).await {
         Ok(Ok(())) => Ok(true),
-        Ok(Err(_)) | Err(_) => Ok(false),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "a returned connection did not deliver the replies it owed in time",
+        ))),
+    }
+}
+
+/// A pooled connection lent to one call of the store: given back to the pool when the call
+/// ends ([`release`](Self::release)), closed when it must not be reused
+/// ([`close`](Self::close)) — and closed too when the call is dropped before it ends (a
+/// request cancelled from outside), since what a cut-off call left behind on the connection
+/// cannot always be known (see [`settle_on_release`]).
+#[doc(hidden)]
+pub struct CallConnection(Option<sqlx::pool::PoolConnection<Postgres>>);
+
+impl CallConnection {
+    /// Lends `pooled` to a call.
+    pub fn new(pooled: sqlx::pool::PoolConnection<Postgres>) -> Self {
+        Self(Some(pooled))
+    }
+
+    /// The connection, for the call.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        match &mut self.0 {
+            Some(pooled) => pooled,
+            None => unreachable!("a CallConnection is consumed when it is released or closed"),
+        }
+    }
+
+    /// The call ended: back to the pool (where its `after_release` check runs).
+    pub fn release(mut self) {
+        drop(self.0.take());
+    }
+
+    /// The connection must not be reused: closed, and its place in the pool freed.
+    pub fn close(mut self) {
+        if let Some(pooled) = self.0.take() {
+            drop(pooled.detach());
+        }
+    }
+}
+
+impl Drop for CallConnection {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.0.take() {
+            drop(pooled.detach());
+        }
     }
 }
 

@@ -18,7 +18,9 @@ use crate::session::{
 /// healing the pool as it goes:
 ///
 /// - a call that times out detaches its connection (closed, never pinged or reused: after a
-///   silent partition it would hang every later user);
+///   silent partition it would hang every later user), and so does a call dropped before it
+///   ends (a request cancelled from outside: what it left on the connection, such as a
+///   transaction whose `BEGIN` was in flight, cannot always be known);
 /// - a call that fails because its connection is gone (I/O, protocol, 08xxx, 57P0x — e.g. the
 ///   backend was terminated) detaches it and runs once more, on a connection that first
 ///   answered a bounded ping, within what is left of the same deadline.
@@ -39,15 +41,16 @@ macro_rules! __store_on_postgres {
         let deadline = __tokio::time::Instant::now() + $limit;
         let mut retried = false;
         loop {
-            let mut pooled = match __tokio::time::timeout_at(deadline, pool.acquire()).await {
-                Ok(Ok(pooled)) => pooled,
+            // Closed, not returned, if this call is dropped before it ends.
+            let mut lent = match __tokio::time::timeout_at(deadline, pool.acquire()).await {
+                Ok(Ok(pooled)) => $crate::store::postgres::CallConnection::new(pooled),
                 Ok(Err(error)) => break Err($crate::store::classify(error)),
                 Err(elapsed) => break Err($crate::StoreError::unavailable(elapsed)),
             };
             if retried {
                 let bound = store.ping_timeout().min(deadline - __tokio::time::Instant::now());
-                if $crate::store::postgres::bounded_ping(&mut pooled, bound).await.is_err() {
-                    drop(pooled.detach());
+                if $crate::store::postgres::bounded_ping(lent.conn(), bound).await.is_err() {
+                    lent.close();
                     if __tokio::time::Instant::now() >= deadline {
                         break Err($crate::StoreError::unavailable(std::io::Error::new(
                             std::io::ErrorKind::TimedOut,
@@ -58,22 +61,28 @@ macro_rules! __store_on_postgres {
                 }
             }
             let result = {
-                let $conn: &mut $crate::store::sqlx::PgConnection = &mut pooled;
+                let $conn: &mut $crate::store::sqlx::PgConnection = lent.conn();
                 __tokio::time::timeout_at(deadline, $crate::__store_pooled!(store, $conn, $call)).await
             };
             match result {
-                Ok(Ok(value)) => break Ok(value),
+                Ok(Ok(value)) => {
+                    lent.release();
+                    break Ok(value);
+                }
                 Ok(Err(error)) if $crate::store::connection_lost(&error) => {
-                    drop(pooled.detach());
+                    lent.close();
                     if retried {
                         break Err($crate::store::classify(error));
                     }
                     $crate::store::__tracing::info!(%error, "a pooled database connection was gone; retrying once");
                     retried = true;
                 }
-                Ok(Err(error)) => break Err($crate::store::classify(error)),
+                Ok(Err(error)) => {
+                    lent.release();
+                    break Err($crate::store::classify(error));
+                }
                 Err(elapsed) => {
-                    drop(pooled.detach());
+                    lent.close();
                     break Err($crate::StoreError::unavailable(elapsed));
                 }
             }
