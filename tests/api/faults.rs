@@ -637,7 +637,7 @@ async fn a_migration_step_slower_than_the_request_timeout_still_lets_the_server_
 }
 
 /// The pool's check on a returned connection (`settle_on_release`): a connection that owes no
-/// reply — after every call that ran to its end — is kept at once, without sending a byte, so
+/// reply — after every call that got its answer — is kept at once, without sending a byte, so
 /// each use of a pooled connection costs one round trip less than a ping here did (sqlx pings
 /// the connection itself right after). Even a network that carries nothing cannot hold it up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -142,8 +142,8 @@ const HEARTBEAT_CONNECTION_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// the pool: a connection returned to an sqlx pool is pinged without a time limit (sqlx 0.8's
 /// own check on return, after our bounded wait for owed replies), and a partition that
 /// struck between its last reply and that ping would hold the pool's one place until the TCP
-/// timeout — the heartbeat, and so the cache, off for good. A connection that errs or stays silent is
-/// detached (closed, never waited on), and the next beat takes a fresh one.
+/// timeout — the heartbeat, and so the cache, off for good. A connection that errs or stays
+/// silent is detached (closed, never waited on), and the next beat takes a fresh one.
 async fn ping(pool: PgPool, instance: String, heard: Arc<Heartbeat>) {
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

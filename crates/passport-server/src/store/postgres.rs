@@ -112,47 +112,40 @@ pub(super) async fn connect(
         .await
         .map_err(|e| anyhow::anyhow!("cannot apply the PostgreSQL migrations: {e}"))?;
     conn.close().await?;
-    let pool = PgPoolOptions::new()
+    let pool = bounded_checks(PgPoolOptions::new(), ping_bound)
         .max_connections(settings.max_connections)
         .min_connections(1)
         .acquire_timeout(settings.timeout)
-        .idle_timeout(IDLE_TIMEOUT)
-        .max_lifetime(MAX_LIFETIME)
-        // sqlx's own checks have no time limit (a ping on a black-holed connection waits for
-        // ever, holding its slot): the one before use is replaced by a bounded ping, and the
-        // one on return (which no option turns off) is preceded by a bounded wait for any
-        // reply the connection still owes (`settle_on_release`: no round trip when it owes
-        // none, as after every call that ran to its end).
-        .test_before_acquire(false)
-        .before_acquire(move |conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > CHECK_AFTER_IDLE {
-                    bounded_ping(conn, ping_bound).await?;
-                }
-                Ok(true)
-            })
-        })
-        .after_release(move |conn, _meta| Box::pin(settle_on_release(conn, ping_bound)))
         .connect_with(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL at DATABASE_URL: {e}"))?;
     Ok(pool)
 }
 
-/// A pool of `max` connections on `pool`'s options with the same bounded checks as the main
-/// pool (a ping bounded by `ping_bound` before reusing a connection idle > 1 s, a wait for
-/// owed replies bounded by it on return, sqlx's unbounded test off, idle and lifetime
-/// limits): for work that must not share the main pool's slots (the revocation heartbeat),
-/// and must not hang on a black-holed connection either.
+/// A pool of `max` connections on `pool`'s options with the main pool's
+/// [`bounded_checks`]: for work that must not share the main pool's slots (the revocation
+/// heartbeat), and must not hang on a black-holed connection either.
 pub(super) fn side_pool(
     pool: &PgPool,
     max: u32,
     acquire: Duration,
     ping_bound: Duration,
 ) -> PgPool {
-    PgPoolOptions::new()
+    bounded_checks(PgPoolOptions::new(), ping_bound)
         .max_connections(max)
         .acquire_timeout(acquire)
+        .connect_lazy_with((*pool.connect_options()).clone())
+}
+
+/// The checks and limits both pools share. sqlx's own checks have no time limit (a ping on a
+/// black-holed connection waits for ever, holding its slot): the one before use is replaced
+/// by a ping bounded by `ping_bound` for a connection idle > 1 s, and the one on return
+/// (which no option turns off) is preceded by a wait, bounded too, for any reply the
+/// connection still owes (`settle_on_release`: no round trip when it owes none, as after
+/// every call that got its answer). Idle connections close after a minute, every connection
+/// after 30 minutes.
+fn bounded_checks(options: PgPoolOptions, ping_bound: Duration) -> PgPoolOptions {
+    options
         .idle_timeout(IDLE_TIMEOUT)
         .max_lifetime(MAX_LIFETIME)
         .test_before_acquire(false)
@@ -165,5 +158,4 @@ pub(super) fn side_pool(
             })
         })
         .after_release(move |conn, _meta| Box::pin(settle_on_release(conn, ping_bound)))
-        .connect_lazy_with((*pool.connect_options()).clone())
 }
